@@ -1,0 +1,31 @@
+/**
+ * The decider pattern (as in Emmett): an aggregate is a pure `decide` and a pure `evolve` over an
+ * `initialState`. No I/O, no clock, no randomness: time and ids arrive inside the command.
+ */
+export interface DomainEvent<Type extends string = string, Data extends object = object> {
+  readonly type: Type;
+  readonly data: Data;
+}
+
+export interface Decider<Command, Event extends DomainEvent, State> {
+  decide(command: Command, state: State): Event[];
+  evolve(state: State, event: Event): State;
+  initialState(): State;
+}
+
+/** Folds a history of events into a state: the only way state is ever built. */
+export function foldEvents<Event extends DomainEvent, State>(
+  decider: Pick<Decider<unknown, Event, State>, 'evolve' | 'initialState'>,
+  events: readonly Event[],
+): State {
+  return events.reduce((state, event) => decider.evolve(state, event), decider.initialState());
+}
+
+/** Base class of every typed domain error; HTTP maps `code` to a problem type. */
+export abstract class DomainError extends Error {
+  abstract readonly code: string;
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}

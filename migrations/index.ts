@@ -1,0 +1,20 @@
+import type { Knex } from 'knex';
+import * as eventStore from './001_event_store';
+
+/**
+ * Migrations are listed here rather than discovered on disk, so they load the same way under tsx, jest
+ * and compiled output. Append new ones at the end; never edit one that has shipped.
+ */
+const migrations: ReadonlyArray<readonly [string, Knex.Migration]> = [['001_event_store', eventStore]];
+
+export const migrationSource: Knex.MigrationSource<string> = {
+  getMigrations: async () => migrations.map(([name]) => name),
+  getMigrationName: (name) => name,
+  getMigration: async (name) => {
+    const found = migrations.find(([n]) => n === name);
+    if (!found) throw new Error(`unknown migration ${name}`);
+    return found[1];
+  },
+};
+
+export const migrationNames = migrations.map(([name]) => name);

@@ -1,0 +1,184 @@
+import { hostname } from 'node:os';
+import { z } from 'zod';
+
+/**
+ * The one place that reads the environment (domain.md §8). Every value is validated at start-up and a bad
+ * one stops the service with a message naming the variable; everything else receives a typed `Config`.
+ */
+
+const bool = (fallback: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no', 'TRUE', 'FALSE', 'True', 'False'], {
+      message: 'must be true or false',
+    })
+    .optional()
+    .transform((v) => (v === undefined ? fallback : ['true', '1', 'yes'].includes(v.toLowerCase())));
+
+const num = (fallback: number, min: number, max = Number.MAX_SAFE_INTEGER, integer = false) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === '') return fallback;
+      const n = Number(v);
+      if (!Number.isFinite(n) || (integer && !Number.isInteger(n)) || n < min || n > max) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `must be ${integer ? 'an integer' : 'a number'} in [${min}, ${max}], got "${v}"`,
+        });
+        return z.NEVER;
+      }
+      return n;
+    });
+
+const postgresUrl = z
+  .string()
+  .optional()
+  .refine((v) => v === undefined || v === '' || /^postgres(ql)?:\/\//.test(v), {
+    message: 'must be a postgres:// or postgresql:// URL',
+  })
+  .transform((v) => (v ? v : undefined));
+
+const urlList = z
+  .string()
+  .optional()
+  .transform((v, ctx) => {
+    const urls = (v ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+    for (const u of urls) {
+      if (!URL.canParse(u) || !/^https?:$/.test(new URL(u).protocol)) {
+        ctx.addIssue({ code: 'custom', message: `"${u}" is not an http(s) URL` });
+        return z.NEVER;
+      }
+    }
+    return urls.map((u) => u.replace(/\/+$/, ''));
+  });
+
+const envSchema = z.object({
+  PORT: num(8000, 0, 65535, true),
+  HOST: z.string().min(1).optional(),
+  DATABASE_URL: postgresUrl,
+  DATA_DIR: z.string().min(1).default('.data'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  COSTSIM_API_KEYS: z.string().optional(),
+  COSTSIM_API_KEYS_FILE: z.string().optional(),
+  COSTSIM_V2_SANDBOX: bool(false),
+  COSTSIM_V2_AUTO_DISABLE: bool(true),
+  COSTSIM_CANARY_ENABLED: bool(true),
+  COSTSIM_DRIFT_THRESHOLD: num(0.2, 0, 1),
+  COSTSIM_DRIFT_WARNING_THRESHOLD: num(0.15, 0, 1),
+  COSTSIM_SCHEMA_ERROR_THRESHOLD: num(5, 1, 1_000_000, true),
+  COSTSIM_FAILURE_THRESHOLD: num(3, 1, 1_000_000, true),
+  COSTSIM_AUTO_RECOVER: bool(true),
+  COSTSIM_DISABLE_TTL_HOURS: num(24, 0, 24 * 365 * 10),
+  COSTSIM_BREAKER_SCOPE: z.enum(['global', 'tenant']).default('global'),
+  COSTSIM_MODEL_VERSION: z.string().min(1).default('2.0.0'),
+  COSTSIM_ADAPTER_VERSION: z.string().min(1).default('2.0.0'),
+  COSTSIM_PROVENANCE_RETENTION_DAYS: num(90, 1, 36500, true),
+  GIT_COMMIT_SHA: z.string().default('unknown'),
+  ALERTMANAGER_URL: urlList,
+  ALERTMANAGER_TIMEOUT: num(10, 0.1, 300),
+  ALERT_RESEND_INTERVAL: num(60, 1, 86400),
+  INSTANCE_ID: z.string().min(1).optional(),
+  PROJECTOR_ENABLED: bool(true),
+  PROJECTOR_BATCH_SIZE: num(500, 1, 100_000, true),
+  PROJECTOR_POLL_MS: num(250, 10, 60_000, true),
+  PROJECTOR_MAX_LAG_SECONDS: num(30, 1, 86400),
+  BREAKER_RECOVERY_POLL_MS: num(1000, 50, 60_000, true),
+  BREAKER_CACHE_POLL_MS: num(500, 50, 60_000, true),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export interface Config {
+  port: number;
+  /** undefined = decided at start-up: 127.0.0.1 when no API keys are configured, else 0.0.0.0. */
+  host: string | undefined;
+  databaseUrl: string | undefined;
+  dataDir: string;
+  logLevel: Env['LOG_LEVEL'];
+  apiKeysJson: string | undefined;
+  apiKeysFile: string | undefined;
+  sandboxEnabled: boolean;
+  canaryEnabled: boolean;
+  breaker: {
+    driftThreshold: number;
+    driftWarningThreshold: number;
+    schemaErrorThreshold: number;
+    failureThreshold: number;
+    autoDisable: boolean;
+    autoRecover: boolean;
+    disableTtlHours: number;
+    scope: 'global' | 'tenant';
+    recoveryPollMs: number;
+    cachePollMs: number;
+  };
+  modelVersion: string;
+  adapterVersion: string;
+  commitSha: string;
+  provenanceRetentionDays: number;
+  alertmanager: { urls: string[]; timeoutSeconds: number; resendIntervalSeconds: number };
+  instanceId: string;
+  projector: { enabled: boolean; batchSize: number; pollMs: number; maxLagSeconds: number };
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message}`));
+  }
+  const e = parsed.data;
+  if (e.COSTSIM_DRIFT_WARNING_THRESHOLD > e.COSTSIM_DRIFT_THRESHOLD) {
+    throw new ConfigError([
+      `COSTSIM_DRIFT_WARNING_THRESHOLD: must not exceed COSTSIM_DRIFT_THRESHOLD (${e.COSTSIM_DRIFT_THRESHOLD})`,
+    ]);
+  }
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    databaseUrl: e.DATABASE_URL,
+    dataDir: e.DATA_DIR,
+    logLevel: e.LOG_LEVEL,
+    apiKeysJson: e.COSTSIM_API_KEYS,
+    apiKeysFile: e.COSTSIM_API_KEYS_FILE,
+    sandboxEnabled: e.COSTSIM_V2_SANDBOX,
+    canaryEnabled: e.COSTSIM_CANARY_ENABLED,
+    breaker: {
+      driftThreshold: e.COSTSIM_DRIFT_THRESHOLD,
+      driftWarningThreshold: e.COSTSIM_DRIFT_WARNING_THRESHOLD,
+      schemaErrorThreshold: e.COSTSIM_SCHEMA_ERROR_THRESHOLD,
+      failureThreshold: e.COSTSIM_FAILURE_THRESHOLD,
+      autoDisable: e.COSTSIM_V2_AUTO_DISABLE,
+      autoRecover: e.COSTSIM_AUTO_RECOVER,
+      disableTtlHours: e.COSTSIM_DISABLE_TTL_HOURS,
+      scope: e.COSTSIM_BREAKER_SCOPE,
+      recoveryPollMs: e.BREAKER_RECOVERY_POLL_MS,
+      cachePollMs: e.BREAKER_CACHE_POLL_MS,
+    },
+    modelVersion: e.COSTSIM_MODEL_VERSION,
+    adapterVersion: e.COSTSIM_ADAPTER_VERSION,
+    commitSha: e.GIT_COMMIT_SHA,
+    provenanceRetentionDays: e.COSTSIM_PROVENANCE_RETENTION_DAYS,
+    alertmanager: {
+      urls: e.ALERTMANAGER_URL,
+      timeoutSeconds: e.ALERTMANAGER_TIMEOUT,
+      resendIntervalSeconds: e.ALERT_RESEND_INTERVAL,
+    },
+    instanceId: e.INSTANCE_ID ?? hostname(),
+    projector: {
+      enabled: e.PROJECTOR_ENABLED,
+      batchSize: e.PROJECTOR_BATCH_SIZE,
+      pollMs: e.PROJECTOR_POLL_MS,
+      maxLagSeconds: e.PROJECTOR_MAX_LAG_SECONDS,
+    },
+  };
+}

@@ -1,0 +1,113 @@
+import type { Observable } from 'rxjs';
+
+/** The port every event store implements (PostgreSQL by default; EventStoreDB optional). */
+
+export type ExpectedVersion = 'any' | 'no_stream' | 'stream_exists' | number;
+
+export type JsonObject = { [key: string]: unknown };
+
+export interface NewEvent {
+  /** Idempotency key: re-appending an event whose id is stored is a no-op returning the stored result. */
+  id?: string;
+  type: string;
+  data: object;
+  metadata?: JsonObject;
+}
+
+export interface StoredEvent {
+  eventId: string;
+  streamName: string;
+  /** 1-based position of the event in its stream. */
+  streamVersion: number;
+  type: string;
+  data: JsonObject;
+  metadata: JsonObject;
+  /** Insert-order position; readers order by (transactionId, globalPosition), never by this alone. */
+  globalPosition: number;
+  transactionId: string;
+  recordedAt: Date;
+}
+
+/** A position in `$all` commit order. Compare only inside the store (transaction ids are xid8). */
+export interface Checkpoint {
+  transactionId: string;
+  globalPosition: number;
+}
+
+export const START: Checkpoint = Object.freeze({ transactionId: '0', globalPosition: 0 });
+
+export interface AppendResult {
+  /** The stream's version after the append: pass it as `expected` for the next append. */
+  nextExpectedVersion: number;
+  positions: Array<{ streamVersion: number; globalPosition: number; transactionId: string }>;
+  /** True when every event id was already stored and nothing was written. */
+  alreadyStored: boolean;
+}
+
+export interface ReadStreamOptions {
+  /** First stream version to return (inclusive, 1-based). */
+  from?: number;
+  /** Only events recorded at or before this instant (time travel). */
+  until?: Date;
+  limit?: number;
+}
+
+export interface ReadAllOptions {
+  after: Checkpoint;
+  limit: number;
+  /** Only these event types (the checkpoint still advances past skipped events). */
+  types?: readonly string[];
+}
+
+export interface ReadAllResult {
+  events: StoredEvent[];
+  /** Where the next read starts: past the last event examined. Equals `after` when nothing was read. */
+  checkpoint: Checkpoint;
+}
+
+export interface EventBatch {
+  events: StoredEvent[];
+  checkpoint: Checkpoint;
+  /**
+   * With `ack: 'manual'` the subscription reads the next batch only after this is called, so an async
+   * consumer sets the read pace. With `ack: 'auto'` (default) the next read starts once `next` returns.
+   */
+  ack(): void;
+}
+
+export interface SubscribeOptions {
+  after: Checkpoint;
+  limit?: number;
+  types?: readonly string[];
+  ack?: 'auto' | 'manual';
+  /** Polling fallback when no wake-up arrives; LISTEN/NOTIFY only makes delivery earlier. */
+  pollIntervalMs?: number;
+}
+
+export interface EventStore {
+  append(stream: string, events: readonly NewEvent[], options?: { expected?: ExpectedVersion }): Promise<AppendResult>;
+  readStream(stream: string, options?: ReadStreamOptions): Promise<StoredEvent[]>;
+  streamVersion(stream: string): Promise<number>;
+  readAll(options: ReadAllOptions): Promise<ReadAllResult>;
+  subscribe(options: SubscribeOptions): Observable<EventBatch>;
+}
+
+export class WrongExpectedVersionError extends Error {
+  readonly code = 'wrong_expected_version';
+  constructor(
+    readonly stream: string,
+    readonly expected: ExpectedVersion,
+    readonly actual: number,
+  ) {
+    super(`Wrong expected version for stream ${stream}: expected ${String(expected)}, actual ${actual}`);
+    this.name = 'WrongExpectedVersionError';
+  }
+}
+
+export class IdempotencyConflictError extends Error {
+  readonly code = 'idempotency_conflict';
+  constructor(readonly stream: string) {
+    super(`Some event ids of this append to ${stream} are already stored, but not as this exact append`);
+    this.name = 'IdempotencyConflictError';
+  }
+}

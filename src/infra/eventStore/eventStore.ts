@@ -85,7 +85,11 @@ export interface SubscribeOptions {
 }
 
 export interface EventStore {
-  append(stream: string, events: readonly NewEvent[], options?: { expected?: ExpectedVersion }): Promise<AppendResult>;
+  append(
+    stream: string,
+    events: readonly NewEvent[],
+    options?: { expected?: ExpectedVersion },
+  ): Promise<AppendResult>;
   readStream(stream: string, options?: ReadStreamOptions): Promise<StoredEvent[]>;
   streamVersion(stream: string): Promise<number>;
   readAll(options: ReadAllOptions): Promise<ReadAllResult>;

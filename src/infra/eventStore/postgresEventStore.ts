@@ -145,7 +145,10 @@ export class PostgresEventStore implements EventStore {
     return rows[0] ? Number(rows[0].version) : 0;
   }
 
-  async readStream(stream: string, { from = 1, until, limit }: ReadStreamOptions = {}): Promise<StoredEvent[]> {
+  async readStream(
+    stream: string,
+    { from = 1, until, limit }: ReadStreamOptions = {},
+  ): Promise<StoredEvent[]> {
     const { rows } = await this.pool.query<EventRow>(
       `select ${EVENT_COLUMNS} from es_events
         where stream_name = $1 and stream_version >= $2 and ($3::timestamptz is null or date_trunc('milliseconds', recorded_at) <= $3)
@@ -175,7 +178,13 @@ export class PostgresEventStore implements EventStore {
     return { events: types ? all.filter((e) => types.includes(e.type)) : all, checkpoint };
   }
 
-  subscribe({ after, limit = 500, types, ack = 'auto', pollIntervalMs = 250 }: SubscribeOptions): Observable<EventBatch> {
+  subscribe({
+    after,
+    limit = 500,
+    types,
+    ack = 'auto',
+    pollIntervalMs = 250,
+  }: SubscribeOptions): Observable<EventBatch> {
     return new Observable<EventBatch>((subscriber) => {
       let stopped = false;
       let woken = false;
@@ -204,7 +213,11 @@ export class PostgresEventStore implements EventStore {
         while (!stopped) {
           try {
             woken = false;
-            const { events, checkpoint } = await this.readAll({ after: cursor, limit, ...(types ? { types } : {}) });
+            const { events, checkpoint } = await this.readAll({
+              after: cursor,
+              limit,
+              ...(types ? { types } : {}),
+            });
             const advanced = checkpoint !== cursor;
             cursor = checkpoint;
             if (events.length === 0) {

@@ -24,7 +24,10 @@ export function createPool(connectionString: string, options: PoolOptions = {}):
 }
 
 /** A dedicated, non-pooled connection: for advisory locks and LISTEN, which are per session. */
-export async function connectDedicated(connectionString: string, applicationName: string): Promise<pg.Client> {
+export async function connectDedicated(
+  connectionString: string,
+  applicationName: string,
+): Promise<pg.Client> {
   const client = new pg.Client({ connectionString, application_name: applicationName });
   await client.connect();
   return client;

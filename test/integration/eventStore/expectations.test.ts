@@ -124,7 +124,9 @@ describe('reads', () => {
     await new Promise((r) => setTimeout(r, 20));
     await store.append(s, [ev()]);
     expect((await store.readStream(s, { from: 2 })).map((e) => e.streamVersion)).toEqual([2, 3]);
-    expect((await store.readStream(s, { until: second!.recordedAt })).map((e) => e.streamVersion)).toEqual([1, 2]);
+    expect((await store.readStream(s, { until: second!.recordedAt })).map((e) => e.streamVersion)).toEqual([
+      1, 2,
+    ]);
     expect((await store.readStream(s, { limit: 1 })).map((e) => e.streamVersion)).toEqual([1]);
   });
 
@@ -147,10 +149,12 @@ describe('reads', () => {
     await store.append(s, [ev(), ev(), ev()]);
     const acks: Array<() => void> = [];
     const batches: number[] = [];
-    const sub = store.subscribe({ after: START, limit: 1, ack: 'manual', pollIntervalMs: 20 }).subscribe((b) => {
-      batches.push(b.events.length);
-      acks.push(() => b.ack());
-    });
+    const sub = store
+      .subscribe({ after: START, limit: 1, ack: 'manual', pollIntervalMs: 20 })
+      .subscribe((b) => {
+        batches.push(b.events.length);
+        acks.push(() => b.ack());
+      });
     await new Promise((r) => setTimeout(r, 150));
     expect(batches.length).toBe(1);
     acks[0]!();
@@ -162,7 +166,9 @@ describe('reads', () => {
   test('subscribe in auto mode delivers events appended later', async () => {
     const s = stream();
     const seen = firstValueFrom(
-      store.subscribe({ after: START, limit: 100, pollIntervalMs: 20, types: ['Late'] }).pipe(take(1), toArray()),
+      store
+        .subscribe({ after: START, limit: 100, pollIntervalMs: 20, types: ['Late'] })
+        .pipe(take(1), toArray()),
     );
     await store.append(s, [ev('Late')]);
     const [batch] = await seen;

@@ -38,7 +38,13 @@ async function writer(w: number, committed: Set<string>): Promise<void> {
         await client.query('begin');
         await client.query(
           `select * from es_append($1, 'any', null, $2::uuid[], $3::text[], $4::jsonb[], $5::jsonb[])`,
-          [stream, events.map((e) => e.id), events.map((e) => e.type), events.map(() => '{}'), events.map(() => '{}')],
+          [
+            stream,
+            events.map((e) => e.id),
+            events.map((e) => e.type),
+            events.map(() => '{}'),
+            events.map(() => '{}'),
+          ],
         );
         await new Promise((r) => setTimeout(r, 2));
         await client.query('rollback');

@@ -1,0 +1,159 @@
+import type { DomainEvent } from '../decider';
+import type { BreakerDetails } from './breakerCommands';
+
+/**
+ * Breaker events. Data is persisted as JSON and shown by the history route, so field names are
+ * snake_case, and every event carries its `actor`, its time `at` (ISO, UTC) and the inputs that decided it
+ * (score, thresholds, counter before/after), so any transition can be explained from the event alone.
+ */
+
+export type Severity = 'P1' | 'P2' | 'P3';
+export type TripTrigger = 'manual' | 'drift' | 'schema_errors';
+
+/** `disabled_by` of automatic trips; the status route reports these as "disabled by drift". */
+export const CIRCUIT_BREAKER_ACTOR = 'circuit_breaker';
+export const AUTO_RECOVER_ACTOR = 'system-auto-recover';
+export const AUTO_RECOVER_NOTES = 'Auto-recovered after TTL expired';
+export const MANUAL_RESET_NOTES = 'Manual reset';
+
+interface Stamped {
+  readonly actor: string;
+  readonly at: string;
+}
+
+/** The breaker opened and incident `incident_id` began. */
+export interface BreakerTrippedData extends Stamped {
+  readonly incident_id: string;
+  readonly severity: Severity;
+  readonly trigger: TripTrigger;
+  readonly reason: string;
+  readonly disabled_by: string;
+  /** null = until enabled by hand. */
+  readonly disabled_until: string | null;
+  /** TTL the window was computed from (given or policy default; 0 = until enabled); null when an explicit disabled_until was given. */
+  readonly ttl_hours: number | null;
+  /** drift: the score; schema errors: 1.0; manual: 0 (as in the original's incidents). */
+  readonly drift_score: number;
+  /** drift: the report's sample_count; schema errors: error_count; manual: 0. */
+  readonly sample_count: number;
+  /** drift: drift threshold; schema errors: schema-error threshold; manual: null. */
+  readonly threshold: number | null;
+  /** drift only: consecutive failures needed to trip. */
+  readonly failure_threshold: number | null;
+  /** schema errors only. */
+  readonly error_count: number | null;
+  readonly failures_before: number;
+  /** always 0: a trip resets the counter. */
+  readonly failures_after: number;
+  readonly details: BreakerDetails;
+}
+
+/** A disable while open with a different reason or TTL: amends the current disable, same incident. */
+export interface BreakerDisableAmendedData extends Stamped {
+  readonly incident_id: string;
+  readonly reason: string;
+  readonly previous_reason: string | null;
+  readonly disabled_until: string | null;
+  readonly previous_disabled_until: string | null;
+  readonly ttl_hours: number | null;
+  readonly previous_ttl_hours: number | null;
+}
+
+/** Closed by hand; the incident is resolved by the actor. */
+export interface BreakerEnabledData extends Stamped {
+  readonly incident_id: string | null;
+  readonly resolved_by: string;
+  readonly resolution_notes: string;
+  /** the reason the caller gave, null if none. */
+  readonly reason: string | null;
+  readonly previous_reason: string | null;
+  readonly failures_before: number;
+}
+
+/** Closed because the TTL passed (policy autoRecover); recorded exactly once per incident. */
+export interface BreakerAutoRecoveredData extends Stamped {
+  readonly incident_id: string | null;
+  readonly resolved_by: typeof AUTO_RECOVER_ACTOR;
+  readonly resolution_notes: typeof AUTO_RECOVER_NOTES;
+  /** the TTL that expired (the breaker has read closed since then). */
+  readonly expired_at: string;
+  readonly previous_reason: string | null;
+  readonly failures_before: number;
+}
+
+/** One drift report. Always recorded; counting is suspended while the breaker is open. */
+export interface DriftObservedData extends Stamped {
+  readonly drift_score: number;
+  readonly threshold: number;
+  readonly failure_threshold: number;
+  readonly sample_count: number;
+  readonly details: BreakerDetails;
+  /** drift_score > threshold (strictly). */
+  readonly exceeded: boolean;
+  /** whether this report moved the counter (false while open). */
+  readonly counted: boolean;
+  readonly failures_before: number;
+  readonly failures_after: number;
+  readonly breaker_open: boolean;
+}
+
+/** One schema-error report. Always recorded; trips (separate event) only when closed and at threshold. */
+export interface SchemaErrorsReportedData extends Stamped {
+  readonly error_count: number;
+  readonly threshold: number;
+  readonly details: BreakerDetails;
+  /** error_count >= threshold. */
+  readonly exceeded: boolean;
+  readonly breaker_open: boolean;
+}
+
+/**
+ * Drift reached the failure threshold while autoDisable is off: no trip, a P2 alert instead. The counter
+ * resets to 0 just as a trip would, so the alert fires once per `failure_threshold` consecutive bad reports
+ * instead of on every report after the third (an alert storm), and the counter keeps meaning "failures
+ * since the last trip or suppressed trip".
+ */
+export interface DriftTripSuppressedData extends Stamped {
+  readonly severity: 'P2';
+  readonly reason: string;
+  readonly drift_score: number;
+  readonly threshold: number;
+  readonly failure_threshold: number;
+  readonly sample_count: number;
+  readonly details: BreakerDetails;
+  readonly failures_before: number;
+  /** always 0 */
+  readonly failures_after: number;
+}
+
+export type BreakerTripped = DomainEvent<'BreakerTripped', BreakerTrippedData>;
+export type BreakerDisableAmended = DomainEvent<'BreakerDisableAmended', BreakerDisableAmendedData>;
+export type BreakerEnabled = DomainEvent<'BreakerEnabled', BreakerEnabledData>;
+export type BreakerAutoRecovered = DomainEvent<'BreakerAutoRecovered', BreakerAutoRecoveredData>;
+export type DriftObserved = DomainEvent<'DriftObserved', DriftObservedData>;
+export type SchemaErrorsReported = DomainEvent<'SchemaErrorsReported', SchemaErrorsReportedData>;
+export type DriftTripSuppressed = DomainEvent<'DriftTripSuppressed', DriftTripSuppressedData>;
+
+export type BreakerEvent =
+  | BreakerTripped
+  | BreakerDisableAmended
+  | BreakerEnabled
+  | BreakerAutoRecovered
+  | DriftObserved
+  | SchemaErrorsReported
+  | DriftTripSuppressed;
+
+export type BreakerEventType = BreakerEvent['type'];
+
+export const breakerEventTypes: readonly BreakerEventType[] = Object.freeze([
+  'BreakerTripped',
+  'BreakerDisableAmended',
+  'BreakerEnabled',
+  'BreakerAutoRecovered',
+  'DriftObserved',
+  'SchemaErrorsReported',
+  'DriftTripSuppressed',
+]);
+
+export const isBreakerEvent = (event: { type: string }): event is BreakerEvent =>
+  (breakerEventTypes as readonly string[]).includes(event.type);

@@ -1,0 +1,75 @@
+import { UnknownBreakerEventError } from './breakerErrors';
+import type { BreakerEvent } from './breakerEvents';
+import type { BreakerState } from './breakerState';
+
+/**
+ * Applies one event. Reads only the event (never the policy or a clock), so a replay always rebuilds the
+ * same state; returns a new object and never mutates its inputs.
+ */
+export function evolveBreaker(state: BreakerState, event: BreakerEvent): BreakerState {
+  const base = { ...state, version: state.version + 1, updated_at: event.data.at };
+  switch (event.type) {
+    case 'BreakerTripped': {
+      const d = event.data;
+      return {
+        ...base,
+        open: true,
+        disabled_by: d.disabled_by,
+        disabled_reason: d.reason,
+        disabled_until: d.disabled_until,
+        ttl_hours: d.ttl_hours,
+        incident_id: d.incident_id,
+        incident: {
+          id: d.incident_id,
+          timestamp: d.at,
+          severity: d.severity,
+          trigger: d.trigger,
+          reason: d.reason,
+          drift_score: d.drift_score,
+          sample_count: d.sample_count,
+          details: d.details,
+        },
+        consecutive_failures: d.failures_after,
+        opened_at: d.at,
+      };
+    }
+    case 'BreakerDisableAmended':
+      return {
+        ...base,
+        disabled_reason: event.data.reason,
+        disabled_until: event.data.disabled_until,
+        ttl_hours: event.data.ttl_hours,
+      };
+    case 'BreakerEnabled':
+    case 'BreakerAutoRecovered':
+      return {
+        ...base,
+        open: false,
+        disabled_by: null,
+        disabled_reason: null,
+        disabled_until: null,
+        ttl_hours: null,
+        incident_id: null,
+        incident: null,
+        consecutive_failures: 0,
+        opened_at: null,
+      };
+    case 'DriftObserved':
+      return {
+        ...base,
+        consecutive_failures: event.data.failures_after,
+        last_failure_at: event.data.counted && event.data.exceeded ? event.data.at : state.last_failure_at,
+      };
+    case 'DriftTripSuppressed':
+      return { ...base, consecutive_failures: event.data.failures_after };
+    case 'SchemaErrorsReported':
+      return base;
+    default:
+      return unknownEvent(event);
+  }
+}
+
+function unknownEvent(event: never): never {
+  const type = (event as { type?: unknown }).type;
+  throw new UnknownBreakerEventError(`Unknown breaker event type: ${String(type)}`);
+}

@@ -1,0 +1,14 @@
+/**
+ * Reason texts, kept byte-for-byte with the original service (dashboards and alert rules match on them).
+ * `${threshold}` prints a JS number the way Python's f-string printed the float for the usual values
+ * (0.2 → "0.2", 5 → "5").
+ */
+export const driftTripReason = (score: number, threshold: number): string =>
+  `Drift exceeded threshold: ${score.toFixed(4)} > ${threshold}`;
+
+export const schemaTripReason = (count: number, threshold: number): string =>
+  `Schema error threshold exceeded: ${count} >= ${threshold}`;
+
+/** Suppressed trips keep the trip text (same alert wording) and say why nothing was disabled. */
+export const driftTripSuppressedReason = (score: number, threshold: number): string =>
+  `${driftTripReason(score, threshold)} (auto-disable is off; V2 stays enabled)`;

@@ -1,0 +1,173 @@
+import type { BreakerCommand, BreakerDetails } from './breakerCommands';
+import {
+  ConflictingTtlError,
+  InvalidActorError,
+  InvalidCountError,
+  InvalidDetailsError,
+  InvalidDriftScoreError,
+  InvalidIncidentIdError,
+  InvalidReasonError,
+  InvalidTtlError,
+  UnknownBreakerCommandError,
+} from './breakerErrors';
+import { toIso } from './breakerTime';
+
+/**
+ * Commands after validation: instants as ISO strings, optional fields resolved. `decide` validates the
+ * whole command before deciding anything, so an invalid command yields an error and never an event.
+ */
+export type ValidCommand =
+  | {
+      readonly type: 'DisableBreaker';
+      readonly reason: string;
+      readonly actor: string;
+      readonly ttl_hours: number | null;
+      readonly disabled_until: string | null;
+      readonly incident_id: string;
+      readonly now: string;
+    }
+  | {
+      readonly type: 'EnableBreaker';
+      readonly actor: string;
+      readonly reason: string | null;
+      readonly now: string;
+    }
+  | {
+      readonly type: 'ReportDrift';
+      readonly drift_score: number;
+      readonly sample_count: number;
+      readonly details: BreakerDetails;
+      readonly actor: string;
+      readonly incident_id: string;
+      readonly now: string;
+    }
+  | {
+      readonly type: 'ReportSchemaErrors';
+      readonly error_count: number;
+      readonly details: BreakerDetails;
+      readonly actor: string;
+      readonly incident_id: string;
+      readonly now: string;
+    }
+  | { readonly type: 'RecoverExpiredBreaker'; readonly now: string };
+
+// Incident ids are 12 characters (domain.md §3); the original used the first 12 chars of a UUID, so `-` is
+// allowed, and base64url-style ids fit too. Anything else is a caller bug worth failing loudly on.
+const INCIDENT_ID = /^[A-Za-z0-9_-]{12}$/;
+
+const isBlank = (s: string): boolean => s.trim().length === 0;
+
+function actor(value: unknown): string {
+  if (typeof value !== 'string' || isBlank(value)) {
+    throw new InvalidActorError('actor', 'actor must be a non-empty string');
+  }
+  return value;
+}
+
+function incidentId(value: unknown): string {
+  if (typeof value !== 'string' || !INCIDENT_ID.test(value)) {
+    throw new InvalidIncidentIdError('incident_id', 'incident_id must be 12 characters of [A-Za-z0-9_-]');
+  }
+  return value;
+}
+
+/** A blank reason explains nothing, so a disable refuses it (the audit trail is the point). */
+function requiredReason(value: unknown): string {
+  if (typeof value !== 'string' || isBlank(value)) {
+    throw new InvalidReasonError('reason', 'reason must be a non-empty string');
+  }
+  return value;
+}
+
+/** Enable's reason is optional; blank counts as absent (legacy `POST /v2/reset?reason=`). */
+function optionalReason(value: unknown): string | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value !== 'string') throw new InvalidReasonError('reason', 'reason must be a string');
+  return isBlank(value) ? null : value;
+}
+
+function count(value: unknown, field: string): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
+    throw new InvalidCountError(field, `${field} must be an integer >= 1`);
+  }
+  return value;
+}
+
+function driftScore(value: unknown): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > 1) {
+    throw new InvalidDriftScoreError('drift_score', 'drift_score must be a finite number in 0..1');
+  }
+  return value;
+}
+
+function details(value: unknown): BreakerDetails {
+  if (value === undefined || value === null) return {};
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    throw new InvalidDetailsError('details', 'details must be a JSON object');
+  }
+  return value as BreakerDetails;
+}
+
+function ttlHours(value: unknown): number | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw new InvalidTtlError('ttl_hours', 'ttl_hours must be a finite number >= 0');
+  }
+  return value;
+}
+
+export function validateCommand(command: BreakerCommand): ValidCommand {
+  switch (command.type) {
+    case 'DisableBreaker': {
+      const ttl = ttlHours(command.ttl_hours);
+      const hasUntil = command.disabled_until !== undefined && command.disabled_until !== null;
+      if (ttl !== null && hasUntil) {
+        throw new ConflictingTtlError('ttl_hours', 'give either ttl_hours or disabled_until, not both');
+      }
+      return {
+        type: command.type,
+        reason: requiredReason(command.reason),
+        actor: actor(command.actor),
+        ttl_hours: ttl,
+        disabled_until: hasUntil ? toIso(command.disabled_until as Date | string, 'disabled_until') : null,
+        incident_id: incidentId(command.incident_id),
+        now: toIso(command.now, 'now'),
+      };
+    }
+    case 'EnableBreaker':
+      return {
+        type: command.type,
+        actor: actor(command.actor),
+        reason: optionalReason(command.reason),
+        now: toIso(command.now, 'now'),
+      };
+    case 'ReportDrift':
+      return {
+        type: command.type,
+        drift_score: driftScore(command.drift_score),
+        sample_count:
+          command.sample_count === undefined || command.sample_count === null
+            ? 1
+            : count(command.sample_count, 'sample_count'),
+        details: details(command.details),
+        actor: actor(command.actor),
+        incident_id: incidentId(command.incident_id),
+        now: toIso(command.now, 'now'),
+      };
+    case 'ReportSchemaErrors':
+      return {
+        type: command.type,
+        error_count: count(command.error_count, 'error_count'),
+        details: details(command.details),
+        actor: actor(command.actor),
+        incident_id: incidentId(command.incident_id),
+        now: toIso(command.now, 'now'),
+      };
+    case 'RecoverExpiredBreaker':
+      return { type: command.type, now: toIso(command.now, 'now') };
+    default: {
+      const type = (command as { type?: unknown }).type;
+      throw new UnknownBreakerCommandError('type', `Unknown breaker command type: ${String(type)}`);
+    }
+  }
+}

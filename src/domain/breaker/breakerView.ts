@@ -1,0 +1,56 @@
+import type { BreakerPolicy } from './breakerPolicy';
+import type { BreakerSnapshot, BreakerState } from './breakerState';
+import { toSnapshot } from './breakerState';
+import { type Instant, msOf, toIso } from './breakerTime';
+
+/**
+ * The effective state at a time: what every reader (API, V2 gate) must see. domain.md §3: "the read path
+ * must report closed as soon as the TTL has passed, even before the recovery is written". So when a
+ * recovery is due, the view already shows the state the recovery will produce (closed, no reason, no
+ * incident, counter 0) while `version` and `updated_at` stay those of the stored stream, because no event
+ * has been written yet (the ETag must still match the stream). `recovery_pending` says which case it is.
+ */
+export interface BreakerView extends BreakerSnapshot {
+  readonly recovery_pending: boolean;
+}
+
+/** Only this part of the policy matters to readers. */
+export type RecoveryPolicy = Pick<BreakerPolicy, 'autoRecover'>;
+
+/**
+ * True when the breaker is open, has a TTL that has passed (disabled_until ≤ now) and the policy
+ * auto-recovers. With autoRecover off an expired TTL means nothing: the breaker stays open until enabled
+ * by hand, and readers must agree with what `decide` will do, hence the policy argument everywhere here.
+ */
+export function isRecoveryDue(state: BreakerSnapshot, now: Instant, policy: RecoveryPolicy): boolean {
+  return (
+    state.open &&
+    policy.autoRecover &&
+    state.disabled_until !== null &&
+    msOf(state.disabled_until) <= msOf(toIso(now, 'now'))
+  );
+}
+
+export function stateAt(
+  state: BreakerState | BreakerSnapshot,
+  now: Instant,
+  policy: RecoveryPolicy,
+): BreakerView {
+  const snapshot = toSnapshot(state);
+  if (!isRecoveryDue(snapshot, now, policy)) return { ...snapshot, recovery_pending: false };
+  return {
+    ...snapshot,
+    open: false,
+    disabled_by: null,
+    disabled_reason: null,
+    disabled_until: null,
+    incident_id: null,
+    consecutive_failures: 0,
+    opened_at: null,
+    recovery_pending: true,
+  };
+}
+
+/** open and (disabled_until null or disabled_until > now), unless autoRecover is off (then: open). */
+export const isOpenAt = (state: BreakerSnapshot, now: Instant, policy: RecoveryPolicy): boolean =>
+  state.open && !isRecoveryDue(state, now, policy);

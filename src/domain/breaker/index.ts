@@ -1,0 +1,15 @@
+export * from './breakerCommands';
+export * from './breakerDecider';
+export * from './breakerDecision';
+export * from './breakerErrors';
+export * from './breakerEvents';
+export { evolveBreaker } from './breakerEvolve';
+export * from './breakerPolicy';
+export * from './breakerReasons';
+export * from './breakerState';
+export * from './breakerStream';
+export type { Instant } from './breakerTime';
+export type { ValidCommand } from './breakerValidation';
+export { validateCommand } from './breakerValidation';
+export * from './breakerView';
+export * from './breakerWindow';

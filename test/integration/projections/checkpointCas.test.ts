@@ -1,0 +1,81 @@
+import pg from 'pg';
+import { PostgresEventStore } from '../../../src/infra/eventStore/postgresEventStore';
+import { START } from '../../../src/infra/eventStore/eventStore';
+import {
+  LeadershipLostError,
+  StaleCheckpointError,
+  ensureCheckpoints,
+  loadCheckpoints,
+} from '../../../src/projections/runtime/checkpoints';
+import { applyBatch } from '../../../src/projections/runtime/projectionApplier';
+import { createTestDatabase, type TestDatabase } from '../../support/testDatabase';
+import { countingProjection, createCountingTables } from '../../support/countingProjection';
+
+let db: TestDatabase;
+let store: PostgresEventStore;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  store = new PostgresEventStore(db.pool);
+  await createCountingTables(db.pool);
+  await ensureCheckpoints(db.pool, [countingProjection.name]);
+  await store.append(
+    'cas-1',
+    Array.from({ length: 5 }, () => ({ type: 'Counted', data: {} })),
+  );
+});
+afterAll(async () => db.drop());
+
+test('two projectors applying the same batch concurrently: the compare-and-set rejects the stale one', async () => {
+  const expected = await loadCheckpoints(db.pool, [countingProjection.name]);
+  const { events, checkpoint } = await store.readAll({ after: START, limit: 100 });
+  expect(events).toHaveLength(5);
+
+  // Both instances start from the same checkpoint, as two projectors that both believe they lead would.
+  const results = await Promise.allSettled([
+    applyBatch(db.pool, [countingProjection], expected, events, checkpoint),
+    applyBatch(db.pool, [countingProjection], expected, events, checkpoint),
+  ]);
+  expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+  const rejected = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+  expect(rejected.reason).toBeInstanceOf(StaleCheckpointError);
+
+  const { rows } = await db.pool.query<{ times: number }>('select times from test_applied');
+  expect(rows).toHaveLength(5);
+  expect(rows.every((r) => r.times === 1)).toBe(true);
+
+  // Retrying with the stale checkpoint keeps failing; nothing more is applied.
+  await expect(
+    applyBatch(db.pool, [countingProjection], expected, events, checkpoint),
+  ).rejects.toBeInstanceOf(StaleCheckpointError);
+  expect((await loadCheckpoints(db.pool, [countingProjection.name])).get(countingProjection.name)).toEqual(
+    checkpoint,
+  );
+});
+
+test('a batch fenced on a lock its pid does not hold rolls back', async () => {
+  await store.append('cas-2', [{ type: 'Counted', data: {} }]);
+  const expected = await loadCheckpoints(db.pool, [countingProjection.name]);
+  const { events, checkpoint } = await store.readAll({
+    after: expected.get(countingProjection.name)!,
+    limit: 100,
+  });
+  const holder = new pg.Client({ connectionString: db.url });
+  await holder.connect();
+  const { rows } = await holder.query<{ pid: number }>('select pg_backend_pid() as pid');
+  // The pid exists but has not taken lock 7010: the applier must refuse to commit.
+  await expect(
+    applyBatch(db.pool, [countingProjection], expected, events, checkpoint, {
+      pid: rows[0]!.pid,
+      lockId: 7010,
+    }),
+  ).rejects.toBeInstanceOf(LeadershipLostError);
+  await holder.query('select pg_advisory_lock(7010)');
+  await applyBatch(db.pool, [countingProjection], expected, events, checkpoint, {
+    pid: rows[0]!.pid,
+    lockId: 7010,
+  });
+  await holder.end();
+  const { rows: applied } = await db.pool.query('select * from test_applied');
+  expect(applied).toHaveLength(6);
+});

@@ -1,0 +1,129 @@
+import {
+  type BreakerCommand,
+  createBreakerDecider,
+  defaultBreakerPolicy,
+  summarizeDecision,
+} from '../../../src/domain/breaker';
+import { givenWhenThen, historyOf } from './givenWhenThen';
+
+const T0 = '2025-03-01T12:00:00.000Z';
+const decider = createBreakerDecider(defaultBreakerPolicy);
+const { given } = givenWhenThen(decider);
+
+const schemaErrors = (error_count: number, over: Partial<BreakerCommand> = {}): BreakerCommand =>
+  ({
+    type: 'ReportSchemaErrors',
+    error_count,
+    actor: 'sandbox',
+    incident_id: 'inc-00000001',
+    now: T0,
+    ...over,
+  }) as BreakerCommand;
+
+describe('schema errors', () => {
+  it('3 errors (below 5) are recorded only: no trip, no counter change', () => {
+    const when = given([]).when(schemaErrors(3, { details: { field: 'risks' } } as Partial<BreakerCommand>));
+    when.then([
+      {
+        type: 'SchemaErrorsReported',
+        data: {
+          error_count: 3,
+          threshold: 5,
+          details: { field: 'risks' },
+          exceeded: false,
+          breaker_open: false,
+          actor: 'sandbox',
+          at: T0,
+        },
+      },
+    ]);
+    expect(when.stateAfter()).toMatchObject({ open: false, consecutive_failures: 0, version: 1 });
+    expect(summarizeDecision(when.events())).toEqual({ changed: false, tripped: false, incident_id: null });
+  });
+
+  it('5 errors trip at once: P3, drift 1.0, exact reason', () => {
+    const when = given([]).when(schemaErrors(5));
+    when.then([
+      {
+        type: 'SchemaErrorsReported',
+        data: expect.objectContaining({ error_count: 5, threshold: 5, exceeded: true, breaker_open: false }),
+      },
+      {
+        type: 'BreakerTripped',
+        data: {
+          incident_id: 'inc-00000001',
+          severity: 'P3',
+          trigger: 'schema_errors',
+          reason: 'Schema error threshold exceeded: 5 >= 5',
+          disabled_by: 'circuit_breaker',
+          disabled_until: '2025-03-02T12:00:00.000Z',
+          ttl_hours: 24,
+          drift_score: 1.0,
+          sample_count: 5,
+          threshold: 5,
+          failure_threshold: null,
+          error_count: 5,
+          failures_before: 0,
+          failures_after: 0,
+          details: {},
+          actor: 'sandbox',
+          at: T0,
+        },
+      },
+    ]);
+    expect(summarizeDecision(when.events())).toEqual({
+      changed: true,
+      tripped: true,
+      incident_id: 'inc-00000001',
+    });
+  });
+
+  it('a schema trip resets a running drift counter', () => {
+    const drift: BreakerCommand = {
+      type: 'ReportDrift',
+      drift_score: 0.5,
+      actor: 'sandbox',
+      incident_id: 'inc-0000000x',
+      now: T0,
+    };
+    const when = given(historyOf(decider, [drift, drift])).when(schemaErrors(12));
+    when.then([
+      expect.objectContaining({ type: 'SchemaErrorsReported' }),
+      {
+        type: 'BreakerTripped',
+        data: expect.objectContaining({
+          reason: 'Schema error threshold exceeded: 12 >= 5',
+          failures_before: 2,
+          failures_after: 0,
+        }),
+      },
+    ]);
+    expect(when.stateAfter().consecutive_failures).toBe(0);
+  });
+
+  it('while open: recorded, never re-trips', () => {
+    const history = historyOf(decider, [schemaErrors(5)]);
+    const when = given(history).when(
+      schemaErrors(50, { incident_id: 'inc-00000002' } as Partial<BreakerCommand>),
+    );
+    when.then([
+      {
+        type: 'SchemaErrorsReported',
+        data: expect.objectContaining({ error_count: 50, exceeded: true, breaker_open: true }),
+      },
+    ]);
+    expect(when.stateAfter()).toMatchObject({
+      open: true,
+      incident_id: 'inc-00000001',
+      consecutive_failures: 0,
+    });
+  });
+
+  it('honours a custom schema-error threshold', () => {
+    const lenient = createBreakerDecider({ ...defaultBreakerPolicy, schemaErrorThreshold: 10 });
+    givenWhenThen(lenient)
+      .given([])
+      .when(schemaErrors(9))
+      .then([expect.objectContaining({ type: 'SchemaErrorsReported' })]);
+  });
+});

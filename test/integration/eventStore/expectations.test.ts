@@ -7,6 +7,7 @@ import {
   WrongExpectedVersionError,
 } from '../../../src/infra/eventStore/eventStore';
 import { createTestDatabase, type TestDatabase } from '../../support/testDatabase';
+import { eventually } from '../../support/eventually';
 
 let db: TestDatabase;
 let store: PostgresEventStore;
@@ -133,14 +134,18 @@ describe('reads', () => {
   test('readAll pages through commit order and filters by type while still advancing', async () => {
     const s = stream();
     await store.append(s, [ev('Keep'), ev('Skip'), ev('Keep')]);
-    let cursor = START;
-    const seen: string[] = [];
-    for (;;) {
-      const page = await store.readAll({ after: cursor, limit: 2, types: ['Keep'] });
-      if (page.checkpoint === cursor) break;
-      seen.push(...page.events.filter((e) => e.streamName === s).map((e) => e.type));
-      cursor = page.checkpoint;
-    }
+    const seen = await eventually(async () => {
+      let cursor = START;
+      const found: string[] = [];
+      for (;;) {
+        const page = await store.readAll({ after: cursor, limit: 2, types: ['Keep'] });
+        if (page.checkpoint === cursor) break;
+        found.push(...page.events.filter((e) => e.streamName === s).map((e) => e.type));
+        cursor = page.checkpoint;
+      }
+      expect(found).toEqual(['Keep', 'Keep']);
+      return found;
+    });
     expect(seen).toEqual(['Keep', 'Keep']);
   });
 
@@ -155,11 +160,11 @@ describe('reads', () => {
         batches.push(b.events.length);
         acks.push(() => b.ack());
       });
+    await eventually(() => expect(batches.length).toBe(1));
     await new Promise((r) => setTimeout(r, 150));
-    expect(batches.length).toBe(1);
+    expect(batches.length).toBe(1); // not acked: no further read
     acks[0]!();
-    await new Promise((r) => setTimeout(r, 150));
-    expect(batches.length).toBe(2);
+    await eventually(() => expect(batches.length).toBe(2));
     sub.unsubscribe();
   });
 

@@ -141,5 +141,4 @@ export class LeaderElector {
       this.wakeStandby = done;
     });
   }
-
 }

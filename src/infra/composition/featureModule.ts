@@ -1,0 +1,38 @@
+import type { Express } from 'express';
+import type pg from 'pg';
+import type { Config } from '../config/config';
+import type { EventStore } from '../eventStore/eventStore';
+import type { Logger } from '../logging/logger';
+import type { ServiceMetrics } from '../metrics/metrics';
+import type { PgNotificationListener } from '../postgres/notifications';
+import type { Projection } from '../../projections/projection';
+
+/** What the composition root hands every feature slice. */
+export interface ServiceContext {
+  config: Config;
+  connectionString: string;
+  pool: pg.Pool;
+  store: EventStore;
+  listener: PgNotificationListener;
+  logger: Logger;
+  metrics: ServiceMetrics;
+}
+
+/**
+ * A vertical slice as the service runs it: its projections (run by the shared projector), its routes and
+ * its background work. Slices never import one another's internals through this.
+ */
+export interface FeatureModule {
+  mount?(app: Express): void;
+  start?(): Promise<void>;
+  stop?(): Promise<void>;
+}
+
+export interface FeatureDefinition {
+  readonly name: string;
+  /** Static, so offline tools (projections rebuild/status) see them without starting the slice. */
+  readonly projections: readonly Projection[];
+  /** NOTIFY channels the slice listens on (in addition to the event store's). */
+  readonly channels?: readonly string[];
+  create(ctx: ServiceContext): FeatureModule;
+}

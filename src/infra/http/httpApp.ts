@@ -1,0 +1,95 @@
+import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import { pinoHttp } from 'pino-http';
+import type { Logger } from '../logging/logger';
+import type { ServiceMetrics } from '../metrics/metrics';
+import { HttpProblem, problems } from './problem';
+import { requestContext } from './requestContext';
+
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+export interface HttpAppOptions {
+  logger: Logger;
+  metrics: ServiceMetrics;
+  /** Adds the feature routes; runs after the common middleware and before the 404/error handlers. */
+  mount: (app: Express) => void;
+}
+
+export function sendProblem(res: Response, req: Request, problem: HttpProblem): void {
+  for (const [k, v] of Object.entries(problem.headers)) res.setHeader(k, v);
+  res
+    .status(problem.status)
+    .type('application/problem+json')
+    .send(JSON.stringify(problem.toBody(req.originalUrl)));
+}
+
+/** Body-parser errors carry a `type`; map the ones clients can cause to problems. */
+function bodyProblem(err: unknown): HttpProblem | null {
+  const type = (err as { type?: unknown })?.type;
+  if (type === 'entity.parse.failed') return problems.malformedJson('The request body is not valid JSON');
+  if (type === 'entity.too.large')
+    return problems.tooLarge(`The request body exceeds ${MAX_BODY_BYTES} bytes`);
+  if (type === 'encoding.unsupported' || type === 'charset.unsupported') {
+    return problems.unsupportedMediaType('Unsupported body encoding or charset');
+  }
+  if (type === 'request.aborted')
+    return new HttpProblem(400, 'Request aborted', 'Client aborted the body', 'aborted');
+  return null;
+}
+
+function hasBody(req: Request): boolean {
+  const length = req.get('content-length');
+  return (length !== undefined && length !== '0') || req.get('transfer-encoding') !== undefined;
+}
+
+export function createHttpApp({ logger, metrics, mount }: HttpAppOptions): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false); // our ETags are stream versions, set explicitly
+  app.set('query parser', 'simple');
+  app.use(requestContext);
+  app.use(
+    pinoHttp({
+      logger,
+      genReqId: (req) => (req as Request).requestId,
+      customProps: (req) => ({ correlation_id: (req as Request).correlationId }),
+      autoLogging: { ignore: (req) => req.url === '/metrics' || req.url?.startsWith('/health') === true },
+    }),
+  );
+  app.use((req, res, next) => {
+    const end = metrics.httpDuration.startTimer();
+    res.on('finish', () => {
+      const route = req.route?.path ? `${req.baseUrl}${String(req.route.path)}` : 'unmatched';
+      end({ method: req.method, route });
+      metrics.httpRequests.inc({ method: req.method, route, status: String(res.statusCode) });
+    });
+    next();
+  });
+  app.use((req, _res, next) => {
+    if (hasBody(req) && !req.is('application/json')) {
+      return next(problems.unsupportedMediaType('Request bodies must be application/json'));
+    }
+    next();
+  });
+  app.use(express.json({ limit: MAX_BODY_BYTES, strict: false, type: 'application/json' }));
+
+  mount(app);
+
+  app.use((req, _res, next) => next(problems.notFound(`No route for ${req.method} ${req.path}`)));
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const problem = err instanceof HttpProblem ? err : bodyProblem(err);
+    if (problem) return sendProblem(res, req, problem);
+    // Never leak internals: log with the request id, answer with it.
+    (req.log ?? logger).error({ err, request_id: req.requestId }, 'unhandled error');
+    sendProblem(
+      res,
+      req,
+      new HttpProblem(
+        500,
+        'Internal Server Error',
+        `Unexpected error (request id ${req.requestId})`,
+        'internal',
+      ),
+    );
+  });
+  return app;
+}

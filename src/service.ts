@@ -1,0 +1,126 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Config } from './infra/config/config';
+import type { FeatureModule, ServiceContext } from './infra/composition/featureModule';
+import { PostgresEventStore, EVENTS_CHANNEL } from './infra/eventStore/postgresEventStore';
+import { createHttpApp } from './infra/http/httpApp';
+import { mountOperationsRoutes } from './infra/http/operationsRoutes';
+import { type Logger, createLogger } from './infra/logging/logger';
+import { ServiceMetrics } from './infra/metrics/metrics';
+import { LockIds } from './infra/postgres/lockIds';
+import { migrateLatest } from './infra/postgres/migrate';
+import { CoalescingNotifier, PgNotificationListener } from './infra/postgres/notifications';
+import { createPool } from './infra/postgres/pool';
+import { Projector } from './projections/runtime/projector';
+import { features as allFeatures } from './features';
+import type { FeatureDefinition } from './infra/composition/featureModule';
+
+export interface RunningService {
+  url: string;
+  port: number;
+  host: string;
+  context: ServiceContext;
+  features: FeatureModule[];
+  projector: Projector | null;
+  /** Graceful: stop accepting, finish requests and the projector batch in flight, release locks. */
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  config: Config;
+  databaseUrl: string;
+  /** Host to bind; the CLI decides it (127.0.0.1 when no API keys are configured). */
+  host: string;
+  logger?: Logger;
+  features?: readonly FeatureDefinition[];
+}
+
+/** The composition root: builds every adapter, wires the slices, starts the roles. */
+export async function startService({ config, databaseUrl, host, logger: given, features }: StartOptions) {
+  const logger = given ?? createLogger(config.logLevel, { instance: config.instanceId });
+  await migrateLatest(databaseUrl);
+
+  const metrics = new ServiceMetrics({ instance: config.instanceId });
+  const pool = createPool(databaseUrl, { max: 20, applicationName: `costsim-guard:${config.instanceId}` });
+  const listener = new PgNotificationListener(databaseUrl);
+  const wakeups = listener.on(EVENTS_CHANNEL);
+  const store = new PostgresEventStore(pool, {
+    notifier: new CoalescingNotifier(pool),
+    wakeups,
+    onAppend: (seconds, count) => {
+      metrics.appendDuration.observe(seconds);
+      metrics.appendedEvents.inc(count);
+    },
+  });
+  const context: ServiceContext = {
+    config,
+    connectionString: databaseUrl,
+    pool,
+    store,
+    listener,
+    logger,
+    metrics,
+  };
+  const definitions = features ?? allFeatures;
+  const modules = definitions.map((f) => f.create(context));
+  await listener.start([EVENTS_CHANNEL, ...definitions.flatMap((f) => f.channels ?? [])]);
+
+  const projections = definitions.flatMap((f) => f.projections);
+  const projector =
+    config.projector.enabled && projections.length > 0
+      ? new Projector({
+          pool,
+          store,
+          connectionString: databaseUrl,
+          projections,
+          lockId: LockIds.projector,
+          batchSize: config.projector.batchSize,
+          pollMs: config.projector.pollMs,
+          logger,
+          observer: {
+            onBatch: (projection, n) => metrics.projectorEvents.inc({ projection }, n),
+            onLeadership: (leader) => metrics.projectorLeader.set(leader ? 1 : 0),
+          },
+        })
+      : null;
+  projector?.start();
+  for (const m of modules) await m.start?.();
+
+  const app = createHttpApp({
+    logger,
+    metrics,
+    mount: (express) => {
+      mountOperationsRoutes(express, {
+        pool,
+        metrics,
+        maxLagSeconds: config.projector.maxLagSeconds,
+        projectionNames: projections.map((p) => p.name),
+      });
+      for (const m of modules) m.mount?.(express);
+    },
+  });
+  const server: Server = await new Promise((resolve, reject) => {
+    const s = app.listen(config.port, host, () => resolve(s));
+    s.on('error', reject);
+  });
+  const { port } = server.address() as AddressInfo;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  logger.info({ url, projections: projections.map((p) => p.name) }, 'costsim-guard serving');
+
+  let stopping: Promise<void> | null = null;
+  const stop = () =>
+    (stopping ??= (async () => {
+      logger.info('shutting down');
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      await closed;
+      for (const m of [...modules].reverse()) await m.stop?.();
+      await projector?.stop();
+      await listener.stop();
+      await pool.end();
+      logger.info('stopped');
+    })());
+
+  const running: RunningService = { url, port, host, context, features: modules, projector, stop };
+  return running;
+}

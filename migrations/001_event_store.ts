@@ -8,18 +8,12 @@ import type { Knex } from 'knex';
  * global_position): a row that becomes visible later always sorts after everything already read, so a
  * reader never skips an event, and rolled-back transactions leave no holes to wait for.
  *
- * Appends go through one function call so that an append is a single round trip (the same cost shape as a
- * plain INSERT), and every stream expectation is enforced by the row lock on es_streams.
+ * Appends go through one function call so that an append is a single round trip and a single row write per
+ * event (the same cost shape as a plain INSERT); stream expectations are checked against the stream's
+ * current version and enforced by the unique (stream_name, stream_version) index.
  */
 export async function up(knex: Knex): Promise<void> {
   await knex.raw(`
-    create table es_streams (
-      stream_name text primary key,
-      version     bigint not null check (version >= 1),
-      created_at  timestamptz not null default now(),
-      updated_at  timestamptz not null default now()
-    );
-
     create table es_events (
       global_position bigint generated always as identity primary key,
       transaction_id  xid8 not null default pg_current_xact_id(),
@@ -31,6 +25,7 @@ export async function up(knex: Knex): Promise<void> {
       metadata        jsonb not null default '{}'::jsonb,
       recorded_at     timestamptz not null default clock_timestamp(),
       constraint es_events_event_id_key unique (event_id),
+      -- Also the concurrency control: two appends that read the same stream version cannot both insert.
       constraint es_events_stream_version_key unique (stream_name, stream_version)
     );
     create index es_events_commit_order on es_events (transaction_id, global_position);
@@ -43,29 +38,31 @@ export async function up(knex: Knex): Promise<void> {
       updated_at      timestamptz not null default now()
     );
 
-    create function es_append(
-      p_stream text, p_expected_kind text, p_expected bigint,
-      p_ids uuid[], p_types text[], p_data jsonb[], p_metadata jsonb[]
-    ) returns table (
+    -- p_events: [{id, type, data, metadata}] in stream order.
+    create function es_append(p_stream text, p_expected_kind text, p_expected bigint, p_events jsonb)
+    returns table (
       stream_version bigint, global_position bigint, transaction_id xid8, recorded_at timestamptz,
       already_stored boolean
     )
     language plpgsql as $fn$
     declare
-      n int := cardinality(p_ids);
+      n int := jsonb_array_length(p_events);
+      v_ids uuid[];
       v_found int;
-      v_new bigint;
-      v_now timestamptz;
+      v_current bigint;
     begin
-      -- Idempotency: an append whose event ids are all stored (in this stream) returns the stored result.
-      select count(*) into v_found from es_events e where e.event_id = any(p_ids);
+      select array_agg((x->>'id')::uuid) into v_ids from jsonb_array_elements(p_events) x;
+
+      -- Idempotency: an append whose event ids are all stored (in this stream) returns the stored result,
+      -- whatever the expectation says now.
+      select count(*) into v_found from es_events e where e.event_id = any(v_ids);
       if v_found > 0 then
         if v_found = n and not exists (
-          select 1 from es_events e where e.event_id = any(p_ids) and e.stream_name <> p_stream
+          select 1 from es_events e where e.event_id = any(v_ids) and e.stream_name <> p_stream
         ) then
           return query
             select e.stream_version, e.global_position, e.transaction_id, e.recorded_at, true
-            from unnest(p_ids) with ordinality as u(id, ord)
+            from unnest(v_ids) with ordinality as u(id, ord)
             join es_events e on e.event_id = u.id
             order by u.ord;
           return;
@@ -74,36 +71,25 @@ export async function up(knex: Knex): Promise<void> {
           using errcode = 'CS002';
       end if;
 
-      if p_expected_kind = 'any' then
-        insert into es_streams as s (stream_name, version) values (p_stream, n)
-          on conflict (stream_name) do update set version = s.version + n, updated_at = now()
-          returning s.version into v_new;
-      elsif p_expected_kind = 'no_stream' or (p_expected_kind = 'exact' and p_expected = 0) then
-        insert into es_streams (stream_name, version) values (p_stream, n)
-          on conflict (stream_name) do nothing
-          returning es_streams.version into v_new;
-      elsif p_expected_kind = 'stream_exists' then
-        update es_streams s set version = s.version + n, updated_at = now()
-          where s.stream_name = p_stream returning s.version into v_new;
-      elsif p_expected_kind = 'exact' then
-        update es_streams s set version = s.version + n, updated_at = now()
-          where s.stream_name = p_stream and s.version = p_expected returning s.version into v_new;
-      else
-        raise exception 'unknown expectation %', p_expected_kind using errcode = '22023';
-      end if;
-
-      if v_new is null then
+      select coalesce(max(e.stream_version), 0) into v_current from es_events e where e.stream_name = p_stream;
+      if not (
+        p_expected_kind = 'any'
+        or (p_expected_kind = 'no_stream' and v_current = 0)
+        or (p_expected_kind = 'stream_exists' and v_current > 0)
+        or (p_expected_kind = 'exact' and v_current = p_expected)
+      ) then
         raise exception 'wrong expected version for stream %', p_stream
-          using errcode = 'CS001',
-                detail = coalesce((select s.version::text from es_streams s where s.stream_name = p_stream), '0');
+          using errcode = 'CS001', detail = v_current::text;
       end if;
 
-      -- Taken after the stream row lock, so recorded_at never goes backwards within a stream.
-      v_now := clock_timestamp();
+      -- A concurrent append that read the same version blocks on the unique index until this one commits,
+      -- then fails with unique_violation on es_events_stream_version_key: the caller maps that to a
+      -- version conflict (or, for 'any', simply tries again).
       return query
-        insert into es_events as e (event_id, stream_name, stream_version, event_type, data, metadata, recorded_at)
-        select u.id, p_stream, v_new - n + u.ord, u.t, u.d, u.m, v_now
-        from unnest(p_ids, p_types, p_data, p_metadata) with ordinality as u(id, t, d, m, ord)
+        insert into es_events as e (event_id, stream_name, stream_version, event_type, data, metadata)
+        select (x->>'id')::uuid, p_stream, v_current + u.ord, x->>'type', x->'data',
+               coalesce(x->'metadata', '{}'::jsonb)
+        from jsonb_array_elements(p_events) with ordinality as u(x, ord)
         order by u.ord
         returning e.stream_version, e.global_position, e.transaction_id, e.recorded_at, false;
     end
@@ -113,9 +99,8 @@ export async function up(knex: Knex): Promise<void> {
 
 export async function down(knex: Knex): Promise<void> {
   await knex.raw(`
-    drop function if exists es_append(text, text, bigint, uuid[], text[], jsonb[], jsonb[]);
+    drop function if exists es_append(text, text, bigint, jsonb);
     drop table if exists projection_checkpoints;
     drop table if exists es_events;
-    drop table if exists es_streams;
   `);
 }

@@ -13,7 +13,10 @@ chmodSync(dataDir, 0o755);
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
 const embeddedServers = () =>
-  execFileSync('ps', ['-eo', 'args']).toString().split('\n').filter((l) => l.includes(`-D ${join(dataDir, 'pg')}`));
+  execFileSync('ps', ['-eo', 'args'])
+    .toString()
+    .split('\n')
+    .filter((l) => l.includes(`-D ${join(dataDir, 'pg')}`));
 
 test('serve on the embedded database: ready, live, metrics, request ids; SIGTERM stops it and its database', async () => {
   const env = { DATA_DIR: dataDir, DATABASE_URL: '', COSTSIM_API_KEYS: '', COSTSIM_API_KEYS_FILE: '' };
@@ -26,7 +29,10 @@ test('serve on the embedded database: ready, live, metrics, request ids; SIGTERM
     expect(ready.status).toBe(200);
     expect(ready.headers.get('x-request-id')).toBe('req-123');
     expect(ready.headers.get('x-correlation-id')).toBe('req-123');
-    expect(await ready.json()).toMatchObject({ status: 'ready', checks: { database: 'ok', migrations: 'ok' } });
+    expect(await ready.json()).toMatchObject({
+      status: 'ready',
+      checks: { database: 'ok', migrations: 'ok' },
+    });
 
     expect((await fetch(`${serve.url}/health/live`)).status).toBe(200);
     const metrics = await (await fetch(`${serve.url}/metrics`)).text();

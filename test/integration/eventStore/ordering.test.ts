@@ -29,8 +29,8 @@ afterEach(async () => txA.end());
 async function appendInOpenTransaction(stream: string): Promise<number> {
   await txA.query('begin');
   const { rows } = await txA.query<{ global_position: string }>(
-    `select * from es_append($1, 'any', null, $2::uuid[], $3::text[], $4::jsonb[], $5::jsonb[])`,
-    [stream, [randomUUID()], ['A'], ['{}'], ['{}']],
+    `select * from es_append($1, 'any', null, $2::jsonb)`,
+    [stream, JSON.stringify([{ id: randomUUID(), type: 'A', data: {} }])],
   );
   return Number(rows[0]!.global_position);
 }

@@ -10,7 +10,12 @@ import { type Figure, createBenchDatabase, figure, measureThroughput, printFigur
  */
 const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 4000);
 const CATCH_UP_EVENTS = Number(process.env.BENCH_CATCH_UP_EVENTS ?? 200_000);
-const payload = { skill: 'llm_invoke', cost_cents: 5, drift_score: 0.12, details: { note: 'benchmark event' } };
+const payload = {
+  skill: 'llm_invoke',
+  cost_cents: 5,
+  drift_score: 0.12,
+  details: { note: 'benchmark event' },
+};
 
 export async function run(): Promise<Figure[]> {
   const db = await createBenchDatabase(16);
@@ -49,12 +54,20 @@ export async function run(): Promise<Figure[]> {
       const appends = await measureThroughput(concurrency, DURATION_MS, append(`single-c${concurrency}`, 1));
       figures.push(figure('eventstore', `raw_insert_c${concurrency}`, raw.opsPerSecond, 'rows/s'));
       figures.push(
-        figure('eventstore', `append_single_c${concurrency}`, appends.opsPerSecond, 'appends/s', raw.opsPerSecond),
+        figure(
+          'eventstore',
+          `append_single_c${concurrency}`,
+          appends.opsPerSecond,
+          'appends/s',
+          raw.opsPerSecond,
+        ),
       );
       figures.push(figure('eventstore', `append_single_c${concurrency}_p99`, appends.p99Ms, 'ms', raw.p99Ms));
       if (concurrency === 8) {
         const batch = await measureThroughput(8, DURATION_MS, append('batch10', 10));
-        figures.push(figure('eventstore', 'append_batch10_c8', batch.opsPerSecond, 'batches/s', raw.opsPerSecond));
+        figures.push(
+          figure('eventstore', 'append_batch10_c8', batch.opsPerSecond, 'batches/s', raw.opsPerSecond),
+        );
         figures.push(figure('eventstore', 'append_batch10_c8_events', batch.opsPerSecond * 10, 'events/s'));
       }
     }

@@ -54,7 +54,13 @@ export async function measureThroughput(
   };
 }
 
-export function figure(bench: string, metric: string, value: number, unit: string, baseline?: number): Figure {
+export function figure(
+  bench: string,
+  metric: string,
+  value: number,
+  unit: string,
+  baseline?: number,
+): Figure {
   return {
     bench,
     metric,
@@ -79,7 +85,11 @@ export function printFigures(figures: Figure[]): void {
 }
 
 export function benchAdminUrl(): string {
-  return process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+  return (
+    process.env.BENCH_DATABASE_URL ??
+    process.env.TEST_DATABASE_URL ??
+    'postgres://postgres@127.0.0.1:5432/postgres'
+  );
 }
 
 export interface BenchDatabase {

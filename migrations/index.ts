@@ -1,11 +1,15 @@
 import type { Knex } from 'knex';
 import * as eventStore from './001_event_store';
+import * as breakerReadModels from './002_breaker_read_models';
 
 /**
  * Migrations are listed here rather than discovered on disk, so they load the same way under tsx, jest
  * and compiled output. Append new ones at the end; never edit one that has shipped.
  */
-const migrations: ReadonlyArray<readonly [string, Knex.Migration]> = [['001_event_store', eventStore]];
+const migrations: ReadonlyArray<readonly [string, Knex.Migration]> = [
+  ['001_event_store', eventStore],
+  ['002_breaker_read_models', breakerReadModels],
+];
 
 export const migrationSource: Knex.MigrationSource<string> = {
   getMigrations: async () => migrations.map(([name]) => name),

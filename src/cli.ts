@@ -9,6 +9,7 @@ import { projectionStatuses } from './projections/runtime/lag';
 import { rebuildProjection } from './projections/runtime/rebuild';
 import { allProjections } from './features';
 import { startService } from './service';
+import { ApiKeyConfigError, type LoadedKeys, loadApiKeys } from './infra/http/auth';
 
 function configOrExit(): Config {
   try {
@@ -33,11 +34,28 @@ async function database(config: Config): Promise<{ url: string; embedded: Embedd
 async function serve(): Promise<void> {
   const config = configOrExit();
   const { url, embedded } = await database(config);
-  const keysConfigured = Boolean(config.apiKeysJson || config.apiKeysFile);
-  const host = config.host ?? (keysConfigured ? '0.0.0.0' : '127.0.0.1');
+  let keys: LoadedKeys;
+  try {
+    keys = loadApiKeys({ json: config.apiKeysJson, file: config.apiKeysFile, dataDir: config.dataDir });
+  } catch (err) {
+    await embedded?.stop();
+    if (err instanceof ApiKeyConfigError) {
+      process.stderr.write(`Invalid configuration:\n  - ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  // Without configured keys the service only listens on loopback (api.md conventions).
+  const host = keys.configured ? (config.host ?? '0.0.0.0') : '127.0.0.1';
+  if (keys.generatedKey) {
+    process.stderr.write(
+      `No API keys configured: generated an admin key (shown once, kept in ${config.dataDir}/admin-api-key):\n` +
+        `  ${keys.generatedKey}\n`,
+    );
+  }
   let service;
   try {
-    service = await startService({ config, databaseUrl: url, host });
+    service = await startService({ config, databaseUrl: url, host, apiKeys: keys.keys });
   } catch (err) {
     await embedded?.stop();
     throw err;

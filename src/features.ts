@@ -1,7 +1,8 @@
 import type { FeatureDefinition } from './infra/composition/featureModule';
 import type { Projection } from './projections/projection';
+import { breakerFeature } from './commands/breaker/breakerFeature';
 
 /** Every feature slice the service runs, in mount order. */
-export const features: readonly FeatureDefinition[] = [];
+export const features: readonly FeatureDefinition[] = [breakerFeature];
 
 export const allProjections = (): Projection[] => features.flatMap((f) => f.projections);

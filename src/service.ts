@@ -12,6 +12,8 @@ import { migrateLatest } from './infra/postgres/migrate';
 import { CoalescingNotifier, PgNotificationListener } from './infra/postgres/notifications';
 import { createPool } from './infra/postgres/pool';
 import { Projector } from './projections/runtime/projector';
+import { type ApiKey, authenticate } from './infra/http/auth';
+import { commandErrorToProblem } from './commands/commandErrors';
 import { features as allFeatures } from './features';
 import type { FeatureDefinition } from './infra/composition/featureModule';
 
@@ -31,12 +33,21 @@ export interface StartOptions {
   databaseUrl: string;
   /** Host to bind; the CLI decides it (127.0.0.1 when no API keys are configured). */
   host: string;
+  /** API keys (see loadApiKeys); every /costsim route needs one. */
+  apiKeys: readonly ApiKey[];
   logger?: Logger;
   features?: readonly FeatureDefinition[];
 }
 
 /** The composition root: builds every adapter, wires the slices, starts the roles. */
-export async function startService({ config, databaseUrl, host, logger: given, features }: StartOptions) {
+export async function startService({
+  config,
+  databaseUrl,
+  host,
+  apiKeys,
+  logger: given,
+  features,
+}: StartOptions) {
   const logger = given ?? createLogger(config.logLevel, { instance: config.instanceId });
   await migrateLatest(databaseUrl);
 
@@ -89,7 +100,9 @@ export async function startService({ config, databaseUrl, host, logger: given, f
   const app = createHttpApp({
     logger,
     metrics,
+    errorMappers: [commandErrorToProblem],
     mount: (express) => {
+      express.use('/costsim', authenticate(apiKeys));
       mountOperationsRoutes(express, {
         pool,
         metrics,

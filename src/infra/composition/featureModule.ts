@@ -23,6 +23,8 @@ export interface ServiceContext {
  * its background work. Slices never import one another's internals through this.
  */
 export interface FeatureModule {
+  /** What the slice offers in-process to the composition root, tests and other roles (e.g. the V2 gate). */
+  api?: unknown;
   mount?(app: Express): void;
   start?(): Promise<void>;
   stop?(): Promise<void>;

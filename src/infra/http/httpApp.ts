@@ -12,6 +12,8 @@ export interface HttpAppOptions {
   metrics: ServiceMetrics;
   /** Adds the feature routes; runs after the common middleware and before the 404/error handlers. */
   mount: (app: Express) => void;
+  /** Turn errors that feature code throws (domain errors, conflicts) into problems. */
+  errorMappers?: ReadonlyArray<(err: unknown) => HttpProblem | null>;
 }
 
 export function sendProblem(res: Response, req: Request, problem: HttpProblem): void {
@@ -41,7 +43,7 @@ function hasBody(req: Request): boolean {
   return (length !== undefined && length !== '0') || req.get('transfer-encoding') !== undefined;
 }
 
-export function createHttpApp({ logger, metrics, mount }: HttpAppOptions): Express {
+export function createHttpApp({ logger, metrics, mount, errorMappers = [] }: HttpAppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false); // our ETags are stream versions, set explicitly
@@ -76,7 +78,11 @@ export function createHttpApp({ logger, metrics, mount }: HttpAppOptions): Expre
 
   app.use((req, _res, next) => next(problems.notFound(`No route for ${req.method} ${req.path}`)));
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
-    const problem = err instanceof HttpProblem ? err : bodyProblem(err);
+    const problem =
+      err instanceof HttpProblem
+        ? err
+        : (bodyProblem(err) ??
+          errorMappers.reduce<HttpProblem | null>((found, map) => found ?? map(err), null));
     if (problem) return sendProblem(res, req, problem);
     // Never leak internals: log with the request id, answer with it.
     (req.log ?? logger).error({ err, request_id: req.requestId }, 'unhandled error');

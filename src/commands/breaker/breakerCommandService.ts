@@ -1,0 +1,109 @@
+import { randomBytes } from 'node:crypto';
+import type { Counter, Registry } from 'prom-client';
+import { Counter as PromCounter } from 'prom-client';
+import {
+  type BreakerCommand,
+  type BreakerEvent,
+  type BreakerPolicy,
+  type BreakerState,
+  breakerStreamName,
+  createBreakerDecider,
+  summarizeDecision,
+} from '../../domain/breaker';
+import type { EventStore, JsonObject } from '../../infra/eventStore/eventStore';
+import { type CommandOutcome, DeciderCommandRunner, type RunOptions } from '../deciderCommandRunner';
+
+/** 12 URL-safe characters (domain.md §3 incident ids). */
+export const newIncidentId = () => randomBytes(9).toString('base64url');
+
+export interface BreakerRef {
+  name: string;
+  tenantId: string | null;
+}
+
+export type BreakerOutcome = CommandOutcome<BreakerEvent, BreakerState> &
+  ReturnType<typeof summarizeDecision>;
+
+export interface BreakerCounters {
+  disabled: Counter<'reason' | 'severity'>;
+  enabled: Counter<'reason'>;
+  incidents: Counter<'severity'>;
+  autoRecovered: Counter;
+}
+
+export function registerBreakerCounters(registry: Registry): BreakerCounters {
+  const registers = [registry];
+  return {
+    disabled: new PromCounter({
+      name: 'costsim_cb_disabled_total',
+      help: 'Breaker openings written by this instance; reason = trigger (manual, drift, schema_errors)',
+      labelNames: ['reason', 'severity'],
+      registers,
+    }),
+    enabled: new PromCounter({
+      name: 'costsim_cb_enabled_total',
+      help: 'Breaker closings written by this instance; reason = manual or auto_recover',
+      labelNames: ['reason'],
+      registers,
+    }),
+    incidents: new PromCounter({
+      name: 'costsim_cb_incidents_total',
+      help: 'Incidents opened by this instance',
+      labelNames: ['severity'],
+      registers,
+    }),
+    autoRecovered: new PromCounter({
+      name: 'costsim_cb_auto_recovery_total',
+      help: 'TTL recoveries written by this instance',
+      registers,
+    }),
+  };
+}
+
+/** The breaker's command side: builds commands with time and ids, runs them, counts what happened. */
+export class BreakerCommandService {
+  readonly runner: DeciderCommandRunner<BreakerCommand, BreakerEvent, BreakerState>;
+
+  constructor(
+    store: EventStore,
+    readonly policy: BreakerPolicy,
+    private readonly counters?: BreakerCounters,
+    clock?: () => Date,
+  ) {
+    this.runner = new DeciderCommandRunner(store, createBreakerDecider(policy), clock ? { clock } : {});
+  }
+
+  async execute(
+    ref: BreakerRef,
+    build: (now: Date, incidentId: string) => BreakerCommand,
+    options: RunOptions & { metadata?: JsonObject } = {},
+  ): Promise<BreakerOutcome> {
+    const stream = breakerStreamName(ref.name, ref.tenantId);
+    const outcome = await this.runner.run(stream, (now) => build(now, newIncidentId()), {
+      ...options,
+      metadata: { ...options.metadata, breaker: ref.name, tenant_id: ref.tenantId },
+    });
+    this.count(outcome.events);
+    return { ...outcome, ...summarizeDecision(outcome.events) };
+  }
+
+  /** Current aggregate state from the event store (write side), e.g. for history and tests. */
+  load(ref: BreakerRef) {
+    return this.runner.load(breakerStreamName(ref.name, ref.tenantId));
+  }
+
+  private count(events: readonly BreakerEvent[]): void {
+    if (!this.counters) return;
+    for (const e of events) {
+      if (e.type === 'BreakerTripped') {
+        this.counters.disabled.inc({ reason: e.data.trigger, severity: e.data.severity });
+        this.counters.incidents.inc({ severity: e.data.severity });
+      } else if (e.type === 'BreakerEnabled') {
+        this.counters.enabled.inc({ reason: 'manual' });
+      } else if (e.type === 'BreakerAutoRecovered') {
+        this.counters.enabled.inc({ reason: 'auto_recover' });
+        this.counters.autoRecovered.inc();
+      }
+    }
+  }
+}

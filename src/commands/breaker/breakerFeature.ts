@@ -1,0 +1,103 @@
+import { Gauge } from 'prom-client';
+import type { BreakerPolicy } from '../../domain/breaker';
+import type { FeatureDefinition } from '../../infra/composition/featureModule';
+import { LockIds } from '../../infra/postgres/lockIds';
+import { BreakerQueries } from '../../projections/breaker/breakerQueries';
+import { mountBreakerQueryRoutes } from '../../projections/breaker/breakerQueryRoutes';
+import { BreakerStateCache } from '../../projections/breaker/breakerStateCache';
+import { CB_STATE_CHANNEL as CB_STATE_CHANNEL_NAME } from '../../projections/breaker/cbStateProjection';
+import { cbIncidentsProjection } from '../../projections/breaker/cbIncidentsProjection';
+import { cbStateProjection } from '../../projections/breaker/cbStateProjection';
+import { BreakerCommandService, registerBreakerCounters } from './breakerCommandService';
+import { BreakerRecoveryWorker } from './breakerRecoveryWorker';
+import { mountBreakerCommandRoutes } from './breakerRoutes';
+
+export const breakerFeature: FeatureDefinition = {
+  name: 'breaker',
+  projections: [cbStateProjection, cbIncidentsProjection],
+  channels: [CB_STATE_CHANNEL_NAME],
+  create(ctx) {
+    const policy: BreakerPolicy = {
+      driftThreshold: ctx.config.breaker.driftThreshold,
+      failureThreshold: ctx.config.breaker.failureThreshold,
+      schemaErrorThreshold: ctx.config.breaker.schemaErrorThreshold,
+      autoDisable: ctx.config.breaker.autoDisable,
+      autoRecover: ctx.config.breaker.autoRecover,
+      disableTtlHours: ctx.config.breaker.disableTtlHours,
+    };
+    const service = new BreakerCommandService(
+      ctx.store,
+      policy,
+      registerBreakerCounters(ctx.metrics.registry),
+    );
+    const queries = new BreakerQueries(ctx.pool, policy);
+    const cache = new BreakerStateCache(ctx.pool, policy, {
+      pollMs: ctx.config.breaker.cachePollMs,
+      changes: ctx.listener.on(CB_STATE_CHANNEL_NAME),
+      onError: (err) => ctx.logger.warn({ err }, 'breaker cache reload failed'),
+    });
+    const recovery = policy.autoRecover
+      ? new BreakerRecoveryWorker(
+          ctx.connectionString,
+          LockIds.breakerRecovery,
+          queries,
+          service,
+          ctx.config.breaker.recoveryPollMs,
+          ctx.logger,
+        )
+      : null;
+
+    // Gauges read the in-memory cache at scrape time: no query per scrape.
+    const labelNames = ['breaker', 'tenant_id'] as const;
+    new Gauge({
+      name: 'costsim_v2_circuit_breaker_state',
+      help: '1 when the breaker is open (V2 disabled), else 0',
+      labelNames,
+      registers: [ctx.metrics.registry],
+      collect() {
+        this.reset();
+        for (const b of cache.all()) {
+          this.set(
+            { breaker: b.name, tenant_id: b.tenant_id ?? '' },
+            cache.isOpen(b.name, b.tenant_id) ? 1 : 0,
+          );
+        }
+      },
+    });
+    new Gauge({
+      name: 'costsim_cb_consecutive_failures',
+      help: 'Consecutive drift failures counted by the breaker',
+      labelNames,
+      registers: [ctx.metrics.registry],
+      collect() {
+        this.reset();
+        for (const b of cache.all()) {
+          this.set({ breaker: b.name, tenant_id: b.tenant_id ?? '' }, b.state.consecutive_failures);
+        }
+      },
+    });
+
+    return {
+      api: { service, queries, cache, recovery },
+      mount(app) {
+        mountBreakerCommandRoutes(app, service, policy);
+        mountBreakerQueryRoutes(app, {
+          queries,
+          store: ctx.store,
+          policy,
+          sandboxEnabled: ctx.config.sandboxEnabled,
+          modelVersion: ctx.config.modelVersion,
+          adapterVersion: ctx.config.adapterVersion,
+        });
+      },
+      async start() {
+        await cache.start();
+        recovery?.start();
+      },
+      async stop() {
+        await recovery?.stop();
+        cache.stop();
+      },
+    };
+  },
+};

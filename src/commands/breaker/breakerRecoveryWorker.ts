@@ -1,0 +1,61 @@
+import type { Logger } from 'pino';
+import { LeaderElector } from '../../infra/postgres/leaderElector';
+import type { BreakerQueries } from '../../projections/breaker/breakerQueries';
+import type { BreakerCommandService } from './breakerCommandService';
+
+/**
+ * Writes TTL recoveries (domain.md §3). One replica sweeps (advisory lock 7011) so replicas do not all
+ * race for the same breakers; exactly-once does not depend on that lock: the decider emits a recovery
+ * only for an open breaker whose TTL passed, and the append's expected version lets only one such
+ * decision land per trip.
+ */
+export class BreakerRecoveryWorker {
+  private readonly elector: LeaderElector;
+
+  constructor(
+    connectionString: string,
+    lockId: number,
+    private readonly queries: BreakerQueries,
+    private readonly service: BreakerCommandService,
+    private readonly pollMs: number,
+    private readonly logger?: Logger,
+  ) {
+    this.elector = new LeaderElector(connectionString, lockId, 'breaker-recovery', {
+      retryMs: Math.max(pollMs, 500),
+      onError: (err) => logger?.warn({ err }, 'breaker recovery: error'),
+    });
+  }
+
+  start(): void {
+    this.elector.start(async ({ signal }) => {
+      while (!signal.aborted) {
+        await this.sweep().catch((err: unknown) =>
+          this.logger?.warn({ err }, 'breaker recovery sweep failed'),
+        );
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, this.pollMs);
+          signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+        });
+      }
+    });
+  }
+
+  stop(): Promise<void> {
+    return this.elector.stop();
+  }
+
+  /** One pass: every breaker the read model shows open past its TTL gets a RecoverExpiredBreaker. */
+  async sweep(now = new Date()): Promise<number> {
+    let recovered = 0;
+    for (const ref of await this.queries.expired(now)) {
+      const outcome = await this.service.execute(
+        { name: ref.name, tenantId: ref.tenant_id },
+        (at) => ({ type: 'RecoverExpiredBreaker', now: at }),
+        { metadata: { actor_key: 'system-auto-recover' } },
+      );
+      if (outcome.changed) recovered++;
+    }
+    if (recovered > 0) this.logger?.info({ recovered }, 'breaker recovery: TTL recoveries written');
+    return recovered;
+  }
+}

@@ -1,0 +1,69 @@
+import { z } from 'zod';
+import { isoInstant, queryBool, queryInt } from '../../infra/http/validation';
+import { TENANT_ID } from '../../infra/http/auth';
+
+/** Request schemas of the breaker routes (api.md "Breakers"); /openapi.json is generated from these. */
+
+export const breakerName = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9_.-]{0,63}$/, 'must match ^[a-z0-9][a-z0-9_.-]{0,63}$');
+
+const tenantId = z.string().regex(TENANT_ID, 'invalid tenant id');
+const details = z.record(z.string(), z.unknown());
+const actor = z.string().trim().min(1).max(200);
+
+export const disableBody = z
+  .object({
+    reason: z.string().trim().min(1, 'must not be empty').max(500, 'at most 500 characters'),
+    disabled_by: actor.optional(),
+    ttl_hours: z
+      .number()
+      .min(0)
+      .max(24 * 365 * 10)
+      .optional(),
+    disabled_until: isoInstant.optional(),
+  })
+  .strict()
+  .refine((b) => b.ttl_hours === undefined || b.disabled_until === undefined, {
+    message: 'send ttl_hours or disabled_until, not both',
+    path: ['ttl_hours'],
+  });
+
+export const enableBody = z
+  .object({ reason: z.string().trim().max(500).optional(), enabled_by: actor.optional() })
+  .strict();
+
+export const driftBody = z
+  .object({
+    drift_score: z.number().min(0).max(1),
+    sample_count: z.number().int().min(1).max(1_000_000_000).optional(),
+    details: details.optional(),
+  })
+  .strict();
+
+export const schemaErrorsBody = z
+  .object({ error_count: z.number().int().min(1).max(1_000_000_000), details: details.optional() })
+  .strict();
+
+export const resetBody = z.object({ reason: z.string().trim().max(500).optional() }).strict();
+
+export const tenantQuery = z.object({ tenant_id: tenantId.optional() }).strict();
+export const resetQuery = z.object({ reason: z.string().max(500).optional() }).strict();
+export const stateQuery = z
+  .object({ tenant_id: tenantId.optional(), min_version: queryInt(0, 2 ** 52).optional() })
+  .strict();
+export const incidentsQuery = z
+  .object({
+    tenant_id: tenantId.optional(),
+    include_resolved: queryBool.optional(),
+    limit: queryInt(1, 100).optional(),
+  })
+  .strict();
+export const historyQuery = z
+  .object({
+    tenant_id: tenantId.optional(),
+    until: isoInstant.optional(),
+    limit: queryInt(1, 1000).optional(),
+  })
+  .strict();
+export const listQuery = z.object({}).strict();

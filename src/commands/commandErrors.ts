@@ -1,0 +1,26 @@
+import { DomainError } from '../domain/decider';
+import { HttpProblem, problems } from '../infra/http/problem';
+import { ConcurrencyConflictError, PreconditionFailedError } from './deciderCommandRunner';
+
+/** Maps command-side failures to problems; registered with the HTTP app's error handler. */
+export function commandErrorToProblem(err: unknown): HttpProblem | null {
+  if (err instanceof PreconditionFailedError) {
+    return new HttpProblem(
+      412,
+      'Precondition Failed',
+      err.message,
+      'precondition-failed',
+      undefined,
+      {},
+      {
+        current_version: err.actual,
+      },
+    );
+  }
+  if (err instanceof ConcurrencyConflictError) return problems.conflict(err.message);
+  if (err instanceof DomainError) {
+    const field = (err as DomainError & { field?: unknown }).field;
+    return problems.validation([{ path: typeof field === 'string' ? field : '', message: err.message }]);
+  }
+  return null;
+}

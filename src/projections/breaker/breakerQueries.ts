@@ -1,0 +1,103 @@
+import type pg from 'pg';
+import { type BreakerState, type RecoveryPolicy, initialBreakerState } from '../../domain/breaker';
+import { type BreakerStateView, type IncidentView, breakerStateView } from './breakerViews';
+
+const iso = (d: Date | null) => (d ? d.toISOString() : null);
+
+interface IncidentRow {
+  id: string;
+  breaker: string;
+  tenant_id: string | null;
+  timestamp: Date;
+  reason: string;
+  severity: string;
+  drift_score: number | null;
+  sample_count: number | null;
+  details: Record<string, unknown>;
+  resolved: boolean;
+  resolved_at: Date | null;
+  resolved_by: string | null;
+  resolution_notes: string | null;
+  alert_sent: boolean;
+  alert_sent_at: Date | null;
+}
+
+const toIncident = (r: IncidentRow): IncidentView => ({
+  ...r,
+  timestamp: r.timestamp.toISOString(),
+  resolved_at: iso(r.resolved_at),
+  alert_sent_at: iso(r.alert_sent_at),
+});
+
+/** Read-model queries for breakers: they read projections only, never the event store. */
+export class BreakerQueries {
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly policy: RecoveryPolicy,
+    private readonly clock: () => Date = () => new Date(),
+  ) {}
+
+  async get(name: string, tenantId: string | null): Promise<BreakerStateView> {
+    const { rows } = await this.pool.query<{ state: BreakerState }>(
+      'select state from cb_state where name = $1 and tenant_key = $2',
+      [name, tenantId ?? ''],
+    );
+    return breakerStateView(
+      name,
+      tenantId,
+      rows[0]?.state ?? initialBreakerState(),
+      this.clock(),
+      this.policy,
+    );
+  }
+
+  /** Polls the read model until it reaches `minVersion` (read-your-writes), up to `timeoutMs`. */
+  async getAtLeast(name: string, tenantId: string | null, minVersion: number, timeoutMs = 2000) {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const view = await this.get(name, tenantId);
+      if (view.version >= minVersion || Date.now() >= deadline) return view;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  /** Global breakers plus, for a tenant, its own; a global caller (tenant undefined) sees every breaker. */
+  async list(tenantId: string | null | undefined): Promise<BreakerStateView[]> {
+    const { rows } = await this.pool.query<{ name: string; tenant_id: string | null; state: BreakerState }>(
+      `select name, tenant_id, state from cb_state
+        where $1::boolean or tenant_id is null or tenant_id = $2
+        order by name, tenant_key`,
+      [tenantId === undefined, tenantId ?? null],
+    );
+    const now = this.clock();
+    return rows.map((r) => breakerStateView(r.name, r.tenant_id, r.state, now, this.policy));
+  }
+
+  async incidents(
+    name: string,
+    tenantId: string | null,
+    { includeResolved, limit }: { includeResolved: boolean; limit: number },
+  ): Promise<{ incidents: IncidentView[]; total: number }> {
+    const where = `breaker = $1 and coalesce(tenant_id, '') = $2 and ($3::boolean or not resolved)`;
+    const params = [name, tenantId ?? '', includeResolved];
+    const [page, count] = await Promise.all([
+      this.pool.query<IncidentRow>(
+        `select id, breaker, tenant_id, timestamp, reason, severity, drift_score, sample_count, details, resolved,
+                resolved_at, resolved_by, resolution_notes, alert_sent, alert_sent_at
+           from cb_incidents where ${where} order by timestamp desc, id limit $4`,
+        [...params, limit],
+      ),
+      this.pool.query<{ n: string }>(`select count(*) as n from cb_incidents where ${where}`, params),
+    ]);
+    return { incidents: page.rows.map(toIncident), total: Number(count.rows[0]?.n ?? 0) };
+  }
+
+  /** Breakers whose TTL has passed but whose recovery is not written yet (the recovery worker's input). */
+  async expired(now: Date): Promise<Array<{ name: string; tenant_id: string | null }>> {
+    const { rows } = await this.pool.query<{ name: string; tenant_id: string | null }>(
+      'select name, tenant_id from cb_state where open and disabled_until <= $1 order by disabled_until limit 500',
+      [now],
+    );
+    return rows;
+  }
+}

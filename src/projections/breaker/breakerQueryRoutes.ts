@@ -1,0 +1,126 @@
+import type { Express, Request } from 'express';
+import {
+  type BreakerEvent,
+  type BreakerPolicy,
+  breakerStreamName,
+  evolveBreaker,
+  initialBreakerState,
+} from '../../domain/breaker';
+import type { EventStore } from '../../infra/eventStore/eventStore';
+import { addressedTenant, requireScope } from '../../infra/http/auth';
+import { setVersionEtag } from '../../infra/http/etag';
+import { problems } from '../../infra/http/problem';
+import { parseOrThrow } from '../../infra/http/validation';
+import {
+  breakerName,
+  historyQuery,
+  incidentsQuery,
+  listQuery,
+  stateQuery,
+} from '../../commands/breaker/breakerSchemas';
+import type { BreakerQueries } from './breakerQueries';
+import { DEFAULT_BREAKER } from './breakerStateCache';
+import { breakerStateView } from './breakerViews';
+
+export interface BreakerQueryDeps {
+  queries: BreakerQueries;
+  store: EventStore;
+  policy: BreakerPolicy;
+  sandboxEnabled: boolean;
+  modelVersion: string;
+  adapterVersion: string;
+}
+
+function principalOf(req: Request) {
+  if (!req.principal) throw problems.unauthorized();
+  return req.principal;
+}
+
+/** Query routes of the breaker: read models only, except history, which is the audit log itself. */
+export function mountBreakerQueryRoutes(app: Express, deps: BreakerQueryDeps): void {
+  const { queries, store, policy } = deps;
+
+  app.get('/costsim/breakers', requireScope('read'), async (req, res) => {
+    parseOrThrow(listQuery, req.query, 'query');
+    const p = principalOf(req);
+    // A global key without X-Tenant-ID sees every breaker; otherwise the tenant's own plus the global ones.
+    const scope = p.keyTenant === null && p.tenantId === null ? undefined : p.tenantId;
+    res.json({ breakers: await queries.list(scope) });
+  });
+
+  app.get('/costsim/breakers/:name', requireScope('read'), async (req, res) => {
+    const name = parseOrThrow(breakerName, req.params.name, 'body');
+    const q = parseOrThrow(stateQuery, req.query, 'query');
+    const tenantId = addressedTenant(principalOf(req), q.tenant_id);
+    const view =
+      q.min_version !== undefined
+        ? await queries.getAtLeast(name, tenantId, q.min_version)
+        : await queries.get(name, tenantId);
+    setVersionEtag(res, view.version);
+    res.json(view);
+  });
+
+  app.get('/costsim/breakers/:name/incidents', requireScope('read'), async (req, res) => {
+    const name = parseOrThrow(breakerName, req.params.name, 'body');
+    const q = parseOrThrow(incidentsQuery, req.query, 'query');
+    const tenantId = addressedTenant(principalOf(req), q.tenant_id);
+    res.json(
+      await queries.incidents(name, tenantId, {
+        includeResolved: q.include_resolved ?? false,
+        limit: q.limit ?? 10,
+      }),
+    );
+  });
+
+  app.get('/costsim/breakers/:name/history', requireScope('read'), async (req, res) => {
+    const name = parseOrThrow(breakerName, req.params.name, 'body');
+    const q = parseOrThrow(historyQuery, req.query, 'query');
+    const tenantId = addressedTenant(principalOf(req), q.tenant_id);
+    const until = q.until ? new Date(q.until) : new Date();
+    const events = await store.readStream(breakerStreamName(name, tenantId), { until });
+    // State at `until` from the events alone, seen as a reader at that instant would (TTL included).
+    const folded = events.reduce(
+      (state, e) => evolveBreaker(state, { type: e.type, data: e.data } as unknown as BreakerEvent),
+      initialBreakerState(),
+    );
+    const limit = q.limit ?? 100;
+    res.json({
+      events: events.slice(-limit).map((e) => ({
+        position: e.streamVersion,
+        type: e.type,
+        recorded_at: e.recordedAt.toISOString(),
+        actor: typeof e.data.actor === 'string' ? e.data.actor : null,
+        data: e.data,
+      })),
+      total: events.length,
+      state_at_until: breakerStateView(name, tenantId, folded, until, policy),
+    });
+  });
+
+  app.get('/costsim/v2/status', requireScope('read'), async (req, res) => {
+    parseOrThrow(listQuery, req.query, 'query');
+    const tenantId = principalOf(req).tenantId;
+    const global = await queries.get(DEFAULT_BREAKER, null);
+    const tenant = tenantId === null ? null : await queries.get(DEFAULT_BREAKER, tenantId);
+    const open = [global, tenant].filter((s) => s?.open);
+    res.json({
+      sandbox_enabled: deps.sandboxEnabled,
+      circuit_breaker_open: open.length > 0,
+      disabled_by_drift: open.some((s) => s?.disabled_by === 'circuit_breaker'),
+      model_version: deps.modelVersion,
+      adapter_version: deps.adapterVersion,
+      drift_threshold: policy.driftThreshold,
+    });
+  });
+
+  app.get('/costsim/v2/incidents', requireScope('read'), async (req, res) => {
+    const q = parseOrThrow(incidentsQuery.omit({ tenant_id: true }), req.query, 'query');
+    const tenantId = principalOf(req).tenantId;
+    res.json(
+      await queries.incidents(DEFAULT_BREAKER, tenantId, {
+        includeResolved: q.include_resolved ?? false,
+        limit: q.limit ?? 10,
+      }),
+    );
+  });
+}

@@ -1,0 +1,67 @@
+import type pg from 'pg';
+import { type BreakerEvent, parseBreakerStreamName } from '../../domain/breaker';
+import type { StoredEvent } from '../../infra/eventStore/eventStore';
+import type { Projection } from '../projection';
+
+/** cb_incidents: one row per trip, opened by BreakerTripped and resolved by an enable or a recovery. */
+export const cbIncidentsProjection: Projection = {
+  name: 'cb_incidents',
+  handles: ['BreakerTripped', 'BreakerDisableAmended', 'BreakerEnabled', 'BreakerAutoRecovered'],
+  async apply(tx: pg.ClientBase, events: readonly StoredEvent[]) {
+    for (const stored of events) {
+      const event = stored.data
+        ? ({ type: stored.type, data: stored.data } as unknown as BreakerEvent)
+        : null;
+      const id = parseBreakerStreamName(stored.streamName);
+      if (!event || !id) continue;
+      switch (event.type) {
+        case 'BreakerTripped': {
+          const d = event.data;
+          await tx.query(
+            `insert into cb_incidents (id, breaker, tenant_id, timestamp, reason, severity, trigger, drift_score,
+                                       sample_count, details, stream_version)
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+             on conflict (id) do nothing`,
+            [
+              d.incident_id,
+              id.name,
+              id.tenant_id,
+              d.at,
+              d.reason,
+              d.severity,
+              d.trigger,
+              d.drift_score,
+              d.sample_count,
+              JSON.stringify(d.details ?? {}),
+              stored.streamVersion,
+            ],
+          );
+          break;
+        }
+        case 'BreakerEnabled':
+        case 'BreakerAutoRecovered': {
+          const d = event.data;
+          await tx.query(
+            `update cb_incidents set resolved = true, resolved_at = $2, resolved_by = $3, resolution_notes = $4,
+                    stream_version = $5
+              where id = $1 and stream_version < $5`,
+            [d.incident_id, d.at, d.resolved_by, d.resolution_notes, stored.streamVersion],
+          );
+          break;
+        }
+        case 'BreakerDisableAmended':
+          // The incident keeps its original reason; the amendment is visible in cb_state and the history.
+          await tx.query(
+            `update cb_incidents set stream_version = $2 where id = $1 and stream_version < $2`,
+            [event.data.incident_id, stored.streamVersion],
+          );
+          break;
+        default:
+          break;
+      }
+    }
+  },
+  async reset(tx) {
+    await tx.query('delete from cb_incidents');
+  },
+};

@@ -4,7 +4,8 @@ import type { Config } from './infra/config/config';
 import type { FeatureModule, ServiceContext } from './infra/composition/featureModule';
 import { PostgresEventStore, EVENTS_CHANNEL } from './infra/eventStore/postgresEventStore';
 import { createHttpApp } from './infra/http/httpApp';
-import { mountOperationsRoutes } from './infra/http/operationsRoutes';
+import { mountOperationsRoutes, operationsRouteDocs } from './infra/http/operationsRoutes';
+import { buildOpenApi } from './infra/http/openapi';
 import { type Logger, createLogger } from './infra/logging/logger';
 import { ServiceMetrics } from './infra/metrics/metrics';
 import { LockIds } from './infra/postgres/lockIds';
@@ -102,6 +103,11 @@ export async function startService({
     metrics,
     errorMappers: [commandErrorToProblem],
     mount: (express) => {
+      const openapi = buildOpenApi(
+        [...operationsRouteDocs, ...definitions.flatMap((f) => f.routes ?? [])],
+        config.modelVersion,
+      );
+      express.get('/openapi.json', (_req, res) => void res.json(openapi));
       express.use('/costsim', authenticate(apiKeys));
       mountOperationsRoutes(express, {
         pool,

@@ -11,11 +11,13 @@ import { cbStateProjection } from '../../projections/breaker/cbStateProjection';
 import { BreakerCommandService, registerBreakerCounters } from './breakerCommandService';
 import { BreakerRecoveryWorker } from './breakerRecoveryWorker';
 import { mountBreakerCommandRoutes } from './breakerRoutes';
+import { breakerRouteDocs } from './breakerRouteDocs';
 
 export const breakerFeature: FeatureDefinition = {
   name: 'breaker',
   projections: [cbStateProjection, cbIncidentsProjection],
   channels: [CB_STATE_CHANNEL_NAME],
+  routes: breakerRouteDocs,
   create(ctx) {
     const policy: BreakerPolicy = {
       driftThreshold: ctx.config.breaker.driftThreshold,

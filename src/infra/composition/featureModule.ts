@@ -6,6 +6,7 @@ import type { Logger } from '../logging/logger';
 import type { ServiceMetrics } from '../metrics/metrics';
 import type { PgNotificationListener } from '../postgres/notifications';
 import type { Projection } from '../../projections/projection';
+import type { RouteDoc } from '../http/openapi';
 
 /** What the composition root hands every feature slice. */
 export interface ServiceContext {
@@ -36,5 +37,7 @@ export interface FeatureDefinition {
   readonly projections: readonly Projection[];
   /** NOTIFY channels the slice listens on (in addition to the event store's). */
   readonly channels?: readonly string[];
+  /** Its routes for /openapi.json. */
+  readonly routes?: readonly RouteDoc[];
   create(ctx: ServiceContext): FeatureModule;
 }

@@ -5,6 +5,14 @@ import type { ServiceMetrics } from '../metrics/metrics';
 import { projectionStatuses } from '../../projections/runtime/lag';
 import { problems } from './problem';
 import { sendProblem } from './httpApp';
+import type { RouteDoc } from './openapi';
+
+export const operationsRouteDocs: RouteDoc[] = [
+  { method: 'get', path: '/health/live', summary: 'Process is up', scope: null },
+  { method: 'get', path: '/health/ready', summary: 'Database, migrations and projector lag', scope: null },
+  { method: 'get', path: '/metrics', summary: 'Prometheus metrics', scope: null },
+  { method: 'get', path: '/openapi.json', summary: 'This document', scope: null },
+];
 
 export interface OperationsDeps {
   pool: pg.Pool;

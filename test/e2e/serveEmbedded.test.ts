@@ -11,6 +11,7 @@ import { CLI, startServe } from '../support/serveProcess';
 const dataDir = mkdtempSync(join(tmpdir(), 'costsim-e2e-'));
 chmodSync(dataDir, 0o755);
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+let generatedKey = '';
 
 const embeddedServers = () =>
   execFileSync('ps', ['-eo', 'args'])
@@ -39,15 +40,41 @@ test('serve on the embedded database: ready, live, metrics, request ids; SIGTERM
     expect(metrics).toContain('process_cpu_seconds_total');
     expect(metrics).toContain('costsim_eventstore_append_duration_seconds');
 
+    // No keys configured: an admin key was generated, printed once, and it works.
+    const key = /generated an admin key[^\n]*\n\s+(csg_\S+)/.exec(serve.output())?.[1];
+    expect(key).toBeDefined();
+    expect((await fetch(`${serve.url}/costsim/breakers`)).status).toBe(401);
+    const disabled = await fetch(`${serve.url}/costsim/breakers/costsim_v2/disable`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ reason: 'before restart' }),
+    });
+    expect(disabled.status).toBe(200);
+    generatedKey = key!;
+
     const missing = await fetch(`${serve.url}/no/such/route`);
     expect(missing.status).toBe(404);
     expect(missing.headers.get('content-type')).toContain('application/problem+json');
   } finally {
-    expect(await serve.stop()).toBe(0);
+    const code = await serve.stop();
+    expect({ code, output: code === 0 ? '' : serve.output() }).toEqual({ code: 0, output: '' });
   }
   expect(serve.output()).toContain('"msg":"stopped"');
   expect(embeddedServers()).toHaveLength(0);
-}, 120_000);
+
+  // A restart keeps the data and the key, and does not print the key again.
+  const again = await startServe(env, 90_000);
+  try {
+    expect(again.output()).not.toContain('generated an admin key');
+    const state = await fetch(`${again.url}/costsim/breakers/costsim_v2?min_version=1`, {
+      headers: { Authorization: `Bearer ${generatedKey}` },
+    });
+    expect(state.status).toBe(200);
+    expect(await state.json()).toMatchObject({ open: true, disabled_reason: 'before restart', version: 1 });
+  } finally {
+    expect(await again.stop()).toBe(0);
+  }
+}, 180_000);
 
 test('a bad environment stops start-up with one message per bad variable', () => {
   const result = spawnSync(process.execPath, [CLI, 'serve'], {

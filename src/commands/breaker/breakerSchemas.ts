@@ -1,12 +1,20 @@
 import { z } from 'zod';
-import { isoInstant, queryBool, queryInt } from '../../infra/http/validation';
+import { fieldErrors, isoInstant, queryBool, queryInt } from '../../infra/http/validation';
 import { TENANT_ID } from '../../infra/http/auth';
+import { problems } from '../../infra/http/problem';
 
 /** Request schemas of the breaker routes (api.md "Breakers"); /openapi.json is generated from these. */
 
 export const breakerName = z
   .string()
   .regex(/^[a-z0-9][a-z0-9_.-]{0,63}$/, 'must match ^[a-z0-9][a-z0-9_.-]{0,63}$');
+
+/** The `{name}` path parameter, or a 400 whose error names it (`path.name`). */
+export function parseBreakerName(value: unknown): string {
+  const result = breakerName.safeParse(value);
+  if (!result.success) throw problems.validation(fieldErrors(result.error, 'path.name'));
+  return result.data;
+}
 
 const tenantId = z.string().regex(TENANT_ID, 'invalid tenant id');
 const details = z.record(z.string(), z.unknown());

@@ -79,10 +79,13 @@ export function loadApiKeys(opts: {
         `API keys: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
       );
     }
-    return {
-      keys: parsed.data.map((k) => ({ ...k, key_sha256: k.key_sha256.toLowerCase() })),
-      configured: true,
-    };
+    // An empty list configures nothing: fall through to the generated key (and loopback-only binding).
+    if (parsed.data.length > 0) {
+      return {
+        keys: parsed.data.map((k) => ({ ...k, key_sha256: k.key_sha256.toLowerCase() })),
+        configured: true,
+      };
+    }
   }
   const path = join(opts.dataDir, 'admin-api-key');
   let generatedKey: string | undefined;

@@ -12,7 +12,7 @@ import { setVersionEtag } from '../../infra/http/etag';
 import { problems } from '../../infra/http/problem';
 import { parseOrThrow } from '../../infra/http/validation';
 import {
-  breakerName,
+  parseBreakerName,
   historyQuery,
   incidentsQuery,
   listQuery,
@@ -49,7 +49,7 @@ export function mountBreakerQueryRoutes(app: Express, deps: BreakerQueryDeps): v
   });
 
   app.get('/costsim/breakers/:name', requireScope('read'), async (req, res) => {
-    const name = parseOrThrow(breakerName, req.params.name, 'body');
+    const name = parseBreakerName(req.params.name);
     const q = parseOrThrow(stateQuery, req.query, 'query');
     const tenantId = addressedTenant(principalOf(req), q.tenant_id);
     const view =
@@ -61,7 +61,7 @@ export function mountBreakerQueryRoutes(app: Express, deps: BreakerQueryDeps): v
   });
 
   app.get('/costsim/breakers/:name/incidents', requireScope('read'), async (req, res) => {
-    const name = parseOrThrow(breakerName, req.params.name, 'body');
+    const name = parseBreakerName(req.params.name);
     const q = parseOrThrow(incidentsQuery, req.query, 'query');
     const tenantId = addressedTenant(principalOf(req), q.tenant_id);
     res.json(
@@ -73,7 +73,7 @@ export function mountBreakerQueryRoutes(app: Express, deps: BreakerQueryDeps): v
   });
 
   app.get('/costsim/breakers/:name/history', requireScope('read'), async (req, res) => {
-    const name = parseOrThrow(breakerName, req.params.name, 'body');
+    const name = parseBreakerName(req.params.name);
     const q = parseOrThrow(historyQuery, req.query, 'query');
     const tenantId = addressedTenant(principalOf(req), q.tenant_id);
     const until = q.until ? new Date(q.until) : new Date();

@@ -1,0 +1,74 @@
+import { ConfigError, loadConfig } from '../../../src/infra/config/config';
+
+describe('configuration', () => {
+  test('defaults follow domain.md §8', () => {
+    const c = loadConfig({});
+    expect(c.port).toBe(8000);
+    expect(c.host).toBeUndefined();
+    expect(c.sandboxEnabled).toBe(false);
+    expect(c.breaker).toMatchObject({
+      driftThreshold: 0.2,
+      driftWarningThreshold: 0.15,
+      schemaErrorThreshold: 5,
+      failureThreshold: 3,
+      autoDisable: true,
+      autoRecover: true,
+      disableTtlHours: 24,
+      scope: 'global',
+    });
+    expect(c.alertmanager).toEqual({ urls: [], timeoutSeconds: 10, resendIntervalSeconds: 60 });
+    expect(c.modelVersion).toBe('2.0.0');
+  });
+
+  test('values are parsed and honoured', () => {
+    const c = loadConfig({
+      PORT: '9000',
+      COSTSIM_V2_SANDBOX: 'true',
+      COSTSIM_AUTO_RECOVER: '0',
+      COSTSIM_DISABLE_TTL_HOURS: '0.5',
+      ALERTMANAGER_URL: 'http://am-1:9093/, http://am-2:9093',
+      INSTANCE_ID: 'replica-7',
+    });
+    expect(c.port).toBe(9000);
+    expect(c.sandboxEnabled).toBe(true);
+    expect(c.breaker.autoRecover).toBe(false);
+    expect(c.breaker.disableTtlHours).toBe(0.5);
+    expect(c.alertmanager.urls).toEqual(['http://am-1:9093', 'http://am-2:9093']);
+    expect(c.instanceId).toBe('replica-7');
+  });
+
+  test('every bad variable is named, one message each', () => {
+    let error: unknown;
+    try {
+      loadConfig({
+        PORT: '-1',
+        COSTSIM_DRIFT_THRESHOLD: 'high',
+        COSTSIM_FAILURE_THRESHOLD: '2.5',
+        COSTSIM_V2_AUTO_DISABLE: 'sometimes',
+        DATABASE_URL: 'mysql://x',
+        COSTSIM_BREAKER_SCOPE: 'planet',
+      });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const problems = (error as ConfigError).problems;
+    expect(problems).toHaveLength(6);
+    for (const name of [
+      'PORT',
+      'COSTSIM_DRIFT_THRESHOLD',
+      'COSTSIM_FAILURE_THRESHOLD',
+      'COSTSIM_V2_AUTO_DISABLE',
+      'DATABASE_URL',
+      'COSTSIM_BREAKER_SCOPE',
+    ]) {
+      expect(problems.some((p) => p.startsWith(`${name}:`))).toBe(true);
+    }
+  });
+
+  test('a warning threshold above the drift threshold is rejected', () => {
+    expect(() => loadConfig({ COSTSIM_DRIFT_WARNING_THRESHOLD: '0.3' })).toThrow(
+      /COSTSIM_DRIFT_WARNING_THRESHOLD/,
+    );
+  });
+});

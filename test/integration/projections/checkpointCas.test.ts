@@ -9,6 +9,7 @@ import {
 } from '../../../src/projections/runtime/checkpoints';
 import { applyBatch } from '../../../src/projections/runtime/projectionApplier';
 import { createTestDatabase, type TestDatabase } from '../../support/testDatabase';
+import { eventually } from '../../support/eventually';
 import { countingProjection, createCountingTables } from '../../support/countingProjection';
 
 let db: TestDatabase;
@@ -28,8 +29,12 @@ afterAll(async () => db.drop());
 
 test('two projectors applying the same batch concurrently: the compare-and-set rejects the stale one', async () => {
   const expected = await loadCheckpoints(db.pool, [countingProjection.name]);
-  const { events, checkpoint } = await store.readAll({ after: START, limit: 100 });
-  expect(events).toHaveLength(5);
+  // Readers wait for older transactions anywhere on the server (other test files too): poll.
+  const { events, checkpoint } = await eventually(async () => {
+    const page = await store.readAll({ after: START, limit: 100 });
+    expect(page.events).toHaveLength(5);
+    return page;
+  });
 
   // Both instances start from the same checkpoint, as two projectors that both believe they lead would.
   const results = await Promise.allSettled([
@@ -56,9 +61,10 @@ test('two projectors applying the same batch concurrently: the compare-and-set r
 test('a batch fenced on a lock its pid does not hold rolls back', async () => {
   await store.append('cas-2', [{ type: 'Counted', data: {} }]);
   const expected = await loadCheckpoints(db.pool, [countingProjection.name]);
-  const { events, checkpoint } = await store.readAll({
-    after: expected.get(countingProjection.name)!,
-    limit: 100,
+  const { events, checkpoint } = await eventually(async () => {
+    const page = await store.readAll({ after: expected.get(countingProjection.name)!, limit: 100 });
+    expect(page.events).toHaveLength(1);
+    return page;
   });
   const holder = new pg.Client({ connectionString: db.url });
   await holder.connect();

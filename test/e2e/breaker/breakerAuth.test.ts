@@ -1,4 +1,4 @@
-import { eventually } from '../../support/eventually';
+import { type BreakerStateView, command, expectProblem, settle, snapshot } from '../../support/breakerHttp';
 import { type TestService, startTestService, testKeys } from '../../support/serviceHarness';
 
 /**
@@ -6,21 +6,6 @@ import { type TestService, startTestService, testKeys } from '../../support/serv
  * no/unknown key → 401, missing scope → 403, a tenant key can neither read nor change another tenant's
  * breaker, every error is problem+json and none of them writes anything.
  */
-
-interface Problem {
-  type: string;
-  title: string;
-  status: number;
-  detail: string;
-  errors?: Array<{ path: string; message: string }>;
-}
-interface State {
-  name: string;
-  tenant_id: string | null;
-  open: boolean;
-  disabled_reason: string | null;
-  version: number;
-}
 
 type Scope = 'read' | 'write' | 'admin';
 interface Route {
@@ -80,44 +65,6 @@ const send = (r: Route, opts: { key?: string; headers?: Record<string, string>; 
     ...(opts.headers ? { headers: opts.headers } : {}),
   });
 
-async function expectProblem(res: Response, status: number): Promise<Problem> {
-  expect(res.status).toBe(status);
-  expect(res.headers.get('content-type')).toContain('application/problem+json');
-  const problem = (await res.json()) as Problem;
-  expect(problem).toMatchObject({ status, type: expect.any(String), title: expect.any(String) });
-  expect(typeof problem.detail).toBe('string');
-  return problem;
-}
-
-/** Waits until both projections have applied every stored event. */
-async function settle(): Promise<void> {
-  await eventually(async () => {
-    const { rows } = await t.db.pool.query<{ behind: string }>(
-      `select count(*) as behind from es_events e join projection_checkpoints c
-          on c.name in ('cb_state', 'cb_incidents')
-       where (e.transaction_id, e.global_position) > (c.transaction_id, c.global_position)`,
-    );
-    expect(Number(rows[0]!.behind)).toBe(0);
-  });
-}
-
-async function snapshot() {
-  await settle();
-  const q = async (sql: string) => (await t.db.pool.query(sql)).rows;
-  return {
-    events: await q('select count(*) as n, max(global_position) as max from es_events'),
-    state: await q('select * from cb_state order by 1, 2'),
-    incidents: await q('select * from cb_incidents order by id'),
-  };
-}
-
-async function command(path: string, body: unknown, key: string = testKeys.admin): Promise<State> {
-  const res = await t.call('POST', path, { key, body });
-  const text = await res.text();
-  if (res.status !== 200) throw new Error(`POST ${path} → ${res.status}: ${text}`);
-  return (JSON.parse(text) as { state: State }).state;
-}
-
 describe('authentication and scopes', () => {
   test.each(routes.map((r) => [label(r), r] as const))('%s: happy path with just its scope', async (_, r) => {
     const res = await send(r, { key: keyWith[r.scope] });
@@ -126,7 +73,7 @@ describe('authentication and scopes', () => {
   });
 
   test('no key, an unknown key or a malformed Authorization header → 401 problem on every route, nothing written', async () => {
-    const before = await snapshot();
+    const before = await snapshot(t.db);
     for (const r of routes) {
       for (const headers of [
         {} as Record<string, string>,
@@ -135,24 +82,24 @@ describe('authentication and scopes', () => {
         { Authorization: `Bearer ${testKeys.admin} extra` },
       ]) {
         const res = await send(r, { headers });
-        const problem = await expectProblem(res, 401);
+        const { problem } = await expectProblem(res, 401);
         expect(res.headers.get('www-authenticate')).toBe('Bearer');
         expect(problem.title).toBe('Unauthorized');
       }
     }
-    expect(await snapshot()).toEqual(before);
+    expect(await snapshot(t.db)).toEqual(before);
   });
 
   test('a key without the route scope → 403 problem on every route, nothing written', async () => {
-    const before = await snapshot();
+    const before = await snapshot(t.db);
     for (const r of routes) {
       for (const [who, key] of keysWithout[r.scope]) {
         const res = await send(r, { key });
-        const problem = await expectProblem(res, 403);
+        const { problem } = await expectProblem(res, 403);
         expect([label(r), who, problem.detail]).toEqual([label(r), who, expect.stringContaining(r.scope)]);
       }
     }
-    expect(await snapshot()).toEqual(before);
+    expect(await snapshot(t.db)).toEqual(before);
   });
 
   test('admin implies write and read', async () => {
@@ -170,16 +117,17 @@ describe('authentication and scopes', () => {
 });
 
 describe('tenant isolation', () => {
-  let tenantAState: State;
+  let tenantAState: BreakerStateView;
   beforeAll(async () => {
     // tenant-a's own costsim_v2 breaker, opened by tenant-a's admin key (no tenant_id: the key's tenant).
     tenantAState = await command(
+      t,
       '/costsim/breakers/costsim_v2/disable',
       { reason: 'tenant-a only' },
       testKeys.tenantAAdmin,
     );
-    await command('/costsim/breakers/auth-x/drift', { drift_score: 0.5 }, testKeys.tenantA);
-    await settle();
+    await command(t, '/costsim/breakers/auth-x/drift', { drift_score: 0.5 }, testKeys.tenantA);
+    await settle(t.db);
   });
 
   test("a tenant key's commands address its own breaker, not the global one", async () => {
@@ -212,7 +160,7 @@ describe('tenant isolation', () => {
   });
 
   test("?tenant_id of another tenant → 403 on every breaker route; tenant-a's breaker is unchanged", async () => {
-    const before = await snapshot();
+    const before = await snapshot(t.db);
     for (const r of addressed) {
       for (const key of [testKeys.tenantB, r.scope === 'admin' ? testKeys.tenantAAdmin : testKeys.tenantA]) {
         const other = key === testKeys.tenantB ? 'tenant-a' : 'tenant-b';
@@ -226,15 +174,15 @@ describe('tenant isolation', () => {
       key: testKeys.tenantA,
     });
     expect(own.status).toBe(200);
-    expect(await snapshot()).toEqual(before);
+    expect(await snapshot(t.db)).toEqual(before);
   });
 
   test('X-Tenant-ID of another tenant on a tenant key → 403 on every route', async () => {
-    const before = await snapshot();
+    const before = await snapshot(t.db);
     for (const r of routes) {
       const key = r.scope === 'admin' ? testKeys.tenantAAdmin : testKeys.tenantA;
       const res = await send(r, { key, headers: { 'X-Tenant-ID': 'tenant-b' } });
-      const problem = await expectProblem(res, 403);
+      const { problem } = await expectProblem(res, 403);
       expect(problem.detail).toContain('tenant-b');
     }
     // Its own tenant in the header is fine.
@@ -242,12 +190,12 @@ describe('tenant isolation', () => {
       key: testKeys.tenantA,
       headers: { 'X-Tenant-ID': 'tenant-a' },
     });
-    expect(((await own.json()) as State).tenant_id).toBe('tenant-a');
-    expect(await snapshot()).toEqual(before);
+    expect(((await own.json()) as BreakerStateView).tenant_id).toBe('tenant-a');
+    expect(await snapshot(t.db)).toEqual(before);
   });
 
   test("a tenant key cannot change another tenant's breaker through drift, schema errors, disable, enable or reset", async () => {
-    const before = await snapshot();
+    const before = await snapshot(t.db);
     const attempts: Array<[string, unknown, string]> = [
       ['/costsim/breakers/costsim_v2/drift?tenant_id=tenant-a', { drift_score: 0.9 }, testKeys.tenantB],
       [
@@ -265,7 +213,7 @@ describe('tenant isolation', () => {
       const res = await t.call('POST', path, { key, body });
       await expectProblem(res, 403);
     }
-    expect(await snapshot()).toEqual(before);
+    expect(await snapshot(t.db)).toEqual(before);
   });
 
   test("a global admin key addresses tenant-a's breaker with ?tenant_id=tenant-a or X-Tenant-ID: tenant-a", async () => {
@@ -279,11 +227,11 @@ describe('tenant isolation', () => {
     });
     expect(await viaHeader.json()).toMatchObject({ tenant_id: 'tenant-a', open: true });
 
-    const amended = await command('/costsim/breakers/costsim_v2/disable?tenant_id=tenant-a', {
+    const amended = await command(t, '/costsim/breakers/costsim_v2/disable?tenant_id=tenant-a', {
       reason: 'amended by a global admin',
     });
     expect(amended).toMatchObject({ tenant_id: 'tenant-a', open: true, version: 2 });
-    const enabled = await command('/costsim/breakers/costsim_v2/enable?tenant_id=tenant-a', {});
+    const enabled = await command(t, '/costsim/breakers/costsim_v2/enable?tenant_id=tenant-a', {});
     expect(enabled).toMatchObject({ tenant_id: 'tenant-a', open: false, version: 3 });
     // The global breaker of the same name was never touched.
     const global = await t.call('GET', '/costsim/breakers/costsim_v2/history', { key: testKeys.read });
@@ -347,7 +295,7 @@ describe('request ids and unknown routes', () => {
     ['GET', '/no/such/route', undefined],
   ])('unknown route %s %s → 404 problem+json', async (method, path, key) => {
     const res = await t.call(method, path, key ? { key } : {});
-    const problem = await expectProblem(res, 404);
+    const { problem } = await expectProblem(res, 404);
     expect(problem.title).toBe('Not Found');
   });
 });

@@ -1,3 +1,10 @@
+import {
+  type DbSnapshot,
+  type DisableResult,
+  type IncidentList,
+  expectProblem,
+  snapshot,
+} from '../../support/breakerHttp';
 import { eventually } from '../../support/eventually';
 import { type TestService, startTestService, testKeys } from '../../support/serviceHarness';
 
@@ -6,14 +13,6 @@ import { type TestService, startTestService, testKeys } from '../../support/serv
  * out-of-range numbers, unknown fields, oversized bodies, wrong content types and SQL-looking names and
  * tenants. Each is answered with problem+json naming the bad field, and none changes any table or stream.
  */
-
-interface Problem {
-  type: string;
-  title: string;
-  status: number;
-  detail: string;
-  errors?: Array<{ path: string; message: string }>;
-}
 
 interface Case {
   name: string;
@@ -614,28 +613,6 @@ beforeAll(async () => {
 });
 afterAll(async () => t?.stop());
 
-/** Waits until both projections have applied every stored event. */
-async function settle(): Promise<void> {
-  await eventually(async () => {
-    const { rows } = await t.db.pool.query<{ behind: string }>(
-      `select count(*) as behind from es_events e join projection_checkpoints c
-          on c.name in ('cb_state', 'cb_incidents')
-       where (e.transaction_id, e.global_position) > (c.transaction_id, c.global_position)`,
-    );
-    expect(Number(rows[0]!.behind)).toBe(0);
-  });
-}
-
-async function snapshot() {
-  await settle();
-  const q = async (sql: string) => (await t.db.pool.query(sql)).rows;
-  return {
-    events: await q('select count(*) as n, max(global_position) as max from es_events'),
-    state: await q('select * from cb_state order by 1, 2'),
-    incidents: await q('select * from cb_incidents order by id'),
-  };
-}
-
 async function send(c: Case): Promise<Response> {
   const method = c.method ?? 'POST';
   const key = c.key ?? (method === 'GET' ? testKeys.read : testKeys.admin);
@@ -654,23 +631,20 @@ async function send(c: Case): Promise<Response> {
 }
 
 describe('bad input', () => {
-  let before: Awaited<ReturnType<typeof snapshot>>;
+  let before: DbSnapshot;
   beforeAll(async () => {
-    before = await snapshot();
+    before = await snapshot(t.db);
     expect(before.events[0]).toMatchObject({ n: '5' });
     expect(before.state).toHaveLength(3);
     expect(before.incidents).toHaveLength(3);
   });
 
   test.each(cases.map((c) => [c.name, c] as const))('%s', async (_, c) => {
-    const res = await send(c);
-    const text = await res.text();
-    expect([res.status, text]).toEqual([c.status, expect.any(String)]);
-    expect(res.headers.get('content-type')).toContain('application/problem+json');
-    const problem = JSON.parse(text) as Problem;
-    expect(problem).toMatchObject({ status: c.status, type: expect.stringMatching(/^https?:\/\//) });
-    expect(typeof problem.title).toBe('string');
-    expect(typeof problem.detail).toBe('string');
+    const { problem, text } = await expectProblem(
+      await send(c),
+      c.status,
+      expect.stringMatching(/^https?:\/\//),
+    );
     expect(text).not.toMatch(/\bat .+\.(ts|js):\d+/); // no stack trace
     if (c.paths) {
       const named = (problem.errors ?? []).map((e) => e.path);
@@ -680,7 +654,7 @@ describe('bad input', () => {
   });
 
   test('none of the bad requests changed any table or stream', async () => {
-    expect(await snapshot()).toEqual(before);
+    expect(await snapshot(t.db)).toEqual(before);
   });
 });
 
@@ -691,7 +665,7 @@ describe('SQL-looking text in a valid field is data, not SQL', () => {
       body: { reason: SQL, disabled_by: SQL },
     });
     expect(res.status).toBe(200);
-    const { state } = (await res.json()) as { state: { disabled_reason: string; version: number } };
+    const { state } = (await res.json()) as DisableResult;
     expect(state.disabled_reason).toBe(SQL);
 
     const read = await t.call('GET', `/costsim/breakers/sql-reason?min_version=${state.version}`, {
@@ -700,7 +674,7 @@ describe('SQL-looking text in a valid field is data, not SQL', () => {
     expect(await read.json()).toMatchObject({ disabled_reason: SQL, disabled_by: SQL });
     const incidents = await eventually(async () => {
       const r = await t.call('GET', '/costsim/breakers/sql-reason/incidents', { key: testKeys.read });
-      const body = (await r.json()) as { incidents: Array<{ reason: string }>; total: number };
+      const body = (await r.json()) as IncidentList;
       expect(body.total).toBe(1);
       return body;
     });

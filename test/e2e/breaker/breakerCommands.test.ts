@@ -1,3 +1,12 @@
+import {
+  type BreakerStateView,
+  type DisableResult,
+  type EnableResult,
+  type HistoryEvent,
+  type IncidentList,
+  type TripResult,
+  postWithEtag,
+} from '../../support/breakerHttp';
 import { eventually } from '../../support/eventually';
 import { type TestService, startTestService, testKeys } from '../../support/serviceHarness';
 
@@ -7,53 +16,6 @@ import { type TestService, startTestService, testKeys } from '../../support/serv
  * consistent: read with ?min_version=<version from the command> or poll).
  */
 
-interface State {
-  name: string;
-  tenant_id: string | null;
-  open: boolean;
-  disabled_by: string | null;
-  disabled_reason: string | null;
-  disabled_until: string | null;
-  incident_id: string | null;
-  consecutive_failures: number;
-  last_failure_at: string | null;
-  opened_at: string | null;
-  updated_at: string | null;
-  version: number;
-}
-interface Incident {
-  id: string;
-  breaker: string;
-  tenant_id: string | null;
-  timestamp: string;
-  reason: string;
-  severity: string;
-  drift_score: number | null;
-  sample_count: number | null;
-  details: Record<string, unknown>;
-  resolved: boolean;
-  resolved_at: string | null;
-  resolved_by: string | null;
-  resolution_notes: string | null;
-}
-interface DisableResult {
-  changed: boolean;
-  state: State;
-  incident: Incident | null;
-}
-interface TripResult {
-  tripped: boolean;
-  state: State;
-  incident: Incident | null;
-}
-interface HistoryEvent {
-  position: number;
-  type: string;
-  recorded_at: string;
-  actor: string | null;
-  data: Record<string, unknown>;
-}
-
 const HOUR = 3_600_000;
 let t: TestService;
 
@@ -62,33 +24,21 @@ beforeAll(async () => {
 });
 afterAll(async () => t?.stop());
 
-async function post<T>(
-  path: string,
-  body: unknown,
-  key: string = testKeys.admin,
-  headers: Record<string, string> = {},
-): Promise<{ status: number; etag: string | null; body: T }> {
-  const res = await t.call('POST', path, { key, body, headers });
-  const text = await res.text();
-  if (res.status !== 200) throw new Error(`POST ${path} → ${res.status}: ${text}`);
-  return { status: res.status, etag: res.headers.get('etag'), body: JSON.parse(text) as T };
-}
-
 const disable = (name: string, body: unknown, headers: Record<string, string> = {}) =>
-  post<DisableResult>(`/costsim/breakers/${name}/disable`, body, testKeys.admin, headers);
+  postWithEtag<DisableResult>(t, `/costsim/breakers/${name}/disable`, body, testKeys.admin, headers);
 const enable = (name: string, body?: unknown) =>
-  post<{ changed: boolean; state: State }>(`/costsim/breakers/${name}/enable`, body);
+  postWithEtag<EnableResult>(t, `/costsim/breakers/${name}/enable`, body);
 const drift = (name: string, body: unknown) =>
-  post<TripResult>(`/costsim/breakers/${name}/drift`, body, testKeys.write);
+  postWithEtag<TripResult>(t, `/costsim/breakers/${name}/drift`, body, testKeys.write);
 const schemaErrors = (name: string, body: unknown) =>
-  post<TripResult>(`/costsim/breakers/${name}/schema-errors`, body, testKeys.write);
+  postWithEtag<TripResult>(t, `/costsim/breakers/${name}/schema-errors`, body, testKeys.write);
 
-async function readState(name: string, minVersion: number): Promise<State> {
+async function readState(name: string, minVersion: number): Promise<BreakerStateView> {
   const res = await t.call('GET', `/costsim/breakers/${name}?min_version=${minVersion}`, {
     key: testKeys.read,
   });
   expect(res.status).toBe(200);
-  const state = (await res.json()) as State;
+  const state = (await res.json()) as BreakerStateView;
   expect(state.version).toBeGreaterThanOrEqual(minVersion);
   return state;
 }
@@ -96,7 +46,7 @@ async function readState(name: string, minVersion: number): Promise<State> {
 async function incidents(name: string, query = 'include_resolved=true') {
   const res = await t.call('GET', `/costsim/breakers/${name}/incidents?${query}`, { key: testKeys.read });
   expect(res.status).toBe(200);
-  return (await res.json()) as { incidents: Incident[]; total: number };
+  return (await res.json()) as IncidentList;
 }
 
 async function history(name: string): Promise<HistoryEvent[]> {

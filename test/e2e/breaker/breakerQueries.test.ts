@@ -1,3 +1,13 @@
+import {
+  type BreakerHistory,
+  type BreakerList,
+  type BreakerStateView,
+  type DisableResult,
+  type HistoryEvent,
+  type IncidentList,
+  command,
+  getJson,
+} from '../../support/breakerHttp';
 import { eventually } from '../../support/eventually';
 import { type TestService, startTestService, testKeys } from '../../support/serviceHarness';
 
@@ -6,43 +16,8 @@ import { type TestService, startTestService, testKeys } from '../../support/serv
  * ?min_version), incidents (include_resolved, limit, total) and history (positions, ?until, state_at_until).
  */
 
-interface State {
-  name: string;
-  tenant_id: string | null;
-  open: boolean;
-  disabled_by: string | null;
-  disabled_reason: string | null;
-  disabled_until: string | null;
-  incident_id: string | null;
-  consecutive_failures: number;
-  last_failure_at: string | null;
-  opened_at: string | null;
-  updated_at: string | null;
-  version: number;
-}
-interface Incident {
-  id: string;
-  reason: string;
-  severity: string;
-  resolved: boolean;
-  timestamp: string;
-  tenant_id: string | null;
-}
-interface HistoryEvent {
-  position: number;
-  type: string;
-  recorded_at: string;
-  actor: string | null;
-  data: Record<string, unknown>;
-}
-interface History {
-  events: HistoryEvent[];
-  total: number;
-  state_at_until: State;
-}
-
 const HOUR = 3_600_000;
-const closed = (name: string, tenantId: string | null = null): State => ({
+const closed = (name: string, tenantId: string | null = null): BreakerStateView => ({
   name,
   tenant_id: tenantId,
   open: false,
@@ -64,21 +39,7 @@ beforeAll(async () => {
 });
 afterAll(async () => t?.stop());
 
-async function command(path: string, body: unknown, key: string = testKeys.admin): Promise<State> {
-  const res = await t.call('POST', path, { key, body });
-  const text = await res.text();
-  if (res.status !== 200) throw new Error(`POST ${path} → ${res.status}: ${text}`);
-  return (JSON.parse(text) as { state: State }).state;
-}
-
-async function getJson<T>(path: string, key: string = testKeys.read): Promise<T> {
-  const res = await t.call('GET', path, { key });
-  const text = await res.text();
-  if (res.status !== 200) throw new Error(`GET ${path} → ${res.status}: ${text}`);
-  return JSON.parse(text) as T;
-}
-
-const names = (list: { breakers: State[] }) => list.breakers.map((b) => `${b.name}@${b.tenant_id ?? ''}`);
+const names = (list: BreakerList) => list.breakers.map((b) => `${b.name}@${b.tenant_id ?? ''}`);
 
 describe('GET /costsim/breakers/{name}', () => {
   test('a breaker with no events: 200, the default closed state, version 0, ETag "0"', async () => {
@@ -89,13 +50,13 @@ describe('GET /costsim/breakers/{name}', () => {
     expect(await res.json()).toEqual(closed('never-used'));
 
     // The default breaker of a tenant, read with the tenant's own key.
-    const own = await getJson<State>('/costsim/breakers/costsim_v2', testKeys.tenantB);
+    const own = await getJson<BreakerStateView>(t, '/costsim/breakers/costsim_v2', testKeys.tenantB);
     expect(own).toEqual(closed('costsim_v2', 'tenant-b'));
   });
 
   test('the ETag is the stream version and follows each command', async () => {
-    const s1 = await command('/costsim/breakers/q-etag/disable', { reason: 'one' });
-    const s2 = await command('/costsim/breakers/q-etag/disable', { reason: 'two' });
+    const s1 = await command(t, '/costsim/breakers/q-etag/disable', { reason: 'one' });
+    const s2 = await command(t, '/costsim/breakers/q-etag/disable', { reason: 'two' });
     expect([s1.version, s2.version]).toEqual([1, 2]);
     const res = await t.call('GET', '/costsim/breakers/q-etag?min_version=2', { key: testKeys.read });
     expect(res.headers.get('etag')).toBe('"2"');
@@ -104,10 +65,13 @@ describe('GET /costsim/breakers/{name}', () => {
 
   test('?min_version waits for the read model (read-your-writes)', async () => {
     for (let i = 1; i <= 5; i++) {
-      const state = await command('/costsim/breakers/q-minv/drift', { drift_score: 0.1 }, testKeys.write);
+      const state = await command(t, '/costsim/breakers/q-minv/drift', { drift_score: 0.1 }, testKeys.write);
       expect(state.version).toBe(i);
       // No polling: the GET itself waits until the projection has caught up.
-      const read = await getJson<State>(`/costsim/breakers/q-minv?min_version=${state.version}`);
+      const read = await getJson<BreakerStateView>(
+        t,
+        `/costsim/breakers/q-minv?min_version=${state.version}`,
+      );
       expect(read).toEqual(state);
     }
   });
@@ -117,7 +81,7 @@ describe('GET /costsim/breakers/{name}', () => {
     const res = await t.call('GET', '/costsim/breakers/q-minv-never?min_version=5', { key: testKeys.read });
     const elapsed = Date.now() - started;
     expect(res.status).toBe(200);
-    expect(((await res.json()) as State).version).toBe(0);
+    expect(((await res.json()) as BreakerStateView).version).toBe(0);
     expect(elapsed).toBeGreaterThanOrEqual(1900);
     expect(elapsed).toBeLessThan(5000);
   });
@@ -125,9 +89,9 @@ describe('GET /costsim/breakers/{name}', () => {
   test('reads reflect a command without ?min_version, eventually', async () => {
     // No hard 1 s bound here: the projector reads behind the cluster-wide snapshot xmin, so transactions of
     // other test files running in parallel can delay it (test/support/eventually.ts).
-    const state = await command('/costsim/breakers/q-eventual/disable', { reason: 'eventually' });
+    const state = await command(t, '/costsim/breakers/q-eventual/disable', { reason: 'eventually' });
     const read = await eventually(async () => {
-      const s = await getJson<State>('/costsim/breakers/q-eventual');
+      const s = await getJson<BreakerStateView>(t, '/costsim/breakers/q-eventual');
       expect(s.version).toBe(1);
       return s;
     });
@@ -137,17 +101,17 @@ describe('GET /costsim/breakers/{name}', () => {
 
 describe('GET /costsim/breakers', () => {
   beforeAll(async () => {
-    await command('/costsim/breakers/list-global/disable', { reason: 'global' });
-    await command('/costsim/breakers/list-a/drift?tenant_id=tenant-a', { drift_score: 0.1 });
-    await command('/costsim/breakers/list-b/drift?tenant_id=tenant-b', { drift_score: 0.1 });
+    await command(t, '/costsim/breakers/list-global/disable', { reason: 'global' });
+    await command(t, '/costsim/breakers/list-a/drift?tenant_id=tenant-a', { drift_score: 0.1 });
+    await command(t, '/costsim/breakers/list-b/drift?tenant_id=tenant-b', { drift_score: 0.1 });
     // Let the projection catch up with all three.
-    await getJson('/costsim/breakers/list-b?tenant_id=tenant-b&min_version=1', testKeys.admin);
-    await getJson('/costsim/breakers/list-a?tenant_id=tenant-a&min_version=1', testKeys.admin);
-    await getJson('/costsim/breakers/list-global?min_version=1');
+    await getJson(t, '/costsim/breakers/list-b?tenant_id=tenant-b&min_version=1', testKeys.admin);
+    await getJson(t, '/costsim/breakers/list-a?tenant_id=tenant-a&min_version=1', testKeys.admin);
+    await getJson(t, '/costsim/breakers/list-global?min_version=1');
   });
 
   test('a global key without X-Tenant-ID sees every breaker, each with its full state', async () => {
-    const list = await getJson<{ breakers: State[] }>('/costsim/breakers');
+    const list = await getJson<BreakerList>(t, '/costsim/breakers');
     expect(names(list)).toEqual(
       expect.arrayContaining(['list-global@', 'list-a@tenant-a', 'list-b@tenant-b']),
     );
@@ -160,12 +124,12 @@ describe('GET /costsim/breakers', () => {
   });
 
   test("a tenant key sees its own breakers and the global ones, never another tenant's", async () => {
-    const a = names(await getJson<{ breakers: State[] }>('/costsim/breakers', testKeys.tenantA));
+    const a = names(await getJson<BreakerList>(t, '/costsim/breakers', testKeys.tenantA));
     expect(a).toEqual(expect.arrayContaining(['list-global@', 'list-a@tenant-a']));
     expect(a).not.toContain('list-b@tenant-b');
     expect(a.every((n) => n.endsWith('@') || n.endsWith('@tenant-a'))).toBe(true);
 
-    const b = names(await getJson<{ breakers: State[] }>('/costsim/breakers', testKeys.tenantB));
+    const b = names(await getJson<BreakerList>(t, '/costsim/breakers', testKeys.tenantB));
     expect(b).toEqual(expect.arrayContaining(['list-global@', 'list-b@tenant-b']));
     expect(b).not.toContain('list-a@tenant-a');
   });
@@ -176,7 +140,7 @@ describe('GET /costsim/breakers', () => {
       headers: { 'X-Tenant-ID': 'tenant-b' },
     });
     expect(res.status).toBe(200);
-    const list = names((await res.json()) as { breakers: State[] });
+    const list = names((await res.json()) as BreakerList);
     expect(list).toEqual(expect.arrayContaining(['list-global@', 'list-b@tenant-b']));
     expect(list).not.toContain('list-a@tenant-a');
   });
@@ -191,39 +155,42 @@ describe('GET /costsim/breakers/{name}/incidents', () => {
         key: testKeys.admin,
         body: { reason },
       });
-      ids.push(((await res.json()) as { incident: { id: string } }).incident.id);
-      if (i < 2) await command('/costsim/breakers/q-inc/enable', { reason: `fixed ${reason}` });
+      ids.push(((await res.json()) as DisableResult).incident!.id);
+      if (i < 2) await command(t, '/costsim/breakers/q-inc/enable', { reason: `fixed ${reason}` });
     }
     await eventually(async () => {
-      const all = await getJson<{ total: number }>('/costsim/breakers/q-inc/incidents?include_resolved=true');
-      const open = await getJson<{ total: number }>('/costsim/breakers/q-inc/incidents');
+      const all = await getJson<{ total: number }>(
+        t,
+        '/costsim/breakers/q-inc/incidents?include_resolved=true',
+      );
+      const open = await getJson<{ total: number }>(t, '/costsim/breakers/q-inc/incidents');
       expect([all.total, open.total]).toEqual([3, 1]);
     });
   });
 
   test('default: only unresolved incidents', async () => {
-    const list = await getJson<{ incidents: Incident[]; total: number }>('/costsim/breakers/q-inc/incidents');
+    const list = await getJson<IncidentList>(t, '/costsim/breakers/q-inc/incidents');
     expect(list.total).toBe(1);
     expect(list.incidents.map((i) => i.id)).toEqual([ids[2]]);
     expect(list.incidents[0]).toMatchObject({ reason: 'third', severity: 'P2', resolved: false });
   });
 
   test('include_resolved=true lists every incident, newest first', async () => {
-    const list = await getJson<{ incidents: Incident[]; total: number }>(
-      '/costsim/breakers/q-inc/incidents?include_resolved=true',
-    );
+    const list = await getJson<IncidentList>(t, '/costsim/breakers/q-inc/incidents?include_resolved=true');
     expect(list.total).toBe(3);
     expect(list.incidents.map((i) => i.id)).toEqual([ids[2], ids[1], ids[0]]);
     expect(list.incidents.map((i) => i.resolved)).toEqual([false, true, true]);
   });
 
   test('limit pages the list while total counts every match', async () => {
-    const page = await getJson<{ incidents: Incident[]; total: number }>(
+    const page = await getJson<IncidentList>(
+      t,
       '/costsim/breakers/q-inc/incidents?include_resolved=true&limit=2',
     );
     expect(page.incidents.map((i) => i.id)).toEqual([ids[2], ids[1]]);
     expect(page.total).toBe(3);
-    const one = await getJson<{ incidents: Incident[]; total: number }>(
+    const one = await getJson<IncidentList>(
+      t,
       '/costsim/breakers/q-inc/incidents?include_resolved=false&limit=1',
     );
     expect(one).toMatchObject({ total: 1 });
@@ -231,7 +198,7 @@ describe('GET /costsim/breakers/{name}/incidents', () => {
   });
 
   test('a breaker without incidents: an empty list and total 0', async () => {
-    expect(await getJson('/costsim/breakers/q-no-incidents/incidents?include_resolved=true')).toEqual({
+    expect(await getJson(t, '/costsim/breakers/q-no-incidents/incidents?include_resolved=true')).toEqual({
       incidents: [],
       total: 0,
     });
@@ -240,11 +207,12 @@ describe('GET /costsim/breakers/{name}/incidents', () => {
   test('default limit is 10', async () => {
     // 11 incidents on one breaker: disable/enable pairs.
     for (let i = 0; i < 11; i++) {
-      await command('/costsim/breakers/q-inc-many/disable', { reason: `r${i}` });
-      await command('/costsim/breakers/q-inc-many/enable', {});
+      await command(t, '/costsim/breakers/q-inc-many/disable', { reason: `r${i}` });
+      await command(t, '/costsim/breakers/q-inc-many/enable', {});
     }
     const list = await eventually(async () => {
-      const l = await getJson<{ incidents: Incident[]; total: number }>(
+      const l = await getJson<IncidentList>(
+        t,
         '/costsim/breakers/q-inc-many/incidents?include_resolved=true',
       );
       expect(l.total).toBe(11);
@@ -258,15 +226,15 @@ describe('GET /costsim/breakers/{name}/history', () => {
   let events: HistoryEvent[];
   let untilFuture: string;
   beforeAll(async () => {
-    await command('/costsim/breakers/q-hist/disable', { reason: 'first reason', disabled_by: 'alice' });
+    await command(t, '/costsim/breakers/q-hist/disable', { reason: 'first reason', disabled_by: 'alice' });
     await new Promise((r) => setTimeout(r, 5)); // distinct recorded_at milliseconds
-    await command('/costsim/breakers/q-hist/disable', { reason: 'second reason' });
+    await command(t, '/costsim/breakers/q-hist/disable', { reason: 'second reason' });
     await new Promise((r) => setTimeout(r, 5));
-    await command('/costsim/breakers/q-hist/enable', { reason: 'done', enabled_by: 'bob' });
+    await command(t, '/costsim/breakers/q-hist/enable', { reason: 'done', enabled_by: 'bob' });
     await new Promise((r) => setTimeout(r, 5));
     untilFuture = new Date(Date.now() + 10 * HOUR).toISOString();
-    await command('/costsim/breakers/q-hist/disable', { reason: 'ttl', disabled_until: untilFuture });
-    events = (await getJson<History>('/costsim/breakers/q-hist/history')).events;
+    await command(t, '/costsim/breakers/q-hist/disable', { reason: 'ttl', disabled_until: untilFuture });
+    events = (await getJson<BreakerHistory>(t, '/costsim/breakers/q-hist/history')).events;
   });
 
   test('every event with its 1-based stream position, type, time, actor and data', async () => {
@@ -285,7 +253,7 @@ describe('GET /costsim/breakers/{name}/history', () => {
 
   test('?until: only the events up to that instant, and the state rebuilt as it was then', async () => {
     const at = async (until: string) =>
-      getJson<History>(`/costsim/breakers/q-hist/history?until=${encodeURIComponent(until)}`);
+      getJson<BreakerHistory>(t, `/costsim/breakers/q-hist/history?until=${encodeURIComponent(until)}`);
 
     const h1 = await at(events[0]!.recorded_at);
     expect(h1.events.map((e) => e.position)).toEqual([1]);
@@ -305,7 +273,7 @@ describe('GET /costsim/breakers/{name}/history', () => {
     expect(h3.state_at_until).toMatchObject({ open: false, disabled_reason: null, version: 3 });
 
     // Now: open with the future TTL; at an instant after that TTL the rebuilt state is already closed.
-    const now = await getJson<History>('/costsim/breakers/q-hist/history');
+    const now = await getJson<BreakerHistory>(t, '/costsim/breakers/q-hist/history');
     expect(now.state_at_until).toMatchObject({ open: true, disabled_until: untilFuture, version: 4 });
     const later = await at(new Date(Date.parse(untilFuture) + 60_000).toISOString());
     expect(later.events).toHaveLength(4);
@@ -314,7 +282,10 @@ describe('GET /costsim/breakers/{name}/history', () => {
 
   test('?until before the first event: no events and the default closed state', async () => {
     const before = new Date(Date.parse(events[0]!.recorded_at) - 60_000).toISOString();
-    const h = await getJson<History>(`/costsim/breakers/q-hist/history?until=${encodeURIComponent(before)}`);
+    const h = await getJson<BreakerHistory>(
+      t,
+      `/costsim/breakers/q-hist/history?until=${encodeURIComponent(before)}`,
+    );
     expect(h.events).toEqual([]);
     expect(h.state_at_until).toEqual(closed('q-hist'));
   });
@@ -322,18 +293,21 @@ describe('GET /costsim/breakers/{name}/history', () => {
   test('?until with a zone offset is the same instant', async () => {
     const first = new Date(events[0]!.recorded_at);
     const shifted = new Date(first.getTime() + 2 * HOUR).toISOString().replace('Z', '+02:00');
-    const h = await getJson<History>(`/costsim/breakers/q-hist/history?until=${encodeURIComponent(shifted)}`);
+    const h = await getJson<BreakerHistory>(
+      t,
+      `/costsim/breakers/q-hist/history?until=${encodeURIComponent(shifted)}`,
+    );
     expect(h.events.map((e) => e.position)).toEqual([1]);
   });
 
   test('?limit keeps the newest events and the state still reflects all of them', async () => {
-    const h = await getJson<History>('/costsim/breakers/q-hist/history?limit=2');
+    const h = await getJson<BreakerHistory>(t, '/costsim/breakers/q-hist/history?limit=2');
     expect(h.events.map((e) => e.position)).toEqual([3, 4]);
     expect(h.state_at_until.version).toBe(4);
   });
 
   test('a breaker without events: empty history and the default state', async () => {
-    const h = await getJson<History>('/costsim/breakers/q-hist-none/history');
+    const h = await getJson<BreakerHistory>(t, '/costsim/breakers/q-hist-none/history');
     expect(h.events).toEqual([]);
     expect(h.state_at_until).toEqual(closed('q-hist-none'));
   });

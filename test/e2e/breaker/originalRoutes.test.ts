@@ -1,3 +1,12 @@
+import {
+  type BreakerHistory,
+  type BreakerStateView,
+  type DisableResult,
+  type IncidentList,
+  type TripResult,
+  getJson,
+  postJson,
+} from '../../support/breakerHttp';
 import { eventually } from '../../support/eventually';
 import { type TestService, startTestService, testKeys } from '../../support/serviceHarness';
 
@@ -15,28 +24,10 @@ interface Status {
   adapter_version: string;
   drift_threshold: number;
 }
-interface State {
-  name: string;
-  tenant_id: string | null;
-  open: boolean;
-  disabled_by: string | null;
-  incident_id: string | null;
-  version: number;
-}
-interface Incident {
-  id: string;
-  tenant_id: string | null;
-  breaker: string;
-  reason: string;
-  severity: string;
-  resolved: boolean;
-  resolved_by: string | null;
-  resolution_notes: string | null;
-}
 interface ResetResult {
   success: boolean;
   message: string;
-  state: State;
+  state: BreakerStateView;
 }
 
 const V2 = '/costsim/breakers/costsim_v2';
@@ -52,22 +43,8 @@ beforeAll(async () => {
 });
 afterAll(async () => t?.stop());
 
-async function post<T>(path: string, body: unknown, key: string = testKeys.admin): Promise<T> {
-  const res = await t.call('POST', path, { key, ...(body !== undefined ? { body } : {}) });
-  const text = await res.text();
-  if (res.status !== 200) throw new Error(`POST ${path} → ${res.status}: ${text}`);
-  return JSON.parse(text) as T;
-}
-
-async function getJson<T>(path: string, key: string, headers: Record<string, string> = {}): Promise<T> {
-  const res = await t.call('GET', path, { key, headers });
-  const text = await res.text();
-  if (res.status !== 200) throw new Error(`GET ${path} → ${res.status}: ${text}`);
-  return JSON.parse(text) as T;
-}
-
 const status = (key: string = testKeys.read, headers: Record<string, string> = {}) =>
-  getJson<Status>('/costsim/v2/status', key, headers);
+  getJson<Status>(t, '/costsim/v2/status', key, headers);
 
 /** Polls the status until it matches (the status reads the projection). */
 const statusEventually = (expected: Partial<Status>, key: string = testKeys.read) =>
@@ -78,7 +55,7 @@ const statusEventually = (expected: Partial<Status>, key: string = testKeys.read
   });
 
 const v2Incidents = (query = 'include_resolved=true', key: string = testKeys.read) =>
-  getJson<{ incidents: Incident[]; total: number }>(`/costsim/v2/incidents?${query}`, key);
+  getJson<IncidentList>(t, `/costsim/v2/incidents?${query}`, key);
 
 /** Waits until incident `id` of costsim_v2 (for `key`'s tenant) is listed as resolved, and returns it. */
 const resolvedIncident = (id: string, key: string = testKeys.read) =>
@@ -91,11 +68,13 @@ const resolvedIncident = (id: string, key: string = testKeys.read) =>
 
 /** Opens the global costsim_v2 by hand; returns the incident id. */
 const disableV2 = async (reason: string, key: string = testKeys.admin) =>
-  (await post<{ incident: Incident }>(`${V2}/disable`, { reason }, key)).incident.id;
+  (await postJson<DisableResult>(t, `${V2}/disable`, { reason }, key)).incident!.id;
 
-async function tripByDrift(): Promise<State> {
-  let last: { tripped: boolean; state: State } | undefined;
-  for (let i = 0; i < 3; i++) last = await post(`${V2}/drift`, { drift_score: 0.5 }, testKeys.write);
+async function tripByDrift(): Promise<BreakerStateView> {
+  let last: TripResult | undefined;
+  for (let i = 0; i < 3; i++) {
+    last = await postJson<TripResult>(t, `${V2}/drift`, { drift_score: 0.5 }, testKeys.write);
+  }
   expect(last!.tripped).toBe(true);
   return last!.state;
 }
@@ -115,11 +94,11 @@ describe('GET /costsim/v2/status', () => {
   });
 
   test('a manual disable opens it, but not "by drift"', async () => {
-    await post(`${V2}/disable`, { reason: 'manual' });
+    await postJson(t, `${V2}/disable`, { reason: 'manual' });
     await statusEventually({ circuit_breaker_open: true, disabled_by_drift: false });
     // The global breaker applies to every tenant.
     await statusEventually({ circuit_breaker_open: true }, testKeys.tenantB);
-    await post(`${V2}/enable`, {});
+    await postJson(t, `${V2}/enable`, {});
     await statusEventually({ circuit_breaker_open: false });
   });
 
@@ -127,7 +106,7 @@ describe('GET /costsim/v2/status', () => {
     const state = await tripByDrift();
     expect(state.disabled_by).toBe('circuit_breaker');
     await statusEventually({ circuit_breaker_open: true, disabled_by_drift: true });
-    await post(`${V2}/enable`, {});
+    await postJson(t, `${V2}/enable`, {});
     await statusEventually({ circuit_breaker_open: false, disabled_by_drift: false });
   });
 
@@ -147,7 +126,7 @@ describe('GET /costsim/v2/status', () => {
   test("a tenant's drift trip sets disabled_by_drift for that tenant", async () => {
     // Global key reporting for tenant-b by ?tenant_id.
     for (let i = 0; i < 3; i++) {
-      await post(`${V2}/drift?tenant_id=tenant-b`, { drift_score: 0.9 }, testKeys.write);
+      await postJson(t, `${V2}/drift?tenant_id=tenant-b`, { drift_score: 0.9 }, testKeys.write);
     }
     await statusEventually({ circuit_breaker_open: true, disabled_by_drift: true }, testKeys.tenantB);
     expect(await status(testKeys.tenantA)).toMatchObject({ disabled_by_drift: false });
@@ -158,7 +137,8 @@ describe('GET /costsim/v2/status', () => {
 describe('POST /costsim/v2/reset', () => {
   test('with ?reason=: re-enables costsim_v2 and resolves the incident with that reason', async () => {
     const id = await disableV2('for reset 1');
-    const res = await post<ResetResult>(
+    const res = await postJson<ResetResult>(
+      t,
       `/costsim/v2/reset?reason=${encodeURIComponent('Query reason')}`,
       undefined,
     );
@@ -175,7 +155,7 @@ describe('POST /costsim/v2/reset', () => {
 
   test('with a JSON body {reason}', async () => {
     const { incident_id: id } = await tripByDrift();
-    const res = await post<ResetResult>('/costsim/v2/reset', { reason: 'Body reason' });
+    const res = await postJson<ResetResult>(t, '/costsim/v2/reset', { reason: 'Body reason' });
     expect(res).toMatchObject({ success: true, state: { open: false } });
     expect(await resolvedIncident(id!)).toMatchObject({
       severity: 'P1',
@@ -212,9 +192,9 @@ describe('POST /costsim/v2/reset', () => {
 
   test('a closed breaker: success, nothing written, the state unchanged', async () => {
     // The history reads the event store itself: it counts every event written so far.
-    const events = async () => (await getJson<{ total: number }>(`${V2}/history`, testKeys.read)).total;
+    const events = async () => (await getJson<BreakerHistory>(t, `${V2}/history`, testKeys.read)).total;
     const before = await events();
-    const res = await post<ResetResult>('/costsim/v2/reset', {});
+    const res = await postJson<ResetResult>(t, '/costsim/v2/reset', {});
     expect(res.success).toBe(true);
     expect(res.message).toMatch(/not open/i);
     expect(res.state).toMatchObject({ open: false, version: before });
@@ -222,9 +202,9 @@ describe('POST /costsim/v2/reset', () => {
   });
 
   test("a tenant admin's reset re-enables the tenant's breaker, not the global one", async () => {
-    const stays = await post<{ state: State }>(`${V2}/disable`, { reason: 'global stays open' });
+    const stays = await postJson<DisableResult>(t, `${V2}/disable`, { reason: 'global stays open' });
     const globalNow = `${V2}?min_version=${stays.state.version}`;
-    const res = await post<ResetResult>('/costsim/v2/reset?reason=tenant', {}, testKeys.tenantAAdmin);
+    const res = await postJson<ResetResult>(t, '/costsim/v2/reset?reason=tenant', {}, testKeys.tenantAAdmin);
     expect(res.state).toMatchObject({ tenant_id: 'tenant-a', open: false });
     expect(await resolvedIncident(tenantAIncident, testKeys.tenantA)).toMatchObject({
       tenant_id: 'tenant-a',
@@ -232,7 +212,7 @@ describe('POST /costsim/v2/reset', () => {
       resolved_by: 'tenant-a-admin',
       resolution_notes: 'tenant',
     });
-    expect(await getJson<State>(globalNow, testKeys.read)).toMatchObject({
+    expect(await getJson<BreakerStateView>(t, globalNow, testKeys.read)).toMatchObject({
       open: true,
       version: stays.state.version,
     });
@@ -244,20 +224,20 @@ describe('POST /costsim/v2/reset', () => {
     });
     expect(b.status).toBe(200);
     expect(((await b.json()) as ResetResult).state).toMatchObject({ tenant_id: 'tenant-b', open: false });
-    expect(await getJson<State>(globalNow, testKeys.read)).toMatchObject({
+    expect(await getJson<BreakerStateView>(t, globalNow, testKeys.read)).toMatchObject({
       open: true,
       version: stays.state.version,
     });
-    await post('/costsim/v2/reset', {});
+    await postJson(t, '/costsim/v2/reset', {});
   });
 });
 
 describe('GET /costsim/v2/incidents', () => {
   test('lists costsim_v2 incidents of the request tenant with include_resolved, limit and total', async () => {
-    const open = await post<{ incident: Incident }>(`${V2}/disable`, { reason: 'open one' });
+    const open = await postJson<DisableResult>(t, `${V2}/disable`, { reason: 'open one' });
     const all = await eventually(async () => {
       const l = await v2Incidents('include_resolved=true');
-      expect(l.incidents[0]?.id).toBe(open.incident.id);
+      expect(l.incidents[0]?.id).toBe(open.incident!.id);
       return l;
     });
     // Global incidents so far: manual, drift, reset 1, drift, reset 3, reset 4, global stays open, open one.
@@ -267,7 +247,7 @@ describe('GET /costsim/v2/incidents', () => {
 
     const unresolved = await v2Incidents('');
     expect(unresolved).toMatchObject({ total: 1 });
-    expect(unresolved.incidents.map((i) => i.id)).toEqual([open.incident.id]);
+    expect(unresolved.incidents.map((i) => i.id)).toEqual([open.incident!.id]);
 
     const page = await v2Incidents('include_resolved=true&limit=3');
     expect(page.total).toBe(8);

@@ -1,10 +1,12 @@
 import type { Figure } from './harness';
 import { printFigures } from './harness';
 import * as eventstore from './eventstore';
+import * as breaker from './breaker';
 
 /** npm run bench -- <name> [<name>...]: runs the named benchmarks (all when none is named). */
 const benches: Record<string, { run: () => Promise<Figure[]> }> = {
   eventstore,
+  breaker,
 };
 
 async function main(): Promise<void> {

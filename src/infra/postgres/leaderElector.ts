@@ -51,7 +51,10 @@ export class LeaderElector {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    this.current?.abort();
+    if (this.current && !this.current.signal.aborted) {
+      this.current.abort();
+      this.setLeader(false);
+    }
     this.wakeStandby?.();
     await this.running;
   }
@@ -71,7 +74,12 @@ export class LeaderElector {
       const controller = new AbortController();
       this.current = controller;
       const { client, pid } = acquired;
-      const lose = () => controller.abort();
+      // Leadership ends the moment it is lost, not when the work winds down (its writes are fenced).
+      const lose = () => {
+        if (controller.signal.aborted) return;
+        controller.abort();
+        this.setLeader(false);
+      };
       client.on('error', lose);
       client.on('end', lose);
       const check = setInterval(() => {
@@ -89,7 +97,7 @@ export class LeaderElector {
         this.options.onError?.(err);
       } finally {
         clearInterval(check);
-        this.setLeader(false);
+        if (this.isLeader) this.setLeader(false);
         this.current = null;
         await this.release(client);
       }
@@ -100,10 +108,13 @@ export class LeaderElector {
   }
 
   private async tryAcquire(): Promise<{ client: pg.Client; pid: number } | null> {
-    const client =
-      this.client ?? (await connectDedicated(this.connectionString, `costsim-guard-${this.name}`));
-    this.client = client;
-    client.on('error', () => {});
+    let client = this.client;
+    if (!client) {
+      client = await connectDedicated(this.connectionString, `costsim-guard-${this.name}`);
+      // Once per connection: a standby reuses it for every retry.
+      client.on('error', () => {});
+      this.client = client;
+    }
     try {
       const { rows } = await client.query<{ locked: boolean; pid: number }>(
         'select pg_try_advisory_lock($1) as locked, pg_backend_pid() as pid',

@@ -79,6 +79,8 @@ export class Projector {
   private follow(leadership: Leadership, checkpoints: Map<string, Checkpoint>) {
     const { pool, store, projections } = this.options;
     return new Promise<void>((resolve, reject) => {
+      // Leadership may have been lost while checkpoints were loading: an aborted signal never fires again.
+      if (leadership.signal.aborted) return resolve();
       let inFlight: Promise<void> = Promise.resolve();
       const subscription = store
         .subscribe({

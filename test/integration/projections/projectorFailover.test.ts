@@ -23,7 +23,7 @@ async function until(cond: () => Promise<boolean> | boolean, timeoutMs = 30_000)
   const deadline = Date.now() + timeoutMs;
   while (!(await cond())) {
     if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 25));
+    await new Promise((r) => setTimeout(r, 1));
   }
 }
 
@@ -90,3 +90,30 @@ test('killing the leader connection mid-run: the standby takes over, nothing app
   expect(progress.processed).toBe(TOTAL);
   expect(await countingSnapshot(db.pool)).toEqual(live);
 }, 90_000);
+
+test('a projector stopped the moment it becomes leader stops promptly (no lost abort)', async () => {
+  // Stop at varying delays after leadership, so some land while checkpoints are loading.
+  for (let i = 0; i < 20; i++) {
+    let stopping: Promise<void> | null = null;
+    const projector: Projector = new Projector({
+      pool: db.pool,
+      store,
+      connectionString: db.url,
+      projections: [countingProjection],
+      lockId: LOCK + 100,
+      pollMs: 10,
+      retryMs: 10,
+      // Next tick after leadership: the projector is then loading its checkpoints.
+      observer: {
+        onLeadership: (leader) => void (leader && setImmediate(() => (stopping = projector.stop()))),
+      },
+    });
+    projector.start();
+    await until(() => stopping !== null, 10_000);
+    const outcome = await Promise.race([
+      stopping!.then(() => 'stopped'),
+      new Promise((r) => setTimeout(() => r('hung'), 5000)),
+    ]);
+    expect(outcome).toBe('stopped');
+  }
+}, 60_000);

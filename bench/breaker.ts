@@ -1,0 +1,298 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { type Server, createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Pool } from 'undici';
+import { breakerFeature } from '../src/commands/breaker/breakerFeature';
+import { loadConfig } from '../src/infra/config/config';
+import { createLogger } from '../src/infra/logging/logger';
+import type { BreakerCommandService } from '../src/commands/breaker/breakerCommandService';
+import type { BreakerStateCache } from '../src/projections/breaker/breakerStateCache';
+import { type RunningService, startService } from '../src/service';
+import { testApiKeys, testKeys } from '../test/support/serviceHarness';
+import {
+  type Figure,
+  type Throughput,
+  createBenchDatabase,
+  figure,
+  measureThroughput,
+  percentile,
+  printFigures,
+} from './harness';
+
+/**
+ * The breaker's hot paths, with the whole service in-process on a fresh database and undici (keep-alive,
+ * one connection per client) as the HTTP client:
+ *  - drift reports/s from 16 concurrent clients on ONE breaker; every report must be stored as an event
+ *    (counted afterwards) and the counter semantics are checked exactly. Baseline: a raw single-row INSERT
+ *    at concurrency 8 (as bench/eventstore.ts), measured just before and just after, averaged — target
+ *    >= 0.2 x raw;
+ *    The same reports through the command service in-process (no HTTP) show what the HTTP stack costs;
+ *  - GET /costsim/breakers/costsim_v2 requests/s at concurrency 16 — target >= 5 000/s. Its baseline is the
+ *    HTTP floor of this machine: a bare node:http server answering a constant JSON, same client, same
+ *    process, same concurrency;
+ *  - the in-memory V2 gate `isV2Disabled`, 1 000 000 single calls each timed with hrtime — target p99 < 50 us.
+ * `*_cpu_per_request` is this process's CPU time (service + in-process client) per request: unlike
+ * requests/s it barely moves when other work shares the machine.
+ */
+const BENCH = 'breaker';
+const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 4000);
+const CLIENTS = 16;
+const GATE_CALLS = Number(process.env.BENCH_GATE_CALLS ?? 1_000_000);
+const DRIFT_BREAKER = 'bench_drift';
+const payload = {
+  skill: 'llm_invoke',
+  cost_cents: 5,
+  drift_score: 0.12,
+  details: { note: 'benchmark event' },
+};
+
+type DriftReply = { tripped: boolean; state: { open: boolean; consecutive_failures: number } };
+
+/** measureThroughput plus this process's CPU microseconds per operation. */
+async function measured(
+  concurrency: number,
+  op: () => Promise<unknown>,
+): Promise<Throughput & { cpuUsPerOp: number }> {
+  const cpu = process.cpuUsage();
+  const t = await measureThroughput(concurrency, DURATION_MS, () => op().then(() => undefined));
+  const used = process.cpuUsage(cpu);
+  return { ...t, cpuUsPerOp: (used.user + used.system) / Math.max(1, t.operations) };
+}
+
+export async function run(): Promise<Figure[]> {
+  const db = await createBenchDatabase(16);
+  const dataDir = mkdtempSync(join(tmpdir(), 'costsim-bench-breaker-'));
+  const figures: Figure[] = [];
+  const targets: string[] = [];
+  const clients: Pool[] = [];
+  let service: RunningService | null = null;
+  let floorServer: Server | null = null;
+  try {
+    await db.pool.query(`
+      create table bench_raw (
+        global_position bigint generated always as identity primary key,
+        transaction_id xid8 not null default pg_current_xact_id(),
+        event_id uuid not null unique, stream_name text not null, stream_version bigint not null,
+        event_type text not null, data jsonb not null, metadata jsonb not null default '{}',
+        recorded_at timestamptz not null default clock_timestamp(),
+        unique (stream_name, stream_version));
+      create index on bench_raw (transaction_id, global_position);`);
+    let rawRun = 0;
+    const rawInsert = () => {
+      const run = rawRun++;
+      return measureThroughput(8, DURATION_MS, (worker, i) =>
+        db.pool
+          .query(
+            `insert into bench_raw (event_id, stream_name, stream_version, event_type, data, metadata)
+             values ($1, $2, $3, 'Benchmarked', $4, '{}')`,
+            [randomUUID(), `raw-${run}-${worker}`, i + 1, JSON.stringify(payload)],
+          )
+          .then(() => undefined),
+      );
+    };
+
+    const config = loadConfig({ PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'silent' });
+    service = await startService({
+      config,
+      databaseUrl: db.url,
+      host: '127.0.0.1',
+      apiKeys: testApiKeys,
+      logger: createLogger('silent'),
+      features: [breakerFeature],
+    });
+    const { cache, service: commands } = service.features[0]!.api as {
+      cache: BreakerStateCache;
+      service: BreakerCommandService;
+    };
+    const client = new Pool(service.url, { connections: CLIENTS, pipelining: 1 });
+    clients.push(client);
+    const send = async (method: 'GET' | 'POST', path: string, key: string, body?: unknown) => {
+      const res = await client.request({
+        method,
+        path,
+        headers: {
+          authorization: `Bearer ${key}`,
+          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        },
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      });
+      const text = await res.body.text();
+      if (res.statusCode !== 200) throw new Error(`${method} ${path} -> ${res.statusCode}: ${text}`);
+      return text;
+    };
+    const drift = (score: number) =>
+      send('POST', `/costsim/breakers/${DRIFT_BREAKER}/drift`, testKeys.write, {
+        drift_score: score,
+        sample_count: 10,
+      });
+
+    // --- drift reports: 16 clients on one breaker, every score <= threshold while timed; any non-200
+    // answer aborts the run (send throws), so requests sent = operations + warm-up + the 3 below.
+    const warmUp = CLIENTS * 8;
+    await Promise.all(
+      Array.from({ length: CLIENTS }, async () => {
+        for (let i = 0; i < warmUp / CLIENTS; i++) await drift(0.1);
+      }),
+    );
+    const rawBefore = await rawInsert();
+    const timed = await measured(CLIENTS, () => drift(0.1));
+    const rawAfter = await rawInsert();
+    const raw = (rawBefore.opsPerSecond + rawAfter.opsPerSecond) / 2;
+    // Counter semantics: two failures count without tripping, the third (COSTSIM_FAILURE_THRESHOLD) trips.
+    await drift(0.5);
+    const second = JSON.parse(await drift(0.5)) as DriftReply;
+    const third = JSON.parse(await drift(0.5)) as DriftReply;
+    const sent = warmUp + timed.operations + 3;
+    const { rows } = await db.pool.query<{ event_type: string; n: string; miscounted: string }>(
+      `select event_type, count(*) as n,
+              count(*) filter (where event_type = 'DriftObserved' and not (data->>'exceeded')::boolean
+                                 and ((data->>'failures_before')::int <> 0 or (data->>'failures_after')::int <> 0))
+                as miscounted
+         from es_events where stream_name = $1 group by event_type`,
+      [`breaker-${DRIFT_BREAKER}`],
+    );
+    const count = (type: string) => Number(rows.find((r) => r.event_type === type)?.n ?? 0);
+    const checks = {
+      every_report_stored: count('DriftObserved') === sent,
+      no_ok_report_counted: rows.every((r) => Number(r.miscounted) === 0),
+      two_failures_count: second.state.consecutive_failures === 2 && !second.tripped && !second.state.open,
+      third_trips: third.tripped && third.state.open && third.state.consecutive_failures === 0,
+      exactly_one_trip: count('BreakerTripped') === 1,
+    };
+    const failed = Object.entries(checks).filter(([, ok]) => !ok);
+    if (failed.length > 0) {
+      throw new Error(
+        `drift verification failed (${failed.map(([k]) => k).join(', ')}): sent ${sent}, stored ${JSON.stringify(rows)}`,
+      );
+    }
+    figures.push(
+      figure(BENCH, 'raw_insert_c8', raw, 'rows/s'),
+      figure(BENCH, 'drift_reports_c16', timed.opsPerSecond, 'reports/s', raw),
+      figure(BENCH, 'drift_reports_c16_p50', timed.p50Ms, 'ms'),
+      figure(BENCH, 'drift_reports_c16_p99', timed.p99Ms, 'ms'),
+      figure(BENCH, 'drift_reports_cpu_per_request', timed.cpuUsPerOp, 'us'),
+      figure(BENCH, 'drift_events_stored', count('DriftObserved'), 'events'),
+    );
+    // The same reports without HTTP: the command service of the running instance, called in-process at
+    // the same concurrency — how much of a report's cost is the HTTP stack.
+    const direct = { name: `${DRIFT_BREAKER}_direct`, tenantId: null };
+    const report = () =>
+      commands.execute(direct, (now, incidentId) => ({
+        type: 'ReportDrift',
+        drift_score: 0.1,
+        sample_count: 10,
+        actor: 'bench',
+        incident_id: incidentId,
+        now,
+      }));
+    for (let i = 0; i < warmUp; i++) await report();
+    const inProcess = await measured(CLIENTS, report);
+    const { rows: directRows } = await db.pool.query<{ n: string }>(
+      `select count(*) as n from es_events where stream_name = $1 and event_type = 'DriftObserved'`,
+      [`breaker-${direct.name}`],
+    );
+    if (Number(directRows[0]!.n) !== warmUp + inProcess.operations) {
+      throw new Error(
+        `in-process reports: ${directRows[0]!.n} stored, ${warmUp + inProcess.operations} sent`,
+      );
+    }
+    figures.push(
+      figure(BENCH, 'drift_commands_in_process_c16', inProcess.opsPerSecond, 'reports/s', raw),
+      figure(BENCH, 'drift_commands_in_process_cpu_per_report', inProcess.cpuUsPerOp, 'us'),
+    );
+    const driftRatio = timed.opsPerSecond / raw;
+    targets.push(
+      `drift reports ${Math.round(timed.opsPerSecond)}/s = ${driftRatio.toFixed(3)} x raw INSERT ` +
+        `(${Math.round(rawBefore.opsPerSecond)} before, ${Math.round(rawAfter.opsPerSecond)} after; ` +
+        `target >= 0.2) ${driftRatio >= 0.2 ? 'OK' : 'MISSED'}; all ${sent} reports stored, counter exact`,
+    );
+
+    // --- GET state (costsim_v2 has a row), 16 clients; then the HTTP floor with the same client settings.
+    await send('POST', '/costsim/breakers/costsim_v2/drift', testKeys.write, { drift_score: 0.1 });
+    await send('GET', '/costsim/breakers/costsim_v2?min_version=1', testKeys.read); // read model caught up
+    for (let i = 0; i < 500; i++) await send('GET', '/costsim/breakers/costsim_v2', testKeys.read);
+    const gets = await measured(CLIENTS, () => send('GET', '/costsim/breakers/costsim_v2', testKeys.read));
+    const stateBody = await send('GET', '/costsim/breakers/costsim_v2', testKeys.read);
+    floorServer = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
+      res.end(stateBody);
+    });
+    await new Promise<void>((resolve) => floorServer!.listen(0, '127.0.0.1', resolve));
+    const floorClient = new Pool(`http://127.0.0.1:${(floorServer.address() as AddressInfo).port}`, {
+      connections: CLIENTS,
+      pipelining: 1,
+    });
+    clients.push(floorClient);
+    const floorGet = async () => {
+      const res = await floorClient.request({ method: 'GET', path: '/costsim/breakers/costsim_v2' });
+      await res.body.text();
+    };
+    for (let i = 0; i < 500; i++) await floorGet();
+    const floor = await measured(CLIENTS, floorGet);
+    figures.push(
+      figure(BENCH, 'get_state_c16', gets.opsPerSecond, 'requests/s', floor.opsPerSecond),
+      figure(BENCH, 'get_state_c16_p50', gets.p50Ms, 'ms'),
+      figure(BENCH, 'get_state_c16_p99', gets.p99Ms, 'ms'),
+      figure(BENCH, 'get_state_cpu_per_request', gets.cpuUsPerOp, 'us'),
+      figure(BENCH, 'http_floor_c16', floor.opsPerSecond, 'requests/s'),
+      figure(BENCH, 'http_floor_cpu_per_request', floor.cpuUsPerOp, 'us'),
+    );
+    targets.push(
+      `GET state ${Math.round(gets.opsPerSecond)}/s (target >= 5000; bare node:http floor on this machine ` +
+        `${Math.round(floor.opsPerSecond)}/s) ${gets.opsPerSecond >= 5000 ? 'OK' : 'MISSED'}`,
+    );
+
+    // --- isV2Disabled in-process: global closed (row exists), tenant-x open with a TTL, so each call takes
+    // the longest path (two lookups and a TTL comparison) and must answer true.
+    await send('POST', '/costsim/breakers/costsim_v2/disable?tenant_id=tenant-x', testKeys.admin, {
+      reason: 'bench',
+      ttl_hours: 24,
+    });
+    for (const deadline = Date.now() + 5000; !cache.isV2Disabled('tenant-x');) {
+      if (Date.now() > deadline) throw new Error('the V2 gate did not see the tenant-x disable within 5 s');
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    if (cache.isV2Disabled('tenant-y')) throw new Error('isV2Disabled: the global breaker should be closed');
+    let disabled = 0;
+    for (let i = 0; i < 10_000; i++) if (cache.isV2Disabled('tenant-x')) disabled++; // warm-up
+    disabled = 0;
+    const samples = new Float64Array(GATE_CALLS);
+    const gateStarted = process.hrtime.bigint();
+    for (let i = 0; i < GATE_CALLS; i++) {
+      const t = process.hrtime.bigint();
+      if (cache.isV2Disabled('tenant-x')) disabled++;
+      samples[i] = Number(process.hrtime.bigint() - t) / 1000;
+    }
+    const gateSeconds = Number(process.hrtime.bigint() - gateStarted) / 1e9;
+    if (disabled !== GATE_CALLS) {
+      throw new Error(`isV2Disabled('tenant-x') answered false ${GATE_CALLS - disabled} times`);
+    }
+    const sorted = Array.from(samples.sort());
+    const p99 = percentile(sorted, 0.99);
+    figures.push(
+      figure(BENCH, 'is_v2_disabled_p50', percentile(sorted, 0.5), 'us'),
+      figure(BENCH, 'is_v2_disabled_p99', p99, 'us'),
+      figure(BENCH, 'is_v2_disabled_p999', percentile(sorted, 0.999), 'us'),
+      figure(BENCH, 'is_v2_disabled_calls', GATE_CALLS / gateSeconds, 'calls/s'),
+    );
+    targets.push(`isV2Disabled p99 ${p99.toFixed(2)} us (target < 50) ${p99 < 50 ? 'OK' : 'MISSED'}`);
+  } finally {
+    for (const c of clients) await c.close();
+    if (floorServer) await new Promise((resolve) => floorServer!.close(resolve));
+    await service?.stop();
+    await db.drop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+  for (const t of targets) console.error(`[bench ${BENCH}] ${t}`);
+  return figures;
+}
+
+if (require.main === module) {
+  run().then(printFigures, (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  });
+}

@@ -32,12 +32,12 @@ export const breakerFeature: FeatureDefinition = {
       policy,
       registerBreakerCounters(ctx.metrics.registry),
     );
-    const queries = new BreakerQueries(ctx.pool, policy);
     const cache = new BreakerStateCache(ctx.pool, policy, {
       pollMs: ctx.config.breaker.cachePollMs,
       changes: ctx.listener.on(CB_STATE_CHANNEL_NAME),
       onError: (err) => ctx.logger.warn({ err }, 'breaker cache reload failed'),
     });
+    const queries = new BreakerQueries(ctx.pool, policy, () => new Date(), cache);
     const recovery = policy.autoRecover
       ? new BreakerRecoveryWorker(
           ctx.connectionString,

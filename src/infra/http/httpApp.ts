@@ -1,9 +1,9 @@
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
-import { pinoHttp } from 'pino-http';
 import type { Logger } from '../logging/logger';
 import type { ServiceMetrics } from '../metrics/metrics';
 import { HttpProblem, problems } from './problem';
 import { requestContext } from './requestContext';
+import { accessLog } from './accessLog';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -49,14 +49,7 @@ export function createHttpApp({ logger, metrics, mount, errorMappers = [] }: Htt
   app.set('etag', false); // our ETags are stream versions, set explicitly
   app.set('query parser', 'simple');
   app.use(requestContext);
-  app.use(
-    pinoHttp({
-      logger,
-      genReqId: (req) => (req as Request).requestId,
-      customProps: (req) => ({ correlation_id: (req as Request).correlationId }),
-      autoLogging: { ignore: (req) => req.url === '/metrics' || req.url?.startsWith('/health') === true },
-    }),
-  );
+  app.use(accessLog(logger));
   app.use((req, res, next) => {
     const end = metrics.httpDuration.startTimer();
     res.on('finish', () => {
@@ -85,7 +78,7 @@ export function createHttpApp({ logger, metrics, mount, errorMappers = [] }: Htt
           errorMappers.reduce<HttpProblem | null>((found, map) => found ?? map(err), null));
     if (problem) return sendProblem(res, req, problem);
     // Never leak internals: log with the request id, answer with it.
-    (req.log ?? logger).error({ err, request_id: req.requestId }, 'unhandled error');
+    logger.error({ err, request_id: req.requestId, url: req.originalUrl }, 'unhandled error');
     sendProblem(
       res,
       req,

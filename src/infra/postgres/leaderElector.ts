@@ -71,6 +71,11 @@ export class LeaderElector {
         await this.sleep(this.options.retryMs ?? 1000);
         continue;
       }
+      if (this.stopped) {
+        // stop() ran while the lock was being taken: there was no work to abort yet.
+        await this.release(acquired.client);
+        break;
+      }
       const controller = new AbortController();
       this.current = controller;
       const { client, pid } = acquired;

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { type BreakerState, type RecoveryPolicy, initialBreakerState } from '../../domain/breaker';
 import { type BreakerStateView, type IncidentView, breakerStateView } from './breakerViews';
+import type { BreakerStateCache } from './breakerStateCache';
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
@@ -35,9 +36,20 @@ export class BreakerQueries {
     private readonly pool: pg.Pool,
     private readonly policy: RecoveryPolicy,
     private readonly clock: () => Date = () => new Date(),
+    /** In-memory replica of cb_state (NOTIFY + poll); single-breaker reads use it when it is loaded. */
+    private readonly replica?: BreakerStateCache,
   ) {}
 
+  /** One breaker from the replica when available (no query), else from cb_state. */
   async get(name: string, tenantId: string | null): Promise<BreakerStateView> {
+    if (this.replica?.loadedAt) {
+      const state = this.replica.snapshot(name, tenantId) ?? initialBreakerState();
+      return breakerStateView(name, tenantId, state, this.clock(), this.policy);
+    }
+    return this.getFromTable(name, tenantId);
+  }
+
+  async getFromTable(name: string, tenantId: string | null): Promise<BreakerStateView> {
     const { rows } = await this.pool.query<{ state: BreakerState }>(
       'select state from cb_state where name = $1 and tenant_key = $2',
       [name, tenantId ?? ''],
@@ -53,9 +65,11 @@ export class BreakerQueries {
 
   /** Polls the read model until it reaches `minVersion` (read-your-writes), up to `timeoutMs`. */
   async getAtLeast(name: string, tenantId: string | null, minVersion: number, timeoutMs = 2000) {
+    const fromReplica = await this.get(name, tenantId);
+    if (fromReplica.version >= minVersion) return fromReplica;
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const view = await this.get(name, tenantId);
+      const view = await this.getFromTable(name, tenantId);
       if (view.version >= minVersion || Date.now() >= deadline) return view;
       await new Promise((r) => setTimeout(r, 20));
     }

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createRawInsertBaseline } from './rawInsertBaseline';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -42,12 +42,6 @@ const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 4000);
 const CLIENTS = 16;
 const GATE_CALLS = Number(process.env.BENCH_GATE_CALLS ?? 1_000_000);
 const DRIFT_BREAKER = 'bench_drift';
-const payload = {
-  skill: 'llm_invoke',
-  cost_cents: 5,
-  drift_score: 0.12,
-  details: { note: 'benchmark event' },
-};
 
 type DriftReply = { tripped: boolean; state: { open: boolean; consecutive_failures: number } };
 
@@ -71,28 +65,8 @@ export async function run(): Promise<Figure[]> {
   let service: RunningService | null = null;
   let floorServer: Server | null = null;
   try {
-    await db.pool.query(`
-      create table bench_raw (
-        global_position bigint generated always as identity primary key,
-        transaction_id xid8 not null default pg_current_xact_id(),
-        event_id uuid not null unique, stream_name text not null, stream_version bigint not null,
-        event_type text not null, data jsonb not null, metadata jsonb not null default '{}',
-        recorded_at timestamptz not null default clock_timestamp(),
-        unique (stream_name, stream_version));
-      create index on bench_raw (transaction_id, global_position);`);
-    let rawRun = 0;
-    const rawInsert = () => {
-      const run = rawRun++;
-      return measureThroughput(8, DURATION_MS, (worker, i) =>
-        db.pool
-          .query(
-            `insert into bench_raw (event_id, stream_name, stream_version, event_type, data, metadata)
-             values ($1, $2, $3, 'Benchmarked', $4, '{}')`,
-            [randomUUID(), `raw-${run}-${worker}`, i + 1, JSON.stringify(payload)],
-          )
-          .then(() => undefined),
-      );
-    };
+    const baseline = await createRawInsertBaseline(db.pool);
+    const rawInsert = () => measureThroughput(8, DURATION_MS, baseline.nextRun());
 
     const config = loadConfig({ PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'silent' });
     service = await startService({

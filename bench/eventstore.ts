@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { benchPayload, createRawInsertBaseline } from './rawInsertBaseline';
 import { PostgresEventStore } from '../src/infra/eventStore/postgresEventStore';
 import { type Checkpoint, START } from '../src/infra/eventStore/eventStore';
 import { type Figure, createBenchDatabase, figure, measureThroughput, printFigures } from './harness';
@@ -10,47 +11,24 @@ import { type Figure, createBenchDatabase, figure, measureThroughput, printFigur
  */
 const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 4000);
 const CATCH_UP_EVENTS = Number(process.env.BENCH_CATCH_UP_EVENTS ?? 200_000);
-const payload = {
-  skill: 'llm_invoke',
-  cost_cents: 5,
-  drift_score: 0.12,
-  details: { note: 'benchmark event' },
-};
 
 export async function run(): Promise<Figure[]> {
   const db = await createBenchDatabase(16);
   const store = new PostgresEventStore(db.pool);
   const figures: Figure[] = [];
   try {
-    await db.pool.query(`
-      create table bench_raw (
-        global_position bigint generated always as identity primary key,
-        transaction_id xid8 not null default pg_current_xact_id(),
-        event_id uuid not null unique, stream_name text not null, stream_version bigint not null,
-        event_type text not null, data jsonb not null, metadata jsonb not null default '{}',
-        recorded_at timestamptz not null default clock_timestamp(),
-        unique (stream_name, stream_version));
-      create index on bench_raw (transaction_id, global_position);`);
-    const rawInsert = (worker: number, i: number) =>
-      db.pool
-        .query(
-          `insert into bench_raw (event_id, stream_name, stream_version, event_type, data, metadata)
-           values ($1, $2, $3, 'Benchmarked', $4, '{}')`,
-          [randomUUID(), `raw-${worker}`, i + 1, JSON.stringify(payload)],
-        )
-        .then(() => undefined);
+    const baseline = await createRawInsertBaseline(db.pool);
     const append = (prefix: string, size: number) => (worker: number) =>
       store
         .append(
           `${prefix}-${worker}`,
-          Array.from({ length: size }, () => ({ type: 'Benchmarked', data: payload })),
+          Array.from({ length: size }, () => ({ type: 'Benchmarked', data: benchPayload })),
           { expected: 'any' },
         )
         .then(() => undefined);
 
     for (const concurrency of [1, 8]) {
-      await db.pool.query('truncate bench_raw');
-      const raw = await measureThroughput(concurrency, DURATION_MS, rawInsert);
+      const raw = await measureThroughput(concurrency, DURATION_MS, baseline.nextRun());
       const appends = await measureThroughput(concurrency, DURATION_MS, append(`single-c${concurrency}`, 1));
       figures.push(figure('eventstore', `raw_insert_c${concurrency}`, raw.opsPerSecond, 'rows/s'));
       figures.push(
@@ -77,14 +55,14 @@ export async function run(): Promise<Figure[]> {
     for (let have = Number(rows[0]!.n), s = 0; have < CATCH_UP_EVENTS; have += 1000, s++) {
       await store.append(
         `catchup-${s % 50}`,
-        Array.from({ length: 1000 }, () => ({ id: randomUUID(), type: 'Benchmarked', data: payload })),
+        Array.from({ length: 1000 }, () => ({ id: randomUUID(), type: 'Benchmarked', data: benchPayload })),
       );
     }
     await db.pool.query('analyze es_events; analyze bench_raw');
     await db.pool.query(
       `insert into bench_raw (event_id, stream_name, stream_version, event_type, data)
        select gen_random_uuid(), 'raw-fill', g + 1000000, 'Benchmarked', $1::jsonb from generate_series(1, $2) g`,
-      [JSON.stringify(payload), CATCH_UP_EVENTS],
+      [JSON.stringify(benchPayload), CATCH_UP_EVENTS],
     );
     const started = performance.now();
     let cursor: Checkpoint = START;

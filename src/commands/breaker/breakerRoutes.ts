@@ -1,5 +1,6 @@
 import type { Express, Request } from 'express';
-import type { BreakerPolicy } from '../../domain/breaker';
+import type { z } from 'zod';
+import type { BreakerCommand, BreakerPolicy } from '../../domain/breaker';
 import { addressedTenant, requireScope } from '../../infra/http/auth';
 import { ifMatchVersion, setVersionEtag } from '../../infra/http/etag';
 import { parseOrThrow } from '../../infra/http/validation';
@@ -45,24 +46,32 @@ export function mountBreakerCommandRoutes(
   const stateOf = (ref: BreakerRef, outcome: BreakerOutcome) =>
     breakerStateView(ref.name, ref.tenantId, outcome.after, new Date(), policy);
 
+  /** Every command: If-Match honoured, request ids recorded in the events' metadata. */
+  const execute = (
+    req: Request,
+    ref: BreakerRef,
+    build: (now: Date, incidentId: string) => BreakerCommand,
+  ) => {
+    const ifMatch = ifMatchVersion(req);
+    return service.execute(ref, build, {
+      ...(ifMatch !== undefined ? { ifMatch } : {}),
+      metadata: metadata(req),
+    });
+  };
+
   app.post('/costsim/breakers/:name/disable', requireScope('admin'), async (req, res) => {
     const ref = breakerRef(req);
     const input = parseOrThrow(disableBody, body(req), 'body');
-    const ifMatch = ifMatchVersion(req);
     const actor = input.disabled_by ?? principalOf(req).keyId;
-    const outcome = await service.execute(
-      ref,
-      (now, incidentId) => ({
-        type: 'DisableBreaker',
-        reason: input.reason,
-        actor,
-        ttl_hours: input.ttl_hours ?? null,
-        disabled_until: input.disabled_until ?? null,
-        incident_id: incidentId,
-        now,
-      }),
-      { ...(ifMatch !== undefined ? { ifMatch } : {}), metadata: metadata(req) },
-    );
+    const outcome = await execute(req, ref, (now, incidentId) => ({
+      type: 'DisableBreaker',
+      reason: input.reason,
+      actor,
+      ttl_hours: input.ttl_hours ?? null,
+      disabled_until: input.disabled_until ?? null,
+      incident_id: incidentId,
+      now,
+    }));
     setVersionEtag(res, outcome.version);
     res.json({
       changed: outcome.changed,
@@ -71,18 +80,14 @@ export function mountBreakerCommandRoutes(
     });
   });
 
-  const enable = async (
+  const enable = (
     req: Request,
     ref: BreakerRef,
     reason: string | undefined,
     enabledBy: string | undefined,
   ) => {
-    const ifMatch = ifMatchVersion(req);
     const actor = enabledBy ?? principalOf(req).keyId;
-    return service.execute(ref, (now) => ({ type: 'EnableBreaker', actor, reason: reason || null, now }), {
-      ...(ifMatch !== undefined ? { ifMatch } : {}),
-      metadata: metadata(req),
-    });
+    return execute(req, ref, (now) => ({ type: 'EnableBreaker', actor, reason: reason || null, now }));
   };
 
   app.post('/costsim/breakers/:name/enable', requireScope('admin'), async (req, res) => {
@@ -93,56 +98,43 @@ export function mountBreakerCommandRoutes(
     res.json({ changed: outcome.changed, state: stateOf(ref, outcome) });
   });
 
-  app.post('/costsim/breakers/:name/drift', requireScope('write'), async (req, res) => {
-    const ref = breakerRef(req);
-    const input = parseOrThrow(driftBody, body(req), 'body');
-    const ifMatch = ifMatchVersion(req);
-    const actor = principalOf(req).keyId;
-    const outcome = await service.execute(
-      ref,
-      (now, incidentId) => ({
-        type: 'ReportDrift',
-        drift_score: input.drift_score,
-        sample_count: input.sample_count ?? null,
-        details: input.details ?? null,
-        actor,
-        incident_id: incidentId,
-        now,
-      }),
-      { ...(ifMatch !== undefined ? { ifMatch } : {}), metadata: metadata(req) },
-    );
-    setVersionEtag(res, outcome.version);
-    res.json({
-      tripped: outcome.tripped,
-      state: stateOf(ref, outcome),
-      incident: outcome.tripped ? openIncidentView(ref.name, ref.tenantId, outcome.after) : null,
+  /** Observations (drift, schema errors): `write` scope, answered with whether they tripped the breaker. */
+  const reportRoute = <S extends z.ZodType>(
+    path: string,
+    schema: S,
+    toCommand: (input: z.infer<S>, actor: string, now: Date, incidentId: string) => BreakerCommand,
+  ) =>
+    app.post(path, requireScope('write'), async (req, res) => {
+      const ref = breakerRef(req);
+      const input = parseOrThrow(schema, body(req), 'body');
+      const actor = principalOf(req).keyId;
+      const outcome = await execute(req, ref, (now, incidentId) => toCommand(input, actor, now, incidentId));
+      setVersionEtag(res, outcome.version);
+      res.json({
+        tripped: outcome.tripped,
+        state: stateOf(ref, outcome),
+        incident: outcome.tripped ? openIncidentView(ref.name, ref.tenantId, outcome.after) : null,
+      });
     });
-  });
 
-  app.post('/costsim/breakers/:name/schema-errors', requireScope('write'), async (req, res) => {
-    const ref = breakerRef(req);
-    const input = parseOrThrow(schemaErrorsBody, body(req), 'body');
-    const ifMatch = ifMatchVersion(req);
-    const actor = principalOf(req).keyId;
-    const outcome = await service.execute(
-      ref,
-      (now, incidentId) => ({
-        type: 'ReportSchemaErrors',
-        error_count: input.error_count,
-        details: input.details ?? null,
-        actor,
-        incident_id: incidentId,
-        now,
-      }),
-      { ...(ifMatch !== undefined ? { ifMatch } : {}), metadata: metadata(req) },
-    );
-    setVersionEtag(res, outcome.version);
-    res.json({
-      tripped: outcome.tripped,
-      state: stateOf(ref, outcome),
-      incident: outcome.tripped ? openIncidentView(ref.name, ref.tenantId, outcome.after) : null,
-    });
-  });
+  reportRoute('/costsim/breakers/:name/drift', driftBody, (input, actor, now, incidentId) => ({
+    type: 'ReportDrift',
+    drift_score: input.drift_score,
+    sample_count: input.sample_count ?? null,
+    details: input.details ?? null,
+    actor,
+    incident_id: incidentId,
+    now,
+  }));
+
+  reportRoute('/costsim/breakers/:name/schema-errors', schemaErrorsBody, (input, actor, now, incidentId) => ({
+    type: 'ReportSchemaErrors',
+    error_count: input.error_count,
+    details: input.details ?? null,
+    actor,
+    incident_id: incidentId,
+    now,
+  }));
 
   // The original service's reset: enable costsim_v2 for the request's tenant. Old clients send the reason
   // as ?reason=, newer ones as {reason}, some send no body at all.

@@ -8,6 +8,7 @@ import { Projector } from '../../../src/projections/runtime/projector';
 import { rebuildProjection } from '../../../src/projections/runtime/rebuild';
 import { createTestDatabase, type TestDatabase } from '../../support/testDatabase';
 import { eventually } from '../../support/eventually';
+import { startBreakerProjector } from '../../support/breakerProjector';
 
 let db: TestDatabase;
 let projector: Projector;
@@ -15,16 +16,7 @@ const policy = defaultBreakerPolicy;
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  projector = new Projector({
-    pool: db.pool,
-    store: new PostgresEventStore(db.pool),
-    connectionString: db.url,
-    projections: [cbStateProjection, cbIncidentsProjection],
-    lockId: 7010,
-    pollMs: 20,
-    retryMs: 50,
-  });
-  projector.start();
+  projector = startBreakerProjector(db);
 });
 afterAll(async () => {
   await projector.stop();

@@ -3,11 +3,10 @@ import { BreakerRecoveryWorker } from '../../../src/commands/breaker/breakerReco
 import { defaultBreakerPolicy } from '../../../src/domain/breaker';
 import { PostgresEventStore } from '../../../src/infra/eventStore/postgresEventStore';
 import { BreakerQueries } from '../../../src/projections/breaker/breakerQueries';
-import { cbIncidentsProjection } from '../../../src/projections/breaker/cbIncidentsProjection';
-import { cbStateProjection } from '../../../src/projections/breaker/cbStateProjection';
 import { Projector } from '../../../src/projections/runtime/projector';
 import { createTestDatabase, type TestDatabase } from '../../support/testDatabase';
 import { eventually } from '../../support/eventually';
+import { startBreakerProjector } from '../../support/breakerProjector';
 
 let db: TestDatabase;
 let projector: Projector;
@@ -15,16 +14,7 @@ const policy = defaultBreakerPolicy;
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  projector = new Projector({
-    pool: db.pool,
-    store: new PostgresEventStore(db.pool),
-    connectionString: db.url,
-    projections: [cbStateProjection, cbIncidentsProjection],
-    lockId: 7010,
-    pollMs: 20,
-    retryMs: 50,
-  });
-  projector.start();
+  projector = startBreakerProjector(db);
 });
 afterAll(async () => {
   await projector.stop();

@@ -82,7 +82,7 @@ export const breakerFeature: FeatureDefinition = {
     return {
       api: { service, queries, cache, recovery },
       mount(app) {
-        mountBreakerCommandRoutes(app, service, policy);
+        // Reads first: they are the hot path, and express matches routes in order.
         mountBreakerQueryRoutes(app, {
           queries,
           store: ctx.store,
@@ -91,6 +91,7 @@ export const breakerFeature: FeatureDefinition = {
           modelVersion: ctx.config.modelVersion,
           adapterVersion: ctx.config.adapterVersion,
         });
+        mountBreakerCommandRoutes(app, service, policy);
       },
       async start() {
         await cache.start();

@@ -51,21 +51,26 @@ export function createHttpApp({ logger, metrics, mount, errorMappers = [] }: Htt
   app.use(requestContext);
   app.use(accessLog(logger));
   app.use((req, res, next) => {
-    const end = metrics.httpDuration.startTimer();
+    const started = process.hrtime.bigint();
     res.on('finish', () => {
       const route = req.route?.path ? `${req.baseUrl}${String(req.route.path)}` : 'unmatched';
-      end({ method: req.method, route });
-      metrics.httpRequests.inc({ method: req.method, route, status: String(res.statusCode) });
+      // One labelled series per request: the histogram's _count is the request counter.
+      metrics.httpDuration.observe(
+        { method: req.method, route, status: String(res.statusCode) },
+        Number(process.hrtime.bigint() - started) / 1e9,
+      );
     });
     next();
   });
-  app.use((req, _res, next) => {
+  // Bodies are parsed (and their content type checked) only where a method can carry one.
+  const json = express.json({ limit: MAX_BODY_BYTES, strict: false, type: 'application/json' });
+  app.use((req, res, next) => {
+    if (req.method === 'GET' || req.method === 'HEAD') return next();
     if (hasBody(req) && !req.is('application/json')) {
       return next(problems.unsupportedMediaType('Request bodies must be application/json'));
     }
-    next();
+    json(req, res, next);
   });
-  app.use(express.json({ limit: MAX_BODY_BYTES, strict: false, type: 'application/json' }));
 
   mount(app);
 

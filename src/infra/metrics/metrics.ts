@@ -12,8 +12,7 @@ export class ServiceMetrics {
   readonly projectorLagEvents: Gauge<'projection'>;
   readonly projectorLagSeconds: Gauge<'projection'>;
   readonly projectorLeader: Gauge;
-  readonly httpRequests: Counter<'method' | 'route' | 'status'>;
-  readonly httpDuration: Histogram<'method' | 'route'>;
+  readonly httpDuration: Histogram<'method' | 'route' | 'status'>;
 
   constructor(defaultLabels: Record<string, string> = {}) {
     this.registry.setDefaultLabels(defaultLabels);
@@ -53,16 +52,10 @@ export class ServiceMetrics {
       help: '1 while this instance runs the projector',
       registers,
     });
-    this.httpRequests = new Counter({
-      name: 'costsim_http_requests_total',
-      help: 'HTTP requests by route and status',
-      labelNames: ['method', 'route', 'status'],
-      registers,
-    });
     this.httpDuration = new Histogram({
       name: 'costsim_http_request_duration_seconds',
-      help: 'HTTP request latency',
-      labelNames: ['method', 'route'],
+      help: 'HTTP request latency by route and status (_count counts requests)',
+      labelNames: ['method', 'route', 'status'],
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers,
     });

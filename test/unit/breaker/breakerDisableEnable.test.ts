@@ -4,23 +4,11 @@ import {
   defaultBreakerPolicy,
   summarizeDecision,
 } from '../../../src/domain/breaker';
+import { T0, at, decider, disable } from './breakerFixtures';
 import { givenWhenThen, historyOf } from './givenWhenThen';
 
-const T0 = '2025-03-01T12:00:00.000Z';
-const at = (hours: number): string => new Date(Date.parse(T0) + hours * 3_600_000).toISOString();
-const decider = createBreakerDecider(defaultBreakerPolicy);
 const { given } = givenWhenThen(decider);
 
-const disable = (
-  over: Partial<Extract<BreakerCommand, { type: 'DisableBreaker' }>> = {},
-): BreakerCommand => ({
-  type: 'DisableBreaker',
-  reason: 'Maintenance',
-  actor: 'alice',
-  incident_id: 'inc-00000001',
-  now: T0,
-  ...over,
-});
 const enable = (over: Partial<Extract<BreakerCommand, { type: 'EnableBreaker' }>> = {}): BreakerCommand => ({
   type: 'EnableBreaker',
   actor: 'bob',

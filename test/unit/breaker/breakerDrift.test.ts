@@ -5,11 +5,10 @@ import {
   defaultBreakerPolicy,
   summarizeDecision,
 } from '../../../src/domain/breaker';
+import { T0, decider } from './breakerFixtures';
 import { givenWhenThen, historyOf } from './givenWhenThen';
 
-const T0 = '2025-03-01T12:00:00.000Z';
 const at = (minutes: number): string => new Date(Date.parse(T0) + minutes * 60_000).toISOString();
-const decider = createBreakerDecider(defaultBreakerPolicy);
 const { given } = givenWhenThen(decider);
 
 let clock = 0;

@@ -4,10 +4,9 @@ import {
   defaultBreakerPolicy,
   summarizeDecision,
 } from '../../../src/domain/breaker';
+import { T0, decider } from './breakerFixtures';
 import { givenWhenThen, historyOf } from './givenWhenThen';
 
-const T0 = '2025-03-01T12:00:00.000Z';
-const decider = createBreakerDecider(defaultBreakerPolicy);
 const { given } = givenWhenThen(decider);
 
 const schemaErrors = (error_count: number, over: Partial<BreakerCommand> = {}): BreakerCommand =>

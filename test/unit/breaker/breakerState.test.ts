@@ -12,12 +12,9 @@ import {
   toSnapshot,
   UnknownBreakerEventError,
 } from '../../../src/domain/breaker';
+import { T0, at, decider } from './breakerFixtures';
 import { foldEvents } from '../../../src/domain/decider';
 import { historyOf } from './givenWhenThen';
-
-const T0 = '2025-03-01T12:00:00.000Z';
-const at = (hours: number): string => new Date(Date.parse(T0) + hours * 3_600_000).toISOString();
-const decider = createBreakerDecider(defaultBreakerPolicy);
 
 const commands: BreakerCommand[] = [
   { type: 'ReportDrift', drift_score: 0.3, actor: 's', incident_id: 'inc-00000001', now: at(0) },

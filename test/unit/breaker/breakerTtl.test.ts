@@ -7,23 +7,11 @@ import {
   stateAt,
   summarizeDecision,
 } from '../../../src/domain/breaker';
+import { T0, at, decider, disable } from './breakerFixtures';
 import { givenWhenThen, historyOf } from './givenWhenThen';
 
-const T0 = '2025-03-01T12:00:00.000Z';
-const at = (hours: number): string => new Date(Date.parse(T0) + hours * 3_600_000).toISOString();
-const decider = createBreakerDecider(defaultBreakerPolicy);
 const { given } = givenWhenThen(decider);
 
-const disable = (
-  over: Partial<Extract<BreakerCommand, { type: 'DisableBreaker' }>> = {},
-): BreakerCommand => ({
-  type: 'DisableBreaker',
-  reason: 'Maintenance',
-  actor: 'alice',
-  incident_id: 'inc-00000001',
-  now: T0,
-  ...over,
-});
 const recover = (now: string): BreakerCommand => ({ type: 'RecoverExpiredBreaker', now });
 const recovered = (now: string, expired_at: string, previous_reason = 'Maintenance'): BreakerEvent => ({
   type: 'BreakerAutoRecovered',

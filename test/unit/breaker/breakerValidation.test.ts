@@ -15,11 +15,10 @@ import {
   InvalidTtlError,
   UnknownBreakerCommandError,
 } from '../../../src/domain/breaker';
+import { T0, decider } from './breakerFixtures';
 import { DomainError } from '../../../src/domain/decider';
 import { givenWhenThen, historyOf } from './givenWhenThen';
 
-const T0 = '2025-03-01T12:00:00.000Z';
-const decider = createBreakerDecider(defaultBreakerPolicy);
 const { given } = givenWhenThen(decider);
 
 const drift = (over: Record<string, unknown>): BreakerCommand =>

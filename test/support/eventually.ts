@@ -18,3 +18,14 @@ export async function eventually<T>(
     }
   }
 }
+
+/** 'done' when `work` settles within `ms`, else 'hung'; the timer never outlives the race. */
+export async function settlesWithin(work: Promise<unknown>, ms: number): Promise<'done' | 'hung'> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'hung'>((resolve) => (timer = setTimeout(() => resolve('hung'), ms)));
+  try {
+    return await Promise.race([work.then(() => 'done' as const), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,14 +1,12 @@
 import { LeaderElector } from '../../../src/infra/postgres/leaderElector';
 import { createTestDatabase, type TestDatabase } from '../../support/testDatabase';
+import { settlesWithin } from '../../support/eventually';
 
 let db: TestDatabase;
 beforeAll(async () => {
   db = await createTestDatabase({ migrate: false });
 });
 afterAll(async () => db.drop());
-
-const withinSeconds = (p: Promise<unknown>, s: number) =>
-  Promise.race([p.then(() => 'done'), new Promise((r) => setTimeout(() => r('hung'), s * 1000))]);
 
 test('stop() while the lock is being taken ends promptly and never starts the work', async () => {
   for (let i = 0; i < 10; i++) {
@@ -19,7 +17,7 @@ test('stop() while the lock is being taken ends promptly and never starts the wo
       await new Promise((r) => signal.addEventListener('abort', r, { once: true }));
     });
     // Same tick: the elector is still connecting / taking the lock.
-    expect(await withinSeconds(elector.stop(), 3)).toBe('done');
+    expect(await settlesWithin(elector.stop(), 3000)).toBe('done');
     expect(started).toBe(false);
     expect(elector.isLeader).toBe(false);
   }

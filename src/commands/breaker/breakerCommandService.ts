@@ -87,11 +87,6 @@ export class BreakerCommandService {
     return { ...outcome, ...summarizeDecision(outcome.events) };
   }
 
-  /** Current aggregate state from the event store (write side), e.g. for history and tests. */
-  load(ref: BreakerRef) {
-    return this.runner.load(breakerStreamName(ref.name, ref.tenantId));
-  }
-
   private count(events: readonly BreakerEvent[]): void {
     if (!this.counters) return;
     for (const e of events) {

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import * as eventStore from './001_event_store';
 import * as breakerReadModels from './002_breaker_read_models';
+import * as esAppendIndexPlans from './003_es_append_index_plans';
 
 /**
  * Migrations are listed here rather than discovered on disk, so they load the same way under tsx, jest
@@ -9,6 +10,7 @@ import * as breakerReadModels from './002_breaker_read_models';
 const migrations: ReadonlyArray<readonly [string, Knex.Migration]> = [
   ['001_event_store', eventStore],
   ['002_breaker_read_models', breakerReadModels],
+  ['003_es_append_index_plans', esAppendIndexPlans],
 ];
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -10,6 +10,7 @@ import { type Logger, createLogger } from './infra/logging/logger';
 import { ServiceMetrics } from './infra/metrics/metrics';
 import { LockIds } from './infra/postgres/lockIds';
 import { migrateLatest } from './infra/postgres/migrate';
+import { createExpressServer } from './infra/http/httpServer';
 import { CoalescingNotifier, PgNotificationListener } from './infra/postgres/notifications';
 import { createPool } from './infra/postgres/pool';
 import { Projector } from './projections/runtime/projector';
@@ -119,8 +120,9 @@ export async function startService({
     },
   });
   const server: Server = await new Promise((resolve, reject) => {
-    const s = app.listen(config.port, host, () => resolve(s));
-    s.on('error', reject);
+    const s = createExpressServer(app);
+    s.once('error', reject);
+    s.listen(config.port, host, () => resolve(s));
   });
   const { port } = server.address() as AddressInfo;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;

@@ -55,9 +55,9 @@ interface Loaded<State> {
  *
  * Commands for one stream are queued in-process and decided in order against one loaded state; the events
  * of the whole queue go out in ONE append (group commit), so concurrent callers on a hot stream do not
- * conflict with one another. Another replica's write shows up as a version conflict: the batch reloads
- * and is decided again (bounded). Loaded states are cached and caught up from the stream, so a long
- * stream is never re-read from the start.
+ * conflict with one another. A cached state is used as is (one round trip per batch: the append); another
+ * replica's write shows up as a version conflict, and the batch catches the state up from the stream and
+ * is decided again (bounded). A long stream is never re-read from the start.
  */
 export class DeciderCommandRunner<Command, Event extends DomainEvent, State> {
   private readonly queues = new Map<string, Array<Job<Command, Event, State>>>();
@@ -84,7 +84,9 @@ export class DeciderCommandRunner<Command, Event extends DomainEvent, State> {
       const job = { build, options, resolve, reject };
       if (queue) return void queue.push(job);
       this.queues.set(stream, [job]);
-      void this.drain(stream);
+      // Start on the next turn of the event loop, not now: requests read from other sockets in the same
+      // I/O phase join this first batch instead of waiting behind a batch of one.
+      setImmediate(() => void this.drain(stream));
     });
   }
 
@@ -119,56 +121,71 @@ export class DeciderCommandRunner<Command, Event extends DomainEvent, State> {
   }
 
   private async runBatch(stream: string, batch: Array<Job<Command, Event, State>>): Promise<void> {
-    let pending = batch;
     const maxAttempts = this.options.maxAttempts ?? 20;
     for (let attempt = 1; ; attempt++) {
-      const loaded = await this.load(stream);
+      // Optimistic: a cached state is used without a read. An append proves it (the expected version
+      // rejects it if another writer has moved the stream on); a batch that appends nothing is proved by
+      // reading the stream before anyone is answered, because a no-op or a rejection decided on a stale
+      // state would be a wrong answer that no expected version catches.
+      const cached = attempt === 1 ? this.cache.get(stream) : undefined;
+      const loaded = cached ?? (await this.load(stream));
       const now = (this.options.clock ?? (() => new Date()))();
-      let state = loaded.state;
-      let version = loaded.version;
-      const accepted: Array<{ job: Job<Command, Event, State>; outcome: CommandOutcome<Event, State> }> = [];
-      const toAppend: NewEvent[] = [];
-      for (const job of pending) {
-        if (job.options.ifMatch !== undefined && job.options.ifMatch !== version) {
-          job.reject(new PreconditionFailedError(job.options.ifMatch, version));
-          continue;
-        }
-        let events: Event[];
-        try {
-          events = this.decider.decide(job.build(now), state);
-        } catch (err) {
-          job.reject(err); // a domain error concerns this command only
-          continue;
-        }
-        const before = state;
-        for (const event of events) state = this.decider.evolve(state, event);
-        version += events.length;
-        for (const event of events) {
-          toAppend.push({
-            id: randomUUID(),
-            type: event.type,
-            data: event.data,
-            metadata: job.options.metadata ?? {},
-          });
-        }
-        accepted.push({ job, outcome: { events, before, after: state, version } });
-      }
-      if (toAppend.length === 0) {
-        accepted.forEach(({ job, outcome }) => job.resolve(outcome));
+      const decided = this.decideAll(batch, loaded, now);
+      if (decided.events.length === 0) {
+        if (cached && (await this.load(stream)).version !== cached.version) continue;
+        decided.settle();
         return;
       }
       try {
-        await this.store.append(stream, toAppend, { expected: loaded.version });
-        this.remember(stream, { state, version });
-        accepted.forEach(({ job, outcome }) => job.resolve(outcome));
+        await this.store.append(stream, decided.events, { expected: loaded.version });
+        this.remember(stream, { state: decided.state, version: decided.version });
+        decided.settle();
         return;
       } catch (err) {
         if (!(err instanceof WrongExpectedVersionError)) throw err;
         if (attempt >= maxAttempts) throw new ConcurrencyConflictError(stream);
-        // Another replica wrote first: decide the accepted commands again on the fresh state.
-        pending = accepted.map((a) => a.job);
-        await new Promise((r) => setTimeout(r, Math.random() * 5 * attempt));
+        // Another writer got there first: decide the whole batch again on the caught-up state.
+        if (!cached) await new Promise((r) => setTimeout(r, Math.random() * 5 * attempt));
       }
     }
+  }
+
+  /**
+   * Decides every job in order against one evolving state. Nothing is answered here: `settle` resolves
+   * or rejects each job once the state they were decided on has been proved current.
+   */
+  private decideAll(batch: Array<Job<Command, Event, State>>, loaded: Loaded<State>, now: Date) {
+    let state = loaded.state;
+    let version = loaded.version;
+    const events: NewEvent[] = [];
+    const answers: Array<() => void> = [];
+    for (const job of batch) {
+      if (job.options.ifMatch !== undefined && job.options.ifMatch !== version) {
+        const error = new PreconditionFailedError(job.options.ifMatch, version);
+        answers.push(() => job.reject(error));
+        continue;
+      }
+      let decided: Event[];
+      try {
+        decided = this.decider.decide(job.build(now), state);
+      } catch (err) {
+        answers.push(() => job.reject(err)); // a domain error concerns this command only
+        continue;
+      }
+      const before = state;
+      for (const event of decided) state = this.decider.evolve(state, event);
+      version += decided.length;
+      for (const event of decided) {
+        events.push({
+          id: randomUUID(),
+          type: event.type,
+          data: event.data,
+          metadata: job.options.metadata ?? {},
+        });
+      }
+      const outcome = { events: decided, before, after: state, version };
+      answers.push(() => job.resolve(outcome));
+    }
+    return { events, state, version, settle: () => answers.forEach((answer) => answer()) };
   }
 }

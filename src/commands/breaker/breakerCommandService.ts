@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import type { Counter, Registry } from 'prom-client';
 import { Counter as PromCounter } from 'prom-client';
 import {
@@ -12,9 +11,10 @@ import {
 } from '../../domain/breaker';
 import type { EventStore, JsonObject } from '../../infra/eventStore/eventStore';
 import { type CommandOutcome, DeciderCommandRunner, type RunOptions } from '../deciderCommandRunner';
+import { randomIdGenerator } from '../randomIds';
 
 /** 12 URL-safe characters (domain.md §3 incident ids). */
-export const newIncidentId = () => randomBytes(9).toString('base64url');
+export const newIncidentId = randomIdGenerator(9);
 
 export interface BreakerRef {
   name: string;

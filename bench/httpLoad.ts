@@ -1,0 +1,62 @@
+import { Worker } from 'node:worker_threads';
+import { join } from 'node:path';
+import { type Throughput, percentile } from './harness';
+
+export interface LoadRequest {
+  method: 'GET' | 'POST';
+  path: string;
+  headers: Record<string, string>;
+  body?: string;
+}
+
+export interface HttpLoadResult extends Throughput {
+  /** Requests answered with a non-2xx status (the benchmark fails on any). */
+  failures: number;
+  firstFailure: string | null;
+  /** Event-loop busy time per request in the serving thread (the client runs in its own thread). */
+  serverBusyUsPerOp: number;
+  /** Share of the timed window the serving event loop was busy (1 = saturated). */
+  serverLoopUtilization: number;
+}
+
+/**
+ * Drives `concurrency` keep-alive connections at `origin` for `durationMs` (after `warmUpMs`) from a
+ * worker thread, cycling through `requests`. The serving thread's cost is read from its event-loop
+ * utilisation (process CPU would include the client thread).
+ */
+export async function httpLoad(
+  origin: string,
+  requests: LoadRequest[],
+  { concurrency, durationMs, warmUpMs = 500 }: { concurrency: number; durationMs: number; warmUpMs?: number },
+): Promise<HttpLoadResult> {
+  const worker = new Worker(join(__dirname, 'httpLoadWorker.mjs'), {
+    workerData: { origin, requests, concurrency, durationMs, warmUpMs },
+  });
+  let eluAtStart = performance.eventLoopUtilization();
+  const started = setTimeout(() => (eluAtStart = performance.eventLoopUtilization()), warmUpMs);
+  const result = await new Promise<{
+    latencies: number[];
+    failures: number;
+    firstFailure: string | null;
+    seconds: number;
+  }>((resolve, reject) => {
+    worker.once('message', resolve);
+    worker.once('error', reject);
+    worker.once('exit', (code) => reject(new Error(`load worker exited with ${code}`)));
+  });
+  clearTimeout(started);
+  const elu = performance.eventLoopUtilization(eluAtStart);
+  await worker.terminate();
+  const latencies = result.latencies.sort((a, b) => a - b);
+  const operations = latencies.length;
+  return {
+    opsPerSecond: operations / result.seconds,
+    operations,
+    p50Ms: percentile(latencies, 0.5),
+    p99Ms: percentile(latencies, 0.99),
+    failures: result.failures,
+    firstFailure: result.firstFailure,
+    serverBusyUsPerOp: (elu.active * 1000) / Math.max(1, operations),
+    serverLoopUtilization: elu.utilization,
+  };
+}

@@ -1,0 +1,40 @@
+// The HTTP load generator of the benchmarks, run in a worker thread so that the client's CPU does not
+// come out of the service's event loop (as with wrk or autocannon in a separate process).
+import { parentPort, workerData } from 'node:worker_threads';
+import { performance } from 'node:perf_hooks';
+import { Pool } from 'undici';
+
+const { origin, requests, concurrency, durationMs, warmUpMs } = workerData;
+const client = new Pool(origin, { connections: concurrency, pipelining: 1 });
+
+/** Runs the request loops for `ms`; every non-2xx answer is counted, and the first one kept. */
+async function load(ms, record) {
+  const latencies = [];
+  let failures = 0;
+  let firstFailure = null;
+  const deadline = performance.now() + ms;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async (_, worker) => {
+      for (let i = 0; performance.now() < deadline; i++) {
+        const r = requests[(worker + i * concurrency) % requests.length];
+        const t = performance.now();
+        const res = await client.request(r);
+        const text = await res.body.text();
+        if (res.statusCode < 200 || res.statusCode > 299) {
+          failures++;
+          firstFailure ??= `${r.method} ${r.path} -> ${res.statusCode}: ${text.slice(0, 300)}`;
+        }
+        if (record) latencies.push(performance.now() - t);
+      }
+    }),
+  );
+  return { latencies, failures, firstFailure, seconds: (performance.now() - started) / 1000 };
+}
+
+await load(warmUpMs, false).then((w) => {
+  if (w.failures > 0) throw new Error(`warm-up: ${w.firstFailure}`);
+});
+const result = await load(durationMs, true);
+await client.close();
+parentPort.postMessage(result);

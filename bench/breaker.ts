@@ -1,6 +1,7 @@
 import { createRawInsertBaseline } from './rawInsertBaseline';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { type Server, createServer } from 'node:http';
+import { httpLoad } from './httpLoad';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,19 +24,19 @@ import {
 } from './harness';
 
 /**
- * The breaker's hot paths, with the whole service in-process on a fresh database and undici (keep-alive,
- * one connection per client) as the HTTP client:
+ * The breaker's hot paths, with the whole service in-process on a fresh database. HTTP load comes from a
+ * worker thread (bench/httpLoad.ts: undici, keep-alive, one connection per client), so the client's CPU
+ * does not come out of the service's event loop, as with wrk or autocannon in a separate process:
  *  - drift reports/s from 16 concurrent clients on ONE breaker; every report must be stored as an event
- *    (counted afterwards) and the counter semantics are checked exactly. Baseline: a raw single-row INSERT
- *    at concurrency 8 (as bench/eventstore.ts), measured just before and just after, averaged — target
- *    >= 0.2 x raw;
- *    The same reports through the command service in-process (no HTTP) show what the HTTP stack costs;
+ *    (counted afterwards against the requests sent) and the counter semantics are checked exactly.
+ *    Baseline: a raw single-row INSERT at concurrency 8 (as bench/eventstore.ts), measured just before and
+ *    just after, averaged — target >= 0.2 x raw. The same reports through the command service in-process
+ *    (no HTTP) show what the HTTP stack costs;
  *  - GET /costsim/breakers/costsim_v2 requests/s at concurrency 16 — target >= 5 000/s. Its baseline is the
- *    HTTP floor of this machine: a bare node:http server answering a constant JSON, same client, same
- *    process, same concurrency;
+ *    HTTP floor of this machine: a bare node:http server answering the same JSON, same load generator;
  *  - the in-memory V2 gate `isV2Disabled`, 1 000 000 single calls each timed with hrtime — target p99 < 50 us.
- * `*_cpu_per_request` is this process's CPU time (service + in-process client) per request: unlike
- * requests/s it barely moves when other work shares the machine.
+ * `*_loop_us_per_request` is the service thread's event-loop busy time per request: unlike requests/s it
+ * barely moves when other work shares the machine.
  */
 const BENCH = 'breaker';
 const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 4000);
@@ -103,23 +104,28 @@ export async function run(): Promise<Figure[]> {
         sample_count: 10,
       });
 
-    // --- drift reports: 16 clients on one breaker, every score <= threshold while timed; any non-200
-    // answer aborts the run (send throws), so requests sent = operations + warm-up + the 3 below.
-    const warmUp = CLIENTS * 8;
-    await Promise.all(
-      Array.from({ length: CLIENTS }, async () => {
-        for (let i = 0; i < warmUp / CLIENTS; i++) await drift(0.1);
-      }),
-    );
+    // --- drift reports: 16 clients on one breaker, every score <= threshold while loaded; any non-2xx answer
+    // fails the run, so requests sent = warm-up + timed operations + the 3 below.
+    const driftRequest = {
+      method: 'POST' as const,
+      path: `/costsim/breakers/${DRIFT_BREAKER}/drift`,
+      headers: { authorization: `Bearer ${testKeys.write}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ drift_score: 0.1, sample_count: 10 }),
+    };
     const rawBefore = await rawInsert();
-    const timed = await measured(CLIENTS, () => drift(0.1));
+    const timed = await httpLoad(service.url, [driftRequest], {
+      concurrency: CLIENTS,
+      durationMs: DURATION_MS,
+    });
     const rawAfter = await rawInsert();
+    if (timed.failures > 0)
+      throw new Error(`drift reports: ${timed.failures} failed, e.g. ${timed.firstFailure}`);
     const raw = (rawBefore.opsPerSecond + rawAfter.opsPerSecond) / 2;
     // Counter semantics: two failures count without tripping, the third (COSTSIM_FAILURE_THRESHOLD) trips.
     await drift(0.5);
     const second = JSON.parse(await drift(0.5)) as DriftReply;
     const third = JSON.parse(await drift(0.5)) as DriftReply;
-    const sent = warmUp + timed.operations + 3;
+    const sent = timed.warmUpOperations + timed.operations + 3;
     const { rows } = await db.pool.query<{ event_type: string; n: string; miscounted: string }>(
       `select event_type, count(*) as n,
               count(*) filter (where event_type = 'DriftObserved' and not (data->>'exceeded')::boolean
@@ -147,7 +153,8 @@ export async function run(): Promise<Figure[]> {
       figure(BENCH, 'drift_reports_c16', timed.opsPerSecond, 'reports/s', raw),
       figure(BENCH, 'drift_reports_c16_p50', timed.p50Ms, 'ms'),
       figure(BENCH, 'drift_reports_c16_p99', timed.p99Ms, 'ms'),
-      figure(BENCH, 'drift_reports_cpu_per_request', timed.cpuUsPerOp, 'us'),
+      figure(BENCH, 'drift_reports_loop_us_per_request', timed.serverBusyUsPerOp, 'us'),
+      figure(BENCH, 'drift_reports_loop_utilization', timed.serverLoopUtilization, 'share'),
       figure(BENCH, 'drift_events_stored', count('DriftObserved'), 'events'),
     );
     // The same reports without HTTP: the command service of the running instance, called in-process at
@@ -162,6 +169,7 @@ export async function run(): Promise<Figure[]> {
         incident_id: incidentId,
         now,
       }));
+    const warmUp = CLIENTS * 8;
     for (let i = 0; i < warmUp; i++) await report();
     const inProcess = await measured(CLIENTS, report);
     const { rows: directRows } = await db.pool.query<{ n: string }>(
@@ -187,32 +195,28 @@ export async function run(): Promise<Figure[]> {
     // --- GET state (costsim_v2 has a row), 16 clients; then the HTTP floor with the same client settings.
     await send('POST', '/costsim/breakers/costsim_v2/drift', testKeys.write, { drift_score: 0.1 });
     await send('GET', '/costsim/breakers/costsim_v2?min_version=1', testKeys.read); // read model caught up
-    for (let i = 0; i < 500; i++) await send('GET', '/costsim/breakers/costsim_v2', testKeys.read);
-    const gets = await measured(CLIENTS, () => send('GET', '/costsim/breakers/costsim_v2', testKeys.read));
+    const getRequest = {
+      method: 'GET' as const,
+      path: '/costsim/breakers/costsim_v2',
+      headers: { authorization: `Bearer ${testKeys.read}` },
+    };
+    const gets = await httpLoad(service.url, [getRequest], { concurrency: CLIENTS, durationMs: DURATION_MS });
+    if (gets.failures > 0) throw new Error(`GET state: ${gets.failures} failed, e.g. ${gets.firstFailure}`);
     const stateBody = await send('GET', '/costsim/breakers/costsim_v2', testKeys.read);
     floorServer = createServer((_req, res) => {
       res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
       res.end(stateBody);
     });
     await new Promise<void>((resolve) => floorServer!.listen(0, '127.0.0.1', resolve));
-    const floorClient = new Pool(`http://127.0.0.1:${(floorServer.address() as AddressInfo).port}`, {
-      connections: CLIENTS,
-      pipelining: 1,
-    });
-    clients.push(floorClient);
-    const floorGet = async () => {
-      const res = await floorClient.request({ method: 'GET', path: '/costsim/breakers/costsim_v2' });
-      await res.body.text();
-    };
-    for (let i = 0; i < 500; i++) await floorGet();
-    const floor = await measured(CLIENTS, floorGet);
+    const floorUrl = `http://127.0.0.1:${(floorServer.address() as AddressInfo).port}`;
+    const floor = await httpLoad(floorUrl, [getRequest], { concurrency: CLIENTS, durationMs: DURATION_MS });
     figures.push(
       figure(BENCH, 'get_state_c16', gets.opsPerSecond, 'requests/s', floor.opsPerSecond),
       figure(BENCH, 'get_state_c16_p50', gets.p50Ms, 'ms'),
       figure(BENCH, 'get_state_c16_p99', gets.p99Ms, 'ms'),
-      figure(BENCH, 'get_state_cpu_per_request', gets.cpuUsPerOp, 'us'),
+      figure(BENCH, 'get_state_loop_us_per_request', gets.serverBusyUsPerOp, 'us'),
       figure(BENCH, 'http_floor_c16', floor.opsPerSecond, 'requests/s'),
-      figure(BENCH, 'http_floor_cpu_per_request', floor.cpuUsPerOp, 'us'),
+      figure(BENCH, 'http_floor_loop_us_per_request', floor.serverBusyUsPerOp, 'us'),
     );
     targets.push(
       `GET state ${Math.round(gets.opsPerSecond)}/s (target >= 5000; bare node:http floor on this machine ` +

@@ -13,6 +13,8 @@ export interface HttpLoadResult extends Throughput {
   /** Requests answered with a non-2xx status (the benchmark fails on any). */
   failures: number;
   firstFailure: string | null;
+  /** Requests sent (and answered with 2xx) during the warm-up, before the timed window. */
+  warmUpOperations: number;
   /** Event-loop busy time per request in the serving thread (the client runs in its own thread). */
   serverBusyUsPerOp: number;
   /** Share of the timed window the serving event loop was busy (1 = saturated). */
@@ -33,18 +35,20 @@ export async function httpLoad(
     workerData: { origin, requests, concurrency, durationMs, warmUpMs },
   });
   let eluAtStart = performance.eventLoopUtilization();
-  const started = setTimeout(() => (eluAtStart = performance.eventLoopUtilization()), warmUpMs);
   const result = await new Promise<{
     latencies: number[];
     failures: number;
     firstFailure: string | null;
     seconds: number;
+    warmUpOperations: number;
   }>((resolve, reject) => {
-    worker.once('message', resolve);
+    worker.on('message', (message: { phase: 'timed' | 'done' }) => {
+      if (message.phase === 'timed') eluAtStart = performance.eventLoopUtilization();
+      else resolve(message as unknown as Parameters<typeof resolve>[0]);
+    });
     worker.once('error', reject);
     worker.once('exit', (code) => reject(new Error(`load worker exited with ${code}`)));
   });
-  clearTimeout(started);
   const elu = performance.eventLoopUtilization(eluAtStart);
   await worker.terminate();
   const latencies = result.latencies.sort((a, b) => a - b);
@@ -56,6 +60,7 @@ export async function httpLoad(
     p99Ms: percentile(latencies, 0.99),
     failures: result.failures,
     firstFailure: result.firstFailure,
+    warmUpOperations: result.warmUpOperations,
     serverBusyUsPerOp: (elu.active * 1000) / Math.max(1, operations),
     serverLoopUtilization: elu.utilization,
   };

@@ -32,9 +32,9 @@ async function load(ms, record) {
   return { latencies, failures, firstFailure, seconds: (performance.now() - started) / 1000 };
 }
 
-await load(warmUpMs, false).then((w) => {
-  if (w.failures > 0) throw new Error(`warm-up: ${w.firstFailure}`);
-});
+const warmUp = await load(warmUpMs, true);
+if (warmUp.failures > 0) throw new Error(`warm-up: ${warmUp.firstFailure}`);
+parentPort.postMessage({ phase: 'timed' }); // the serving thread starts its event-loop reading here
 const result = await load(durationMs, true);
 await client.close();
-parentPort.postMessage(result);
+parentPort.postMessage({ phase: 'done', ...result, warmUpOperations: warmUp.latencies.length });

@@ -6,10 +6,12 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
+import { BreakerCommandService } from '../src/commands/breaker/breakerCommandService';
 import { breakerFeature } from '../src/commands/breaker/breakerFeature';
+import { PostgresEventStore } from '../src/infra/eventStore/postgresEventStore';
+import { PostgresSnapshotStore } from '../src/infra/eventStore/postgresSnapshotStore';
 import { loadConfig } from '../src/infra/config/config';
 import { createLogger } from '../src/infra/logging/logger';
-import type { BreakerCommandService } from '../src/commands/breaker/breakerCommandService';
 import type { BreakerStateCache } from '../src/projections/breaker/breakerStateCache';
 import { type RunningService, startService } from '../src/service';
 import { testApiKeys, testKeys } from '../test/support/serviceHarness';
@@ -34,6 +36,8 @@ import {
  *    (no HTTP) show what the HTTP stack costs;
  *  - GET /costsim/breakers/costsim_v2 requests/s at concurrency 16 — target >= 5 000/s. Its baseline is the
  *    HTTP floor of this machine: a bare node:http server answering the same JSON, same load generator;
+ *  - a cold start on that drift stream: one command on a replica that has never seen it, from the latest
+ *    snapshot vs (baseline) replaying every event;
  *  - the in-memory V2 gate `isV2Disabled`, 1 000 000 single calls each timed with hrtime — target p99 < 50 us.
  * `*_loop_us_per_request` is the service thread's event-loop busy time per request: unlike requests/s it
  * barely moves when other work shares the machine.
@@ -190,6 +194,37 @@ export async function run(): Promise<Figure[]> {
       `drift reports ${Math.round(timed.opsPerSecond)}/s = ${driftRatio.toFixed(3)} x raw INSERT ` +
         `(${Math.round(rawBefore.opsPerSecond)} before, ${Math.round(rawAfter.opsPerSecond)} after; ` +
         `target >= 0.2) ${driftRatio >= 0.2 ? 'OK' : 'MISSED'}; all ${sent} reports stored, counter exact`,
+    );
+
+    // --- cold start on the long drift stream: a replica that has never seen it decides one command, from
+    // the latest snapshot (what serve does) vs replaying every event (snapshots off) as the baseline.
+    const coldCommand = async (withSnapshots: boolean) => {
+      const replica = new BreakerCommandService(
+        new PostgresEventStore(db.pool),
+        commands.policy,
+        undefined,
+        undefined,
+        withSnapshots ? { store: new PostgresSnapshotStore(db.pool), every: 1_000_000_000 } : undefined,
+      );
+      const t = performance.now();
+      const outcome = await replica.execute({ name: DRIFT_BREAKER, tenantId: null }, (now, incidentId) => ({
+        type: 'ReportDrift',
+        drift_score: 0.1,
+        actor: 'bench',
+        incident_id: incidentId,
+        now,
+      }));
+      return { ms: performance.now() - t, version: outcome.version };
+    };
+    const replayed = await coldCommand(false);
+    const fromSnapshot = await coldCommand(true);
+    if (fromSnapshot.version !== replayed.version + 1) {
+      throw new Error(`cold start: versions ${replayed.version} then ${fromSnapshot.version}`);
+    }
+    figures.push(
+      figure(BENCH, 'cold_start_stream_events', replayed.version, 'events'),
+      figure(BENCH, 'cold_start_command_full_replay', replayed.ms, 'ms'),
+      figure(BENCH, 'cold_start_command_from_snapshot', fromSnapshot.ms, 'ms', replayed.ms),
     );
 
     // --- GET state (costsim_v2 has a row), 16 clients; then the HTTP floor with the same client settings.

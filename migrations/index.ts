@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import * as eventStore from './001_event_store';
 import * as breakerReadModels from './002_breaker_read_models';
 import * as esAppendIndexPlans from './003_es_append_index_plans';
+import * as esSnapshots from './004_es_snapshots';
 
 /**
  * Migrations are listed here rather than discovered on disk, so they load the same way under tsx, jest
@@ -11,6 +12,7 @@ const migrations: ReadonlyArray<readonly [string, Knex.Migration]> = [
   ['001_event_store', eventStore],
   ['002_breaker_read_models', breakerReadModels],
   ['003_es_append_index_plans', esAppendIndexPlans],
+  ['004_es_snapshots', esSnapshots],
 ];
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Decider, DomainEvent } from '../domain/decider';
+import type { SnapshotStore } from '../infra/eventStore/snapshotStore';
 import {
   type EventStore,
   type JsonObject,
@@ -48,7 +49,22 @@ interface Job<Command, Event, State> {
 interface Loaded<State> {
   state: State;
   version: number;
+  /** Version of the latest snapshot written or read for this stream (0 = none). */
+  snapshotVersion: number;
 }
+
+export interface SnapshotOptions {
+  store: SnapshotStore;
+  /** Names the state's shape; change it when the shape or `evolve` changes, and old snapshots are ignored. */
+  schema: string;
+  /** Write a snapshot when the stream has grown this many events past the last one. */
+  every: number;
+  /** Snapshots are best effort: a failed read or write is reported here and otherwise ignored. */
+  onError?: (err: unknown) => void;
+}
+
+/** Events read per query when catching a state up (a cold stream is read in pages, not all at once). */
+const READ_PAGE = 5000;
 
 /**
  * load → decide → append with the expected version, for any decider.
@@ -71,6 +87,7 @@ export class DeciderCommandRunner<Command, Event extends DomainEvent, State> {
       maxBatch?: number;
       maxAttempts?: number;
       cacheSize?: number;
+      snapshots?: SnapshotOptions;
     } = {},
   ) {}
 
@@ -90,17 +107,53 @@ export class DeciderCommandRunner<Command, Event extends DomainEvent, State> {
     });
   }
 
-  /** Current state and version, caught up from the store. */
+  /**
+   * Current state and version, caught up from the store: from the cached state if there is one, else from
+   * the latest snapshot, else from the start of the stream.
+   */
   async load(stream: string): Promise<Loaded<State>> {
-    const cached = this.cache.get(stream) ?? { state: this.decider.initialState(), version: 0 };
-    const newer = await this.store.readStream(stream, { from: cached.version + 1 });
-    if (newer.length === 0) return cached;
-    let state = cached.state;
-    for (const e of newer)
-      state = this.decider.evolve(state, { type: e.type, data: e.data } as unknown as Event);
-    const loaded = { state, version: newer[newer.length - 1]!.streamVersion };
+    const start = this.cache.get(stream) ??
+      (await this.readSnapshot(stream)) ?? {
+        state: this.decider.initialState(),
+        version: 0,
+        snapshotVersion: 0,
+      };
+    let { state, version } = start;
+    for (;;) {
+      const page = await this.store.readStream(stream, { from: version + 1, limit: READ_PAGE });
+      for (const e of page)
+        state = this.decider.evolve(state, { type: e.type, data: e.data } as unknown as Event);
+      if (page.length > 0) version = page[page.length - 1]!.streamVersion;
+      if (page.length < READ_PAGE) break;
+    }
+    if (version === start.version) return start;
+    const loaded = { state, version, snapshotVersion: start.snapshotVersion };
     this.remember(stream, loaded);
+    this.snapshotIfDue(stream, loaded);
     return loaded;
+  }
+
+  private async readSnapshot(stream: string): Promise<Loaded<State> | undefined> {
+    const snapshots = this.options.snapshots;
+    if (!snapshots) return undefined;
+    try {
+      const found = await snapshots.store.load<State>(stream, snapshots.schema);
+      if (!found || !Number.isInteger(found.version) || found.version < 1) return undefined;
+      return { state: found.state, version: found.version, snapshotVersion: found.version };
+    } catch (err) {
+      snapshots.onError?.(err);
+      return undefined; // replay from the start instead
+    }
+  }
+
+  /** Fire and forget: a snapshot never delays or fails the command that made it due. */
+  private snapshotIfDue(stream: string, loaded: Loaded<State>): void {
+    const snapshots = this.options.snapshots;
+    if (!snapshots || loaded.version - loaded.snapshotVersion < snapshots.every) return;
+    loaded.snapshotVersion = loaded.version;
+    snapshots.store
+      .save(stream, snapshots.schema, { version: loaded.version, state: loaded.state })
+      .catch((err: unknown) => snapshots.onError?.(err));
   }
 
   private remember(stream: string, loaded: Loaded<State>): void {
@@ -138,7 +191,13 @@ export class DeciderCommandRunner<Command, Event extends DomainEvent, State> {
       }
       try {
         await this.store.append(stream, decided.events, { expected: loaded.version });
-        this.remember(stream, { state: decided.state, version: decided.version });
+        const appended = {
+          state: decided.state,
+          version: decided.version,
+          snapshotVersion: loaded.snapshotVersion,
+        };
+        this.remember(stream, appended);
+        this.snapshotIfDue(stream, appended);
         decided.settle();
         return;
       } catch (err) {

@@ -10,8 +10,19 @@ import {
   summarizeDecision,
 } from '../../domain/breaker';
 import type { EventStore, JsonObject } from '../../infra/eventStore/eventStore';
-import { type CommandOutcome, DeciderCommandRunner, type RunOptions } from '../deciderCommandRunner';
+import {
+  type CommandOutcome,
+  DeciderCommandRunner,
+  type RunOptions,
+  type SnapshotOptions,
+} from '../deciderCommandRunner';
 import { randomIdGenerator } from '../randomIds';
+
+/**
+ * Names the shape of the breaker state in snapshots (BreakerState and what evolve makes of it). Change it
+ * with any change to either, and snapshots written by older code are ignored instead of misread.
+ */
+export const BREAKER_SNAPSHOT_SCHEMA = 'breaker-state/1';
 
 /** 12 URL-safe characters (domain.md §3 incident ids). */
 export const newIncidentId = randomIdGenerator(9);
@@ -69,8 +80,14 @@ export class BreakerCommandService {
     readonly policy: BreakerPolicy,
     private readonly counters?: BreakerCounters,
     clock?: () => Date,
+    snapshots?: Omit<SnapshotOptions, 'schema'>,
   ) {
-    this.runner = new DeciderCommandRunner(store, createBreakerDecider(policy), clock ? { clock } : {});
+    this.runner = new DeciderCommandRunner(store, createBreakerDecider(policy), {
+      ...(clock ? { clock } : {}),
+      ...(snapshots && snapshots.every > 0
+        ? { snapshots: { ...snapshots, schema: BREAKER_SNAPSHOT_SCHEMA } }
+        : {}),
+    });
   }
 
   async execute(

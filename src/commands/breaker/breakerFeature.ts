@@ -1,6 +1,7 @@
 import { Gauge } from 'prom-client';
 import type { BreakerPolicy } from '../../domain/breaker';
 import type { FeatureDefinition } from '../../infra/composition/featureModule';
+import { PostgresSnapshotStore } from '../../infra/eventStore/postgresSnapshotStore';
 import { LockIds } from '../../infra/postgres/lockIds';
 import { BreakerQueries } from '../../projections/breaker/breakerQueries';
 import { mountBreakerQueryRoutes } from '../../projections/breaker/breakerQueryRoutes';
@@ -31,6 +32,12 @@ export const breakerFeature: FeatureDefinition = {
       ctx.store,
       policy,
       registerBreakerCounters(ctx.metrics.registry),
+      undefined,
+      {
+        store: new PostgresSnapshotStore(ctx.pool),
+        every: ctx.config.breaker.snapshotEvery,
+        onError: (err) => ctx.logger.warn({ err }, 'breaker snapshot failed (a longer replay next time)'),
+      },
     );
     const cache = new BreakerStateCache(ctx.pool, policy, {
       pollMs: ctx.config.breaker.cachePollMs,

@@ -88,6 +88,8 @@ const envSchema = z.object({
   PROJECTOR_MAX_LAG_SECONDS: num(30, 1, 86400),
   BREAKER_RECOVERY_POLL_MS: num(1000, 50, 60_000, true),
   BREAKER_CACHE_POLL_MS: num(500, 50, 60_000, true),
+  /** A breaker stream is snapshotted every this many events (0 = never). */
+  BREAKER_SNAPSHOT_EVERY: num(500, 0, 10_000_000, true),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -114,6 +116,7 @@ export interface Config {
     scope: 'global' | 'tenant';
     recoveryPollMs: number;
     cachePollMs: number;
+    snapshotEvery: number;
   };
   modelVersion: string;
   adapterVersion: string;
@@ -163,6 +166,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       scope: e.COSTSIM_BREAKER_SCOPE,
       recoveryPollMs: e.BREAKER_RECOVERY_POLL_MS,
       cachePollMs: e.BREAKER_CACHE_POLL_MS,
+      snapshotEvery: e.BREAKER_SNAPSHOT_EVERY,
     },
     modelVersion: e.COSTSIM_MODEL_VERSION,
     adapterVersion: e.COSTSIM_ADAPTER_VERSION,

@@ -89,6 +89,7 @@ export async function startService({
           lockId: LockIds.projector,
           batchSize: config.projector.batchSize,
           pollMs: config.projector.pollMs,
+          batchWindowMs: config.projector.batchWindowMs,
           logger,
           observer: {
             onBatch: (projection, n) => metrics.projectorEvents.inc({ projection }, n),

@@ -85,6 +85,7 @@ const envSchema = z.object({
   PROJECTOR_ENABLED: bool(true),
   PROJECTOR_BATCH_SIZE: num(500, 1, 100_000, true),
   PROJECTOR_POLL_MS: num(250, 10, 60_000, true),
+  PROJECTOR_BATCH_WINDOW_MS: num(20, 0, 1000, true),
   PROJECTOR_MAX_LAG_SECONDS: num(30, 1, 86400),
   BREAKER_RECOVERY_POLL_MS: num(1000, 50, 60_000, true),
   BREAKER_CACHE_POLL_MS: num(500, 50, 60_000, true),
@@ -124,7 +125,13 @@ export interface Config {
   provenanceRetentionDays: number;
   alertmanager: { urls: string[]; timeoutSeconds: number; resendIntervalSeconds: number };
   instanceId: string;
-  projector: { enabled: boolean; batchSize: number; pollMs: number; maxLagSeconds: number };
+  projector: {
+    enabled: boolean;
+    batchSize: number;
+    pollMs: number;
+    batchWindowMs: number;
+    maxLagSeconds: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -182,6 +189,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       enabled: e.PROJECTOR_ENABLED,
       batchSize: e.PROJECTOR_BATCH_SIZE,
       pollMs: e.PROJECTOR_POLL_MS,
+      batchWindowMs: e.PROJECTOR_BATCH_WINDOW_MS,
       maxLagSeconds: e.PROJECTOR_MAX_LAG_SECONDS,
     },
   };

@@ -19,6 +19,13 @@ export interface ProjectorOptions {
   lockId: number;
   batchSize?: number;
   pollMs?: number;
+  /**
+   * Back-to-back batches start at least this far apart (unless the last one was full). Under a stream of
+   * small commits this gathers them into fewer, larger transactions: a batch costs ~10 round trips
+   * whatever its size. The first batch after a quiet spell is read at once, so an isolated command is
+   * projected without this delay.
+   */
+  batchWindowMs?: number;
   /** How often a standby retries leadership. */
   retryMs?: number;
   logger?: Logger;
@@ -91,6 +98,7 @@ export class Projector {
         })
         .subscribe({
           next: (batch) => {
+            const startedAt = performance.now();
             inFlight = applyBatch(pool, projections, checkpoints, batch.events, batch.checkpoint, {
               pid: leadership.pid,
               lockId: leadership.lockId,
@@ -98,7 +106,10 @@ export class Projector {
               (result) => {
                 for (const [name, checkpoint] of result.checkpoints) checkpoints.set(name, checkpoint);
                 for (const [name, n] of result.applied) this.options.observer?.onBatch?.(name, n);
-                batch.ack();
+                const full = batch.events.length >= (this.options.batchSize ?? 500);
+                const wait = full ? 0 : (this.options.batchWindowMs ?? 0) - (performance.now() - startedAt);
+                if (wait > 0) setTimeout(() => batch.ack(), wait);
+                else batch.ack();
               },
               (err: unknown) => {
                 subscription.unsubscribe();

@@ -3,6 +3,7 @@ import * as eventStore from './001_event_store';
 import * as breakerReadModels from './002_breaker_read_models';
 import * as esAppendIndexPlans from './003_es_append_index_plans';
 import * as esSnapshots from './004_es_snapshots';
+import * as projectionFailures from './005_projection_failures';
 
 /**
  * Migrations are listed here rather than discovered on disk, so they load the same way under tsx, jest
@@ -13,6 +14,7 @@ const migrations: ReadonlyArray<readonly [string, Knex.Migration]> = [
   ['002_breaker_read_models', breakerReadModels],
   ['003_es_append_index_plans', esAppendIndexPlans],
   ['004_es_snapshots', esSnapshots],
+  ['005_projection_failures', projectionFailures],
 ];
 
 export const migrationSource: Knex.MigrationSource<string> = {

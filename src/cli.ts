@@ -126,8 +126,12 @@ projections
             lag_events: s.lagEvents,
             lag_seconds: Number(s.lagSeconds.toFixed(3)),
             updated_at: s.updatedAt.toISOString(),
+            failing: s.failure ? `${s.failure.count}x since ${s.failure.at.toISOString()}` : '',
           })),
         );
+        for (const s of statuses) {
+          if (s.failure) process.stdout.write(`${s.name} is stuck: ${s.failure.message}\n`);
+        }
       } finally {
         await pool.end();
       }

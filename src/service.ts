@@ -94,6 +94,7 @@ export async function startService({
           observer: {
             onBatch: (projection, n) => metrics.projectorEvents.inc({ projection }, n),
             onLeadership: (leader) => metrics.projectorLeader.set(leader ? 1 : 0),
+            onFailure: (projection) => metrics.projectorFailures.inc({ projection }),
           },
         })
       : null;

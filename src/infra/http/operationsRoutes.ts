@@ -62,13 +62,27 @@ export function mountOperationsRoutes(app: Express, deps: OperationsDeps): void 
       checks.projections = Object.fromEntries(
         statuses.map((s) => [
           s.name,
-          { lag_events: s.lagEvents, lag_seconds: Number(s.lagSeconds.toFixed(3)) },
+          {
+            lag_events: s.lagEvents,
+            lag_seconds: Number(s.lagSeconds.toFixed(3)),
+            ...(s.failure
+              ? {
+                  failing: {
+                    message: s.failure.message,
+                    event_id: s.failure.eventId,
+                    since: s.failure.at.toISOString(),
+                    attempts: s.failure.count,
+                  },
+                }
+              : {}),
+          },
         ]),
       );
       for (const s of statuses) {
         if (s.lagSeconds > deps.maxLagSeconds) {
           reasons.push(
-            `projection ${s.name} lags ${s.lagSeconds.toFixed(1)} s (limit ${deps.maxLagSeconds} s)`,
+            `projection ${s.name} lags ${s.lagSeconds.toFixed(1)} s (limit ${deps.maxLagSeconds} s)` +
+              (s.failure ? `; stuck: ${s.failure.message}` : ''),
           );
         }
       }

@@ -12,6 +12,7 @@ export class ServiceMetrics {
   readonly projectorLagEvents: Gauge<'projection'>;
   readonly projectorLagSeconds: Gauge<'projection'>;
   readonly projectorLeader: Gauge;
+  readonly projectorFailures: Counter<'projection'>;
   readonly httpDuration: Histogram<'method' | 'route' | 'status'>;
 
   constructor(defaultLabels: Record<string, string> = {}) {
@@ -44,6 +45,12 @@ export class ServiceMetrics {
     this.projectorLagSeconds = new Gauge({
       name: 'costsim_projector_lag_seconds',
       help: 'Age of the oldest event not yet applied to the projection',
+      labelNames: ['projection'],
+      registers,
+    });
+    this.projectorFailures = new Counter({
+      name: 'costsim_projector_failures_total',
+      help: 'Batches a projection could not apply on this instance (rolled back, retried, never skipped)',
       labelNames: ['projection'],
       registers,
     });

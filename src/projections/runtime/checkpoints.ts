@@ -15,6 +15,22 @@ export class LeadershipLostError extends Error {
   }
 }
 
+/** A projection threw while applying a batch; names the first event of the batch it was given. */
+export class ProjectionApplyError extends Error {
+  constructor(
+    readonly projection: string,
+    readonly event: { eventId: string; streamName: string; streamVersion: number; type: string },
+    readonly batchSize: number,
+    override readonly cause: unknown,
+  ) {
+    super(
+      `projection ${projection} failed on a batch of ${batchSize} starting at ${event.type} ` +
+        `${event.streamName}@${event.streamVersion} (${event.eventId}): ${(cause as Error)?.message ?? String(cause)}`,
+    );
+    this.name = 'ProjectionApplyError';
+  }
+}
+
 /** Total order of checkpoints, the same as the store's (transaction_id, global_position). */
 export function compareCheckpoints(a: Checkpoint, b: Checkpoint): number {
   const ta = BigInt(a.transactionId);
@@ -65,9 +81,23 @@ export async function advanceCheckpoint(
 ): Promise<void> {
   const { rowCount } = await tx.query(
     `update projection_checkpoints
-        set transaction_id = $4::xid8, global_position = $5, updated_at = now()
+        set transaction_id = $4::xid8, global_position = $5, updated_at = now(),
+            failure_message = null, failure_event_id = null, failure_at = null, failure_count = 0
       where name = $1 and transaction_id = $2::xid8 and global_position = $3`,
     [name, expected.transactionId, expected.globalPosition, next.transactionId, next.globalPosition],
   );
   if (rowCount !== 1) throw new StaleCheckpointError(name);
+}
+
+/** Best effort, outside the failed batch's (rolled-back) transaction: where and why a projection is stuck. */
+export async function recordProjectionFailure(
+  db: pg.Pool | pg.ClientBase,
+  failure: ProjectionApplyError,
+): Promise<void> {
+  await db.query(
+    `update projection_checkpoints
+        set failure_message = $2, failure_event_id = $3, failure_at = now(), failure_count = failure_count + 1
+      where name = $1`,
+    [failure.projection, failure.message.slice(0, 2000), failure.event.eventId],
+  );
 }

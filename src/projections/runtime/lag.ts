@@ -9,6 +9,8 @@ export interface ProjectionStatus {
   lagEvents: number;
   /** Age of the oldest event past the checkpoint; 0 when caught up. */
   lagSeconds: number;
+  /** Set while the projection is stuck: the last failure, cleared when its checkpoint next moves. */
+  failure: { message: string; eventId: string | null; at: Date; count: number } | null;
 }
 
 export async function projectionStatuses(db: pg.Pool | pg.ClientBase): Promise<ProjectionStatus[]> {
@@ -19,8 +21,13 @@ export async function projectionStatuses(db: pg.Pool | pg.ClientBase): Promise<P
     updated_at: Date;
     lag_events: string;
     lag_seconds: number | null;
+    failure_message: string | null;
+    failure_event_id: string | null;
+    failure_at: Date | null;
+    failure_count: number;
   }>(
     `select c.name, c.transaction_id::text, c.global_position, c.updated_at,
+            c.failure_message, c.failure_event_id, c.failure_at, c.failure_count,
             (select count(*) from (
                select 1 from es_events e
                 where (e.transaction_id, e.global_position) > (c.transaction_id, c.global_position)
@@ -38,5 +45,14 @@ export async function projectionStatuses(db: pg.Pool | pg.ClientBase): Promise<P
     updatedAt: r.updated_at,
     lagEvents: Number(r.lag_events),
     lagSeconds: Math.max(0, r.lag_seconds ?? 0),
+    failure:
+      r.failure_message !== null && r.failure_at !== null
+        ? {
+            message: r.failure_message,
+            eventId: r.failure_event_id,
+            at: r.failure_at,
+            count: r.failure_count,
+          }
+        : null,
   }));
 }

@@ -2,7 +2,12 @@ import type pg from 'pg';
 import type { Checkpoint, StoredEvent } from '../../infra/eventStore/eventStore';
 import { advisoryLockHeldSql } from '../../infra/postgres/leaderElector';
 import type { Projection } from '../projection';
-import { LeadershipLostError, advanceCheckpoint, compareCheckpoints } from './checkpoints';
+import {
+  LeadershipLostError,
+  ProjectionApplyError,
+  advanceCheckpoint,
+  compareCheckpoints,
+} from './checkpoints';
 
 export interface Fence {
   pid: number;
@@ -46,7 +51,11 @@ export async function applyBatch(
           projection.handles.includes(e.type) &&
           compareCheckpoints({ transactionId: e.transactionId, globalPosition: e.globalPosition }, from) > 0,
       );
-      if (relevant.length > 0) await projection.apply(client, relevant);
+      if (relevant.length > 0) {
+        await projection.apply(client, relevant).catch((err: unknown) => {
+          throw new ProjectionApplyError(projection.name, relevant[0]!, relevant.length, err);
+        });
+      }
       await advanceCheckpoint(client, projection.name, from, batchEnd);
       applied.set(projection.name, relevant.length);
       checkpoints.set(projection.name, batchEnd);

@@ -3,11 +3,20 @@ import type { Logger } from 'pino';
 import type { Checkpoint, EventStore } from '../../infra/eventStore/eventStore';
 import { type Leadership, LeaderElector } from '../../infra/postgres/leaderElector';
 import type { Projection } from '../projection';
-import { StaleCheckpointError, ensureCheckpoints, loadCheckpoints, minCheckpoint } from './checkpoints';
+import {
+  ProjectionApplyError,
+  StaleCheckpointError,
+  ensureCheckpoints,
+  loadCheckpoints,
+  minCheckpoint,
+  recordProjectionFailure,
+} from './checkpoints';
 import { applyBatch } from './projectionApplier';
 
 export interface ProjectorObserver {
   onBatch?(projection: string, applied: number): void;
+  /** A projection could not apply a batch: it rolled back and will be retried (never skipped). */
+  onFailure?(projection: string): void;
   onLeadership?(isLeader: boolean): void;
 }
 
@@ -67,6 +76,24 @@ export class Projector {
     return this.elector.stop();
   }
 
+  private reportFailure(failure: ProjectionApplyError): void {
+    this.options.observer?.onFailure?.(failure.projection);
+    this.options.logger?.error(
+      {
+        projection: failure.projection,
+        event_id: failure.event.eventId,
+        stream: failure.event.streamName,
+        stream_version: failure.event.streamVersion,
+        event_type: failure.event.type,
+        err: failure.cause,
+      },
+      'projector: a projection failed; the batch rolled back and will be retried',
+    );
+    recordProjectionFailure(this.options.pool, failure).catch((err: unknown) =>
+      this.options.logger?.warn({ err }, 'projector: could not record the failure'),
+    );
+  }
+
   private async lead(leadership: Leadership): Promise<void> {
     const { pool } = this.options;
     await ensureCheckpoints(pool, this.names);
@@ -112,6 +139,7 @@ export class Projector {
                 else batch.ack();
               },
               (err: unknown) => {
+                if (err instanceof ProjectionApplyError) this.reportFailure(err);
                 subscription.unsubscribe();
                 leadership.signal.removeEventListener('abort', onAbort);
                 if (leadership.signal.aborted) resolve();

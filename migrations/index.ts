@@ -4,6 +4,7 @@ import * as breakerReadModels from './002_breaker_read_models';
 import * as esAppendIndexPlans from './003_es_append_index_plans';
 import * as esSnapshots from './004_es_snapshots';
 import * as projectionFailures from './005_projection_failures';
+import * as cbStateChanges from './006_cb_state_changes';
 
 /**
  * Migrations are listed here rather than discovered on disk, so they load the same way under tsx, jest
@@ -15,6 +16,7 @@ const migrations: ReadonlyArray<readonly [string, Knex.Migration]> = [
   ['003_es_append_index_plans', esAppendIndexPlans],
   ['004_es_snapshots', esSnapshots],
   ['005_projection_failures', projectionFailures],
+  ['006_cb_state_changes', cbStateChanges],
 ];
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -4,10 +4,18 @@ import { type BreakerSnapshot, type RecoveryPolicy, isOpenAt } from '../../domai
 
 export const DEFAULT_BREAKER = 'costsim_v2';
 
+/** A full reload now and then drops rows that a projection rebuild removed (incremental reads only add). */
+const FULL_RELOAD_MS = 60_000;
+
 /**
- * The sandbox's hot-path gate: `isV2Disabled(tenant)` answers from memory (no I/O). The map is reloaded
+ * The sandbox's hot-path gate: `isV2Disabled(tenant)` answers from memory (no I/O). The map is refreshed
  * from cb_state when the projector signals a change (NOTIFY) and on a short poll, so every replica
  * reflects a committed command within about a second even if notifications are lost.
+ *
+ * A refresh reads only the rows changed since the last one (cb_state.changed_tx), not the whole table:
+ * one row per breaker and tenant, changed by every drift report. Rows are read from the previous read's
+ * snapshot-xmin horizon on, so a row whose transaction was still running at that read (and commits later
+ * with a lower id than rows already seen) is read the next time: nothing is missed, a row may be read twice.
  */
 export class BreakerStateCache {
   private states = new Map<string, BreakerSnapshot>();
@@ -15,7 +23,12 @@ export class BreakerStateCache {
   private subscription: Subscription | null = null;
   private loading: Promise<void> | null = null;
   private reloadAgain = false;
+  /** Transactions from this id on may have committed since the last read; null = read everything. */
+  private horizon: string | null = null;
+  private fullReloadAt = 0;
   loadedAt: Date | null = null;
+  /** Rows read by the last refresh (observability and tests). */
+  lastRefreshRows = 0;
 
   constructor(
     private readonly pool: pg.Pool,
@@ -53,13 +66,7 @@ export class BreakerStateCache {
       try {
         do {
           this.reloadAgain = false;
-          const { rows } = await this.pool.query<{
-            name: string;
-            tenant_id: string | null;
-            state: BreakerSnapshot;
-          }>('select name, tenant_id, state from cb_state');
-          this.states = new Map(rows.map((r) => [BreakerStateCache.key(r.name, r.tenant_id), r.state]));
-          this.loadedAt = new Date();
+          await this.refresh();
         } while (this.reloadAgain);
       } catch (err) {
         this.options.onError?.(err); // keep serving the last known states
@@ -68,6 +75,30 @@ export class BreakerStateCache {
       }
     })();
     return this.loading;
+  }
+
+  private async refresh(): Promise<void> {
+    const full = this.horizon === null || Date.now() >= this.fullReloadAt;
+    // One statement, so the horizon and the rows come from the same snapshot.
+    const { rows } = await this.pool.query<{
+      horizon: string;
+      name: string | null;
+      tenant_id: string | null;
+      state: BreakerSnapshot | null;
+    }>(
+      `select pg_snapshot_xmin(pg_current_snapshot())::text as horizon, c.name, c.tenant_id, c.state
+         from (select 1) one
+         left join cb_state c on $1::xid8 is null or c.changed_tx >= $1::xid8`,
+      [full ? null : this.horizon],
+    );
+    const changed = rows.filter((r) => r.name !== null);
+    const states = full ? new Map<string, BreakerSnapshot>() : this.states;
+    for (const r of changed) states.set(BreakerStateCache.key(r.name!, r.tenant_id), r.state!);
+    this.states = states;
+    this.horizon = rows[0]!.horizon;
+    if (full) this.fullReloadAt = Date.now() + FULL_RELOAD_MS;
+    this.lastRefreshRows = changed.length;
+    this.loadedAt = new Date();
   }
 
   snapshot(name: string, tenantId: string | null): BreakerSnapshot | undefined {

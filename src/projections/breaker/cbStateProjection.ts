@@ -37,37 +37,30 @@ export const cbStateProjection: Projection = {
       if (event.streamVersion <= current.version) continue;
       states.set(event.streamName, evolveBreaker(current, event as unknown as BreakerEvent));
     }
-    for (const stream of streams) {
+    const rowsToWrite = streams.flatMap((stream) => {
       const id = parseBreakerStreamName(stream);
-      const s = states.get(stream);
-      if (!id || !s) continue;
-      await tx.query(
-        `insert into cb_state (name, tenant_id, open, disabled_by, disabled_reason, disabled_until, incident_id,
-                               consecutive_failures, last_failure_at, opened_at, updated_at, version, state)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-         on conflict (name, tenant_key) do update set
-           open = excluded.open, disabled_by = excluded.disabled_by, disabled_reason = excluded.disabled_reason,
-           disabled_until = excluded.disabled_until, incident_id = excluded.incident_id,
-           consecutive_failures = excluded.consecutive_failures, last_failure_at = excluded.last_failure_at,
-           opened_at = excluded.opened_at, updated_at = excluded.updated_at, version = excluded.version,
-           state = excluded.state`,
-        [
-          id.name,
-          id.tenant_id,
-          s.open,
-          s.disabled_by,
-          s.disabled_reason,
-          s.disabled_until,
-          s.incident_id,
-          s.consecutive_failures,
-          s.last_failure_at,
-          s.opened_at,
-          s.updated_at,
-          s.version,
-          JSON.stringify(s),
-        ],
-      );
-    }
+      const state = states.get(stream);
+      return id && state ? [{ name: id.name, tenant_id: id.tenant_id, state }] : [];
+    });
+    // One statement for the whole batch, however many breakers it touched; changed_tx lets every replica's
+    // cache reload only what changed.
+    await tx.query(
+      `insert into cb_state (name, tenant_id, open, disabled_by, disabled_reason, disabled_until, incident_id,
+                             consecutive_failures, last_failure_at, opened_at, updated_at, version, state)
+       select r.name, r.tenant_id, (r.state->>'open')::boolean, r.state->>'disabled_by',
+              r.state->>'disabled_reason', (r.state->>'disabled_until')::timestamptz, r.state->>'incident_id',
+              (r.state->>'consecutive_failures')::int, (r.state->>'last_failure_at')::timestamptz,
+              (r.state->>'opened_at')::timestamptz, (r.state->>'updated_at')::timestamptz,
+              (r.state->>'version')::bigint, r.state
+         from jsonb_to_recordset($1::jsonb) as r(name text, tenant_id text, state jsonb)
+       on conflict (name, tenant_key) do update set
+         open = excluded.open, disabled_by = excluded.disabled_by, disabled_reason = excluded.disabled_reason,
+         disabled_until = excluded.disabled_until, incident_id = excluded.incident_id,
+         consecutive_failures = excluded.consecutive_failures, last_failure_at = excluded.last_failure_at,
+         opened_at = excluded.opened_at, updated_at = excluded.updated_at, version = excluded.version,
+         state = excluded.state, changed_tx = pg_current_xact_id()`,
+      [JSON.stringify(rowsToWrite)],
+    );
     // Delivered at commit, only if the batch commits.
     await tx.query('select pg_notify($1, $2)', [CB_STATE_CHANNEL, '']);
   },

@@ -202,9 +202,9 @@ export async function run(): Promise<Figure[]> {
       const replica = new BreakerCommandService(
         new PostgresEventStore(db.pool),
         commands.policy,
-        undefined,
-        undefined,
-        withSnapshots ? { store: new PostgresSnapshotStore(db.pool), every: 1_000_000_000 } : undefined,
+        withSnapshots
+          ? { snapshots: { store: new PostgresSnapshotStore(db.pool), every: 1_000_000_000 } }
+          : {},
       );
       const t = performance.now();
       const outcome = await replica.execute({ name: DRIFT_BREAKER, tenantId: null }, (now, incidentId) => ({

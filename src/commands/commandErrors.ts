@@ -1,6 +1,10 @@
 import { DomainError } from '../domain/decider';
 import { HttpProblem, problems } from '../infra/http/problem';
-import { ConcurrencyConflictError, PreconditionFailedError } from './deciderCommandRunner';
+import {
+  ConcurrencyConflictError,
+  PreconditionFailedError,
+  StreamOverloadedError,
+} from './deciderCommandRunner';
 
 /** Maps command-side failures to problems; registered with the HTTP app's error handler. */
 export function commandErrorToProblem(err: unknown): HttpProblem | null {
@@ -18,6 +22,11 @@ export function commandErrorToProblem(err: unknown): HttpProblem | null {
     );
   }
   if (err instanceof ConcurrencyConflictError) return problems.conflict(err.message);
+  if (err instanceof StreamOverloadedError) {
+    return new HttpProblem(503, 'Service Unavailable', err.message, 'overloaded', undefined, {
+      'Retry-After': '1',
+    });
+  }
   if (err instanceof DomainError) {
     const field = (err as DomainError & { field?: unknown }).field;
     return problems.validation([{ path: typeof field === 'string' ? field : '', message: err.message }]);

@@ -18,6 +18,17 @@ export class PreconditionFailedError extends Error {
   }
 }
 
+/** Too many commands are waiting on one stream: refused at once, nothing written (load shedding). */
+export class StreamOverloadedError extends Error {
+  constructor(
+    readonly stream: string,
+    readonly waiting: number,
+  ) {
+    super(`${waiting} commands are already waiting on ${stream}; try again shortly`);
+    this.name = 'StreamOverloadedError';
+  }
+}
+
 export class ConcurrencyConflictError extends Error {
   constructor(readonly stream: string) {
     super(`Stream ${stream} kept changing under this command; try again`);
@@ -87,6 +98,11 @@ export class DeciderCommandRunner<Command, Event extends DomainEvent, State> {
       maxBatch?: number;
       maxAttempts?: number;
       cacheSize?: number;
+      /**
+       * Commands allowed to wait on one stream (beyond the batch in flight). A queue is drained by one
+       * append at a time, so past this the wait only grows: refusing keeps latency and memory bounded.
+       */
+      maxQueue?: number;
       snapshots?: SnapshotOptions;
     } = {},
   ) {}
@@ -99,12 +115,24 @@ export class DeciderCommandRunner<Command, Event extends DomainEvent, State> {
     return new Promise((resolve, reject) => {
       const queue = this.queues.get(stream);
       const job = { build, options, resolve, reject };
-      if (queue) return void queue.push(job);
+      if (queue) {
+        const limit = this.options.maxQueue ?? 10_000;
+        if (queue.length >= limit) return void reject(new StreamOverloadedError(stream, queue.length));
+        return void queue.push(job);
+      }
       this.queues.set(stream, [job]);
       // Start on the next turn of the event loop, not now: requests read from other sockets in the same
       // I/O phase join this first batch instead of waiting behind a batch of one.
       setImmediate(() => void this.drain(stream));
     });
+  }
+
+  /** Commands waiting on `stream` (not counting the batch in flight); all streams when none is named. */
+  waiting(stream?: string): number {
+    if (stream !== undefined) return this.queues.get(stream)?.length ?? 0;
+    let total = 0;
+    for (const queue of this.queues.values()) total += queue.length;
+    return total;
   }
 
   /**

@@ -78,12 +78,18 @@ export class BreakerCommandService {
   constructor(
     store: EventStore,
     readonly policy: BreakerPolicy,
-    private readonly counters?: BreakerCounters,
-    clock?: () => Date,
-    snapshots?: Omit<SnapshotOptions, 'schema'>,
+    private readonly options: {
+      counters?: BreakerCounters;
+      clock?: () => Date;
+      snapshots?: Omit<SnapshotOptions, 'schema'>;
+      /** Commands waiting per breaker before new ones are refused (StreamOverloadedError → 503). */
+      maxQueue?: number;
+    } = {},
   ) {
+    const { clock, snapshots, maxQueue } = options;
     this.runner = new DeciderCommandRunner(store, createBreakerDecider(policy), {
       ...(clock ? { clock } : {}),
+      ...(maxQueue !== undefined ? { maxQueue } : {}),
       ...(snapshots && snapshots.every > 0
         ? { snapshots: { ...snapshots, schema: BREAKER_SNAPSHOT_SCHEMA } }
         : {}),
@@ -105,16 +111,17 @@ export class BreakerCommandService {
   }
 
   private count(events: readonly BreakerEvent[]): void {
-    if (!this.counters) return;
+    const counters = this.options.counters;
+    if (!counters) return;
     for (const e of events) {
       if (e.type === 'BreakerTripped') {
-        this.counters.disabled.inc({ reason: e.data.trigger, severity: e.data.severity });
-        this.counters.incidents.inc({ severity: e.data.severity });
+        counters.disabled.inc({ reason: e.data.trigger, severity: e.data.severity });
+        counters.incidents.inc({ severity: e.data.severity });
       } else if (e.type === 'BreakerEnabled') {
-        this.counters.enabled.inc({ reason: 'manual' });
+        counters.enabled.inc({ reason: 'manual' });
       } else if (e.type === 'BreakerAutoRecovered') {
-        this.counters.enabled.inc({ reason: 'auto_recover' });
-        this.counters.autoRecovered.inc();
+        counters.enabled.inc({ reason: 'auto_recover' });
+        counters.autoRecovered.inc();
       }
     }
   }

@@ -28,17 +28,15 @@ export const breakerFeature: FeatureDefinition = {
       autoRecover: ctx.config.breaker.autoRecover,
       disableTtlHours: ctx.config.breaker.disableTtlHours,
     };
-    const service = new BreakerCommandService(
-      ctx.store,
-      policy,
-      registerBreakerCounters(ctx.metrics.registry),
-      undefined,
-      {
+    const service = new BreakerCommandService(ctx.store, policy, {
+      counters: registerBreakerCounters(ctx.metrics.registry),
+      maxQueue: ctx.config.commandQueueLimit,
+      snapshots: {
         store: new PostgresSnapshotStore(ctx.pool),
         every: ctx.config.breaker.snapshotEvery,
         onError: (err) => ctx.logger.warn({ err }, 'breaker snapshot failed (a longer replay next time)'),
       },
-    );
+    });
     const cache = new BreakerStateCache(ctx.pool, policy, {
       pollMs: ctx.config.breaker.cachePollMs,
       changes: ctx.listener.on(CB_STATE_CHANNEL_NAME),
@@ -71,6 +69,14 @@ export const breakerFeature: FeatureDefinition = {
             cache.isOpen(b.name, b.tenant_id) ? 1 : 0,
           );
         }
+      },
+    });
+    new Gauge({
+      name: 'costsim_cb_commands_waiting',
+      help: 'Breaker commands queued on this instance behind the append in flight (503 past COMMAND_QUEUE_LIMIT per breaker)',
+      registers: [ctx.metrics.registry],
+      collect() {
+        this.set(service.runner.waiting());
       },
     });
     new Gauge({

@@ -89,6 +89,8 @@ const envSchema = z.object({
   PROJECTOR_MAX_LAG_SECONDS: num(30, 1, 86400),
   BREAKER_RECOVERY_POLL_MS: num(1000, 50, 60_000, true),
   BREAKER_CACHE_POLL_MS: num(500, 50, 60_000, true),
+  /** Commands that may wait on one stream per instance before new ones get 503 (load shedding). */
+  COMMAND_QUEUE_LIMIT: num(10_000, 1, 10_000_000, true),
   /** A breaker stream is snapshotted every this many events (0 = never). */
   BREAKER_SNAPSHOT_EVERY: num(500, 0, 10_000_000, true),
 });
@@ -97,6 +99,8 @@ export type Env = z.infer<typeof envSchema>;
 
 export interface Config {
   port: number;
+  /** Commands waiting per stream before new ones are refused with 503. */
+  commandQueueLimit: number;
   /** undefined = decided at start-up: 127.0.0.1 when no API keys are configured, else 0.0.0.0. */
   host: string | undefined;
   databaseUrl: string | undefined;
@@ -154,6 +158,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   return {
     port: e.PORT,
+    commandQueueLimit: e.COMMAND_QUEUE_LIMIT,
     host: e.HOST,
     databaseUrl: e.DATABASE_URL,
     dataDir: e.DATA_DIR,

@@ -27,10 +27,8 @@ const drift = (score: number) => (now: Date, incidentId: string) =>
 function replica(every: number, store: SnapshotStore = snapshots, onError?: (err: unknown) => void) {
   const events = new PostgresEventStore(db.pool);
   const reads = jest.spyOn(events, 'readStream');
-  const service = new BreakerCommandService(events, policy, undefined, undefined, {
-    store,
-    every,
-    ...(onError ? { onError } : {}),
+  const service = new BreakerCommandService(events, policy, {
+    snapshots: { store, every, ...(onError ? { onError } : {}) },
   });
   return { service, reads };
 }

@@ -15,7 +15,11 @@ test('/openapi.json documents every breaker route from the schemas that validate
       string,
       Record<
         string,
-        { requestBody?: { content: Record<string, { schema: Record<string, unknown> }> }; 'x-scope'?: string }
+        {
+          requestBody?: { content: Record<string, { schema: Record<string, unknown> }> };
+          'x-scope'?: string;
+          responses: Record<string, unknown>;
+        }
       >
     >;
   };
@@ -49,4 +53,8 @@ test('/openapi.json documents every breaker route from the schemas that validate
   const drift = doc.paths['/costsim/breakers/{name}/drift']!.post!.requestBody!.content['application/json']!
     .schema as { properties: Record<string, { maximum?: number; type?: string }> };
   expect(drift.properties.drift_score).toMatchObject({ type: 'number', maximum: 1 });
+  // Commands document their conflict, precondition and load-shedding answers.
+  expect(Object.keys(doc.paths['/costsim/breakers/{name}/drift']!.post!.responses)).toEqual(
+    expect.arrayContaining(['200', '400', '401', '403', '409', '412', '413', '415', '503']),
+  );
 });

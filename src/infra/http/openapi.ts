@@ -53,7 +53,9 @@ export function buildOpenApi(routes: readonly RouteDoc[], version: string): Reco
         200: { description: 'OK', content: { 'application/json': {} } },
         400: problem,
         ...(r.scope ? { 401: problem, 403: problem } : {}),
-        ...(r.method === 'post' ? { 409: problem, 412: problem, 413: problem, 415: problem } : {}),
+        ...(r.method === 'post'
+          ? { 409: problem, 412: problem, 413: problem, 415: problem, 503: problem } // 503: load shed
+          : {}),
       },
     };
   }

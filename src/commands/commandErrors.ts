@@ -1,5 +1,6 @@
 import { DomainError } from '../domain/decider';
 import { HttpProblem, problems } from '../infra/http/problem';
+import { isConnectionError } from '../infra/postgres/pool';
 import {
   ConcurrencyConflictError,
   PreconditionFailedError,
@@ -22,6 +23,18 @@ export function commandErrorToProblem(err: unknown): HttpProblem | null {
     );
   }
   if (err instanceof ConcurrencyConflictError) return problems.conflict(err.message);
+  if (isConnectionError(err)) {
+    // The command may or may not have been written before the connection broke; the log is the truth,
+    // and a retry is decided on it (drift reports are not idempotent: retrying one counts it again).
+    return new HttpProblem(
+      503,
+      'Service Unavailable',
+      'The database connection failed while handling this request; a command may or may not have been recorded',
+      'database-unavailable',
+      undefined,
+      { 'Retry-After': '1' },
+    );
+  }
   if (err instanceof StreamOverloadedError) {
     return new HttpProblem(503, 'Service Unavailable', err.message, 'overloaded', undefined, {
       'Retry-After': '1',

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { Checkpoint, StoredEvent } from '../../infra/eventStore/eventStore';
 import { advisoryLockHeldSql } from '../../infra/postgres/leaderElector';
+import { inTransaction, isConnectionError } from '../../infra/postgres/pool';
 import type { Projection } from '../projection';
 import {
   LeadershipLostError,
@@ -34,11 +35,9 @@ export async function applyBatch(
   batchEnd: Checkpoint,
   fence?: Fence,
 ): Promise<AppliedBatch> {
-  const client = await pool.connect();
   const applied = new Map<string, number>();
   const checkpoints = new Map<string, Checkpoint>();
-  try {
-    await client.query('begin');
+  await inTransaction(pool, async (client) => {
     for (const projection of projections) {
       const from = expected.get(projection.name);
       if (!from) throw new Error(`no checkpoint loaded for projection ${projection.name}`);
@@ -53,6 +52,8 @@ export async function applyBatch(
       );
       if (relevant.length > 0) {
         await projection.apply(client, relevant).catch((err: unknown) => {
+          // A lost connection is not the projection's fault: retried like any failed batch, not reported.
+          if (isConnectionError(err)) throw err;
           throw new ProjectionApplyError(projection.name, relevant[0]!, relevant.length, err);
         });
       }
@@ -64,12 +65,6 @@ export async function applyBatch(
       const { rows } = await client.query<{ held: boolean }>(fenceSql, [fence.pid, fence.lockId]);
       if (!rows[0]?.held) throw new LeadershipLostError();
     }
-    await client.query('commit');
-    return { applied, checkpoints };
-  } catch (err) {
-    await client.query('rollback').catch(() => {});
-    throw err;
-  } finally {
-    client.release();
-  }
+  });
+  return { applied, checkpoints };
 }

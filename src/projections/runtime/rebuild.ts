@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { inTransaction } from '../../infra/postgres/pool';
 import { type EventStore, START } from '../../infra/eventStore/eventStore';
 import type { Projection } from '../projection';
 import { StaleCheckpointError, ensureCheckpoints, loadCheckpoints } from './checkpoints';
@@ -21,21 +22,13 @@ export async function rebuildProjection(
   options: { batchSize?: number; onProgress?: (p: RebuildProgress) => void } = {},
 ): Promise<RebuildProgress> {
   await ensureCheckpoints(pool, [projection.name]);
-  const client = await pool.connect();
-  try {
-    await client.query('begin');
+  await inTransaction(pool, async (client) => {
     await projection.reset(client);
     await client.query(
       `update projection_checkpoints set transaction_id = '0', global_position = 0, updated_at = now() where name = $1`,
       [projection.name],
     );
-    await client.query('commit');
-  } catch (err) {
-    await client.query('rollback').catch(() => {});
-    throw err;
-  } finally {
-    client.release();
-  }
+  });
 
   const { rows } = await pool.query<{ n: string }>('select count(*) as n from es_events');
   const progress: RebuildProgress = { processed: 0, total: Number(rows[0]?.n ?? 0) };

@@ -22,8 +22,8 @@ import { createTestDatabase, type TestDatabase } from '../support/testDatabase';
 /**
  * Faults under load, with two real `serve` processes on one database:
  *  - the projector leader is killed with SIGKILL in the middle of the load (no graceful anything);
- *  - every pooled database connection of the surviving process is terminated by the server
- *    (pg_terminate_backend), while its commands are in flight.
+ *  - every database connection of the surviving process (pool, LISTEN, advisory-lock holders) is terminated
+ *    by the server (pg_terminate_backend), again and again, while its commands are in flight.
  * Every command that was answered 200 must be in the log at the version it reported, the log must have no
  * gaps, a failed command must fail with 503 (retryable), never 500, the survivor must take over the
  * projector and its read tables must equal a rebuild, and its V2 gate must agree with the log.
@@ -108,13 +108,13 @@ test('SIGKILL of the projector leader and terminated connections under load: not
   await new Promise((r) => setTimeout(r, 700));
   procs[0]!.child.kill('SIGKILL');
   await new Promise((r) => setTimeout(r, 300));
-  // Terminate the survivor's pooled connections again and again for half a second, so that some die
-  // with a query in flight (an append, a projector batch, a cache refresh).
+  // Terminate every connection of the survivor (pool, LISTEN, projector and recovery locks) again and again
+  // for half a second, so that some die with a query in flight (an append, a projector batch, a refresh).
   let killed = 0;
   for (const until = Date.now() + 500; Date.now() < until;) {
     const { rows } = await db.pool.query<{ n: number }>(
       `select count(pg_terminate_backend(pid))::int as n from pg_stat_activity
-        where datname = current_database() and application_name = 'costsim-guard:faults-1'`,
+        where datname = current_database() and application_name like 'costsim-guard%'`,
     );
     killed += rows[0]!.n;
     await new Promise((r) => setTimeout(r, 20));
@@ -130,7 +130,7 @@ test('SIGKILL of the projector leader and terminated connections under load: not
   }, {});
   console.log(
     `[faults] ${sent} drift reports; answers by process:status ${JSON.stringify(byStatus)}; ` +
-      `${killed} pooled connections of the survivor terminated`,
+      `${killed} connections of the survivor terminated`,
   );
   expect(killed).toBeGreaterThan(0);
   if (procs[1]!.child.exitCode !== null || procs[1]!.child.signalCode !== null) {
@@ -175,6 +175,27 @@ test('SIGKILL of the projector leader and terminated connections under load: not
     );
     expect(lagging).toEqual([]);
   }, 20_000);
+  // The survivor's V2 gate (its in-memory cache, refreshed after its LISTEN connection was killed too)
+  // agrees with the log for every tenant.
+  const openByLog = tenants.filter((tenant) => {
+    const state = rows
+      .filter((r) => r.stream_name === breakerStreamName('costsim_v2', tenant))
+      .reduce(
+        (s, e) => evolveBreaker(s, { type: e.event_type, data: e.data } as unknown as BreakerEvent),
+        initialBreakerState(),
+      );
+    return isOpenAt(state, new Date(), { autoRecover: true });
+  });
+  expect(openByLog.length).toBeGreaterThan(0);
+  await eventually(async () => {
+    for (const tenant of tenants) {
+      const res = await fetch(`${procs[1]!.url}/costsim/v2/status`, {
+        headers: { Authorization: `Bearer ${testKeys.read}`, 'X-Tenant-ID': tenant },
+      });
+      const status = (await res.json()) as { circuit_breaker_open: boolean };
+      expect([tenant, status.circuit_breaker_open]).toEqual([tenant, openByLog.includes(tenant)]);
+    }
+  }, 10_000);
   await procs[1]!.stop();
   const snapshot = async () => ({
     state: (await db.pool.query('select * from cb_state order by name, tenant_key')).rows.map(
@@ -188,16 +209,6 @@ test('SIGKILL of the projector leader and terminated connections under load: not
   await rebuildProjection(db.pool, store, cbIncidentsProjection);
   expect(await snapshot()).toEqual(live);
 
-  // What every reader must say now, from the log alone: one of the tenants was driven open.
-  const openByLog = tenants.filter((tenant) => {
-    const state = rows
-      .filter((r) => r.stream_name === breakerStreamName('costsim_v2', tenant))
-      .reduce(
-        (s, e) => evolveBreaker(s, { type: e.event_type, data: e.data } as unknown as BreakerEvent),
-        initialBreakerState(),
-      );
-    return isOpenAt(state, new Date(), { autoRecover: true });
-  });
   const openInTable = (live.state as Array<{ tenant_id: string; open: boolean }>)
     .filter((r) => r.open)
     .map((r) => r.tenant_id)

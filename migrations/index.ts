@@ -5,6 +5,7 @@ import * as esAppendIndexPlans from './003_es_append_index_plans';
 import * as esSnapshots from './004_es_snapshots';
 import * as projectionFailures from './005_projection_failures';
 import * as cbStateChanges from './006_cb_state_changes';
+import * as alerts from './007_alerts';
 
 /**
  * Migrations are listed here rather than discovered on disk, so they load the same way under tsx, jest
@@ -17,6 +18,7 @@ const migrations: ReadonlyArray<readonly [string, Knex.Migration]> = [
   ['004_es_snapshots', esSnapshots],
   ['005_projection_failures', projectionFailures],
   ['006_cb_state_changes', cbStateChanges],
+  ['007_alerts', alerts],
 ];
 
 export const migrationSource: Knex.MigrationSource<string> = {

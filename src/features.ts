@@ -1,8 +1,9 @@
 import type { FeatureDefinition } from './infra/composition/featureModule';
 import type { Projection } from './projections/projection';
+import { alertsFeature } from './commands/alerts/alertsFeature';
 import { breakerFeature } from './commands/breaker/breakerFeature';
 
 /** Every feature slice the service runs, in mount order. */
-export const features: readonly FeatureDefinition[] = [breakerFeature];
+export const features: readonly FeatureDefinition[] = [breakerFeature, alertsFeature];
 
 export const allProjections = (): Projection[] => features.flatMap((f) => f.projections);

@@ -13,11 +13,19 @@ chmodSync(dataDir, 0o755);
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 let generatedKey = '';
 
-const embeddedServers = () =>
-  execFileSync('ps', ['-eo', 'args'])
+/**
+ * PostgreSQL servers (postmasters) on this data dir. A backend that was just forked still shows the
+ * postmaster's command line until it renames itself, so only processes whose parent is not one of them count.
+ */
+const embeddedServers = () => {
+  const matching = execFileSync('ps', ['-eo', 'pid=,ppid=,args='])
     .toString()
     .split('\n')
-    .filter((l) => l.includes(`-D ${join(dataDir, 'pg')}`));
+    .map((l) => /^\s*(\d+)\s+(\d+)\s+(.*)$/.exec(l))
+    .filter((m): m is RegExpExecArray => m !== null && m[3]!.includes(`-D ${join(dataDir, 'pg')}`));
+  const pids = new Set(matching.map((m) => m[1]));
+  return matching.filter((m) => !pids.has(m[2])).map((m) => m[3]!);
+};
 
 test('serve on the embedded database: ready, live, metrics, request ids; SIGTERM stops it and its database', async () => {
   const env = { DATA_DIR: dataDir, DATABASE_URL: '', COSTSIM_API_KEYS: '', COSTSIM_API_KEYS_FILE: '' };

@@ -84,6 +84,8 @@ export class BreakerCommandService {
       snapshots?: Omit<SnapshotOptions, 'schema'>;
       /** Commands waiting per breaker before new ones are refused (StreamOverloadedError → 503). */
       maxQueue?: number;
+      /** Recorded in every event's metadata: alerts label an incident with the instance that opened it. */
+      instance?: string;
     } = {},
   ) {
     const { clock, snapshots, maxQueue } = options;
@@ -104,7 +106,12 @@ export class BreakerCommandService {
     const stream = breakerStreamName(ref.name, ref.tenantId);
     const outcome = await this.runner.run(stream, (now) => build(now, newIncidentId()), {
       ...options,
-      metadata: { ...options.metadata, breaker: ref.name, tenant_id: ref.tenantId },
+      metadata: {
+        ...options.metadata,
+        breaker: ref.name,
+        tenant_id: ref.tenantId,
+        ...(this.options.instance ? { instance: this.options.instance } : {}),
+      },
     });
     this.count(outcome.events);
     return { ...outcome, ...summarizeDecision(outcome.events) };

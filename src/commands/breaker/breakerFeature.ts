@@ -31,6 +31,7 @@ export const breakerFeature: FeatureDefinition = {
     const service = new BreakerCommandService(ctx.store, policy, {
       counters: registerBreakerCounters(ctx.metrics.registry),
       maxQueue: ctx.config.commandQueueLimit,
+      instance: ctx.config.instanceId,
       snapshots: {
         store: new PostgresSnapshotStore(ctx.pool),
         every: ctx.config.breaker.snapshotEvery,

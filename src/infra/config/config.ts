@@ -81,6 +81,12 @@ const envSchema = z.object({
   ALERTMANAGER_URL: urlList,
   ALERTMANAGER_TIMEOUT: num(10, 0.1, 300),
   ALERT_RESEND_INTERVAL: num(60, 1, 86400),
+  ALERT_DELIVERY_POLL_MS: num(1000, 20, 60_000, true),
+  /** Base URL operators reach this service at; alerts' generatorURL points at the breaker there. */
+  COSTSIM_PUBLIC_URL: z.url({ message: 'must be an absolute URL' }).optional(),
+  COSTSIM_RUNBOOK_URL: z
+    .url({ message: 'must be an absolute URL' })
+    .default('https://github.com/costsim-guard/costsim-guard/blob/main/README.md#the-circuit-breaker'),
   INSTANCE_ID: z.string().min(1).optional(),
   PROJECTOR_ENABLED: bool(true),
   PROJECTOR_BATCH_SIZE: num(500, 1, 100_000, true),
@@ -127,7 +133,15 @@ export interface Config {
   adapterVersion: string;
   commitSha: string;
   provenanceRetentionDays: number;
-  alertmanager: { urls: string[]; timeoutSeconds: number; resendIntervalSeconds: number };
+  alertmanager: {
+    urls: string[];
+    timeoutSeconds: number;
+    resendIntervalSeconds: number;
+    deliveryPollMs: number;
+    /** undefined = http://<INSTANCE_ID>:<PORT> */
+    publicUrl: string | undefined;
+    runbookUrl: string;
+  };
   instanceId: string;
   projector: {
     enabled: boolean;
@@ -188,6 +202,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       urls: e.ALERTMANAGER_URL,
       timeoutSeconds: e.ALERTMANAGER_TIMEOUT,
       resendIntervalSeconds: e.ALERT_RESEND_INTERVAL,
+      deliveryPollMs: e.ALERT_DELIVERY_POLL_MS,
+      publicUrl: e.COSTSIM_PUBLIC_URL,
+      runbookUrl: e.COSTSIM_RUNBOOK_URL,
     },
     instanceId: e.INSTANCE_ID ?? hostname(),
     projector: {

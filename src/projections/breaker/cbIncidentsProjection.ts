@@ -3,12 +3,31 @@ import { type BreakerEvent, parseBreakerStreamName } from '../../domain/breaker'
 import type { StoredEvent } from '../../infra/eventStore/eventStore';
 import type { Projection } from '../projection';
 
-/** cb_incidents: one row per trip, opened by BreakerTripped and resolved by an enable or a recovery. */
+/**
+ * cb_incidents: one row per trip, opened by BreakerTripped and resolved by an enable or a recovery; its
+ * alert is marked sent when the incident's firing alert reached an Alertmanager (domain.md §4).
+ */
 export const cbIncidentsProjection: Projection = {
   name: 'cb_incidents',
-  handles: ['BreakerTripped', 'BreakerDisableAmended', 'BreakerEnabled', 'BreakerAutoRecovered'],
+  handles: [
+    'BreakerTripped',
+    'BreakerDisableAmended',
+    'BreakerEnabled',
+    'BreakerAutoRecovered',
+    'AlertDelivered',
+  ],
   async apply(tx: pg.ClientBase, events: readonly StoredEvent[]) {
     for (const stored of events) {
+      if (stored.type === 'AlertDelivered') {
+        const d = stored.data as { alert_type?: string; incident_id?: string | null; at?: string };
+        if (d.alert_type === 'disable' && d.incident_id) {
+          await tx.query(
+            `update cb_incidents set alert_sent = true, alert_sent_at = coalesce(alert_sent_at, $2) where id = $1`,
+            [d.incident_id, d.at],
+          );
+        }
+        continue;
+      }
       const event = stored.data
         ? ({ type: stored.type, data: stored.data } as unknown as BreakerEvent)
         : null;

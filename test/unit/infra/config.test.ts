@@ -16,7 +16,8 @@ describe('configuration', () => {
       disableTtlHours: 24,
       scope: 'global',
     });
-    expect(c.alertmanager).toEqual({ urls: [], timeoutSeconds: 10, resendIntervalSeconds: 60 });
+    expect(c.alertmanager).toMatchObject({ urls: [], timeoutSeconds: 10, resendIntervalSeconds: 60 });
+    expect(c.alertmanager.publicUrl).toBeUndefined(); // derived from INSTANCE_ID and PORT
     expect(c.modelVersion).toBe('2.0.0');
   });
 

@@ -1,0 +1,231 @@
+import type pg from 'pg';
+import type { Logger } from 'pino';
+import type { Observable, Subscription } from 'rxjs';
+import {
+  type AlertDelivered,
+  type AlertDeliveryFailed,
+  type AlertRouted,
+  alertDeliveryStream,
+} from '../../domain/alerts/alertDeliveryEvents';
+import type { AlertmanagerAlert } from '../../domain/alerts/alertmanagerAlert';
+import { type AlertSource, retryDelaySeconds } from '../../domain/alerts/breakerAlerts';
+import { type IncidentAlertFacts, renderQueuedAlert } from '../../domain/alerts/renderQueuedAlert';
+import type { EventStore } from '../../infra/eventStore/eventStore';
+import { applyOutcome, applyRouting } from '../../projections/alerts/alertQueueProjection';
+import { deterministicUuid } from '../deterministicUuid';
+
+export type DeliveryResult = { ok: true } | { ok: false; error: string; retryable: boolean };
+
+/** The Alertmanager side as the worker sees it (src/infra/alertmanager/alertmanagerClient.ts). */
+export interface AlertSender {
+  post(baseUrl: string, alerts: readonly AlertmanagerAlert[]): Promise<DeliveryResult>;
+}
+
+export interface DeliveryObserver {
+  onDelivered?(alertType: string): void;
+  onFailed?(alertType: string, final: boolean): void;
+}
+
+export interface AlertDeliveryWorkerOptions {
+  pool: pg.Pool;
+  store: EventStore;
+  sender: AlertSender;
+  /** Alertmanager base URLs; empty = alerts stay queued. */
+  targets: readonly string[];
+  source: AlertSource;
+  resendIntervalSeconds: number;
+  /** Names this worker's claims (instance id). */
+  workerId: string;
+  pollMs?: number;
+  batchSize?: number;
+  /** A claim expires after this: a worker that died mid-send loses it to the others. */
+  leaseMs?: number;
+  wakeups?: Observable<unknown>;
+  clock?: () => Date;
+  logger?: Logger;
+  observer?: DeliveryObserver;
+}
+
+interface ClaimedRow {
+  id: string;
+  intent_key: string;
+  alert_type: string;
+  incident_id: string | null;
+  target: string;
+  attempts: number;
+  max_attempts: number;
+  facts: IncidentAlertFacts | null;
+}
+
+/**
+ * The outbox worker. Runs on every replica at once: rows are claimed with FOR UPDATE SKIP LOCKED and a
+ * lease, so replicas share the queue without sending a row twice (unless a claim outlives its lease, when
+ * at-least-once delivery may repeat a send: Alertmanager de-duplicates identical alerts).
+ *
+ * A pass: route new intents to every configured Alertmanager, then claim due rows, send each, and record
+ * each outcome as an event (what a rebuild replays) before writing it to the row (what the next claim reads).
+ */
+export class AlertDeliveryWorker {
+  private timer: NodeJS.Timeout | null = null;
+  private subscription: Subscription | null = null;
+  private running: Promise<void> | null = null;
+  private again = false;
+  private stopped = false;
+
+  constructor(private readonly options: AlertDeliveryWorkerOptions) {}
+
+  start(): void {
+    this.subscription = this.options.wakeups?.subscribe(() => this.kick()) ?? null;
+    const tick = () => {
+      this.kick();
+      if (!this.stopped) this.timer = setTimeout(tick, this.options.pollMs ?? 1000);
+    };
+    tick();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.subscription?.unsubscribe();
+    await this.running;
+  }
+
+  /** One pass at a time; a wake-up during a pass runs one more. */
+  kick(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    if (this.running) {
+      this.again = true;
+      return this.running;
+    }
+    this.running = (async () => {
+      try {
+        do {
+          this.again = false;
+          await this.pass();
+        } while (this.again && !this.stopped);
+      } catch (err) {
+        this.options.logger?.warn({ err }, 'alert delivery pass failed');
+      } finally {
+        this.running = null;
+      }
+    })();
+    return this.running;
+  }
+
+  /** Routes and sends until nothing is due; returns the number of rows sent or failed. */
+  async pass(): Promise<number> {
+    await this.route();
+    let handled = 0;
+    for (;;) {
+      const claimed = await this.claim();
+      if (claimed.length === 0) return handled;
+      await Promise.all(claimed.map((row) => this.deliver(row)));
+      handled += claimed.length;
+    }
+  }
+
+  private now(): Date {
+    return (this.options.clock ?? (() => new Date()))();
+  }
+
+  private async route(): Promise<void> {
+    const { pool, targets, store } = this.options;
+    if (targets.length === 0) return; // nowhere to send: intents stay queued (pending), never "sent"
+    const { rows } = await pool.query<{ id: string }>(
+      `select id from alert_queue where target is null and status = 'pending' order by created_at limit 500`,
+    );
+    for (const { id } of rows) {
+      const event: AlertRouted = {
+        type: 'AlertRouted',
+        data: { intent_key: id, targets: [...targets], at: this.now().toISOString() },
+      };
+      // Deterministic event id: two replicas routing the same intent append it once.
+      await store.append(alertDeliveryStream(id), [{ id: deterministicUuid(`route:${id}`), ...event }], {
+        expected: 'any',
+      });
+      await applyRouting(pool, event);
+    }
+  }
+
+  private async claim(): Promise<ClaimedRow[]> {
+    const { pool, workerId } = this.options;
+    const { rows } = await pool.query<ClaimedRow>(
+      `with due as (
+         select id from alert_queue
+          where status = 'pending' and target is not null and next_attempt_at <= $1
+            and (claimed_until is null or claimed_until < $1)
+          order by next_attempt_at
+          limit $2
+          for update skip locked)
+       update alert_queue q set claimed_until = $1::timestamptz + make_interval(secs => $3 / 1000.0),
+              claimed_by = $4
+         from due where q.id = due.id
+       returning q.id, q.intent_key, q.alert_type, q.incident_id, q.target, q.attempts, q.max_attempts,
+         (select jsonb_build_object('breaker', f.breaker, 'tenant_id', f.tenant_id, 'instance', f.instance,
+                                    'trip', f.trip, 'closed', f.closed)
+            from alert_firing f where f.incident_id = q.incident_id) as facts`,
+      [this.now(), this.options.batchSize ?? 50, this.options.leaseMs ?? 30_000, workerId],
+    );
+    return rows;
+  }
+
+  private async deliver(row: ClaimedRow): Promise<void> {
+    const { sender, source, resendIntervalSeconds, store, pool } = this.options;
+    const now = this.now();
+    let result: DeliveryResult;
+    let payload: AlertmanagerAlert[] | null = null;
+    try {
+      if (!row.facts) throw new Error(`no alert facts for incident ${row.incident_id}`);
+      payload = renderQueuedAlert(row.alert_type, row.facts, source, now, resendIntervalSeconds);
+      result = await sender.post(row.target, payload);
+    } catch (err) {
+      result = { ok: false, error: err instanceof Error ? err.message : String(err), retryable: false };
+    }
+    const attempts = row.attempts + 1;
+    const base = {
+      row_id: row.id,
+      intent_key: row.intent_key,
+      alert_type: row.alert_type,
+      incident_id: row.incident_id,
+      target: row.target,
+      attempts,
+      at: now.toISOString(),
+    };
+    const final = !result.ok && (!result.retryable || attempts >= row.max_attempts);
+    const event: AlertDelivered | AlertDeliveryFailed = result.ok
+      ? { type: 'AlertDelivered', data: base }
+      : {
+          type: 'AlertDeliveryFailed',
+          data: {
+            ...base,
+            error: result.error.slice(0, 1000),
+            next_attempt_at: final
+              ? null
+              : new Date(now.getTime() + retryDelaySeconds(attempts) * 1000).toISOString(),
+          },
+        };
+    // The event first: a crash after it and before the row update is repaired by the projector; the other
+    // order could leave a sent row that a rebuild would send again.
+    await store.append(
+      alertDeliveryStream(row.id),
+      [{ id: deterministicUuid(`${row.id}#${attempts}`), ...event }],
+      {
+        expected: 'any',
+      },
+    );
+    await applyOutcome(pool, event);
+    if (payload)
+      await pool.query(`update alert_queue set payload = $2 where id = $1`, [
+        row.id,
+        JSON.stringify(payload),
+      ]);
+    if (result.ok) this.options.observer?.onDelivered?.(row.alert_type);
+    else {
+      this.options.observer?.onFailed?.(row.alert_type, final);
+      this.options.logger?.warn(
+        { alert: row.id, target: row.target, attempts, error: result.error, final },
+        final ? 'alert delivery failed for good' : 'alert delivery failed; will retry',
+      );
+    }
+  }
+}

@@ -1,0 +1,93 @@
+import type pg from 'pg';
+import type { Logger } from 'pino';
+import { assertFiring, firingBreakerAlert, resolvedBreakerAlerts } from '../../domain/alerts/breakerAlerts';
+import type { AlertSource } from '../../domain/alerts/breakerAlerts';
+import type { AlertmanagerAlert } from '../../domain/alerts/alertmanagerAlert';
+import type { IncidentAlertFacts } from '../../domain/alerts/renderQueuedAlert';
+import { LeaderElector } from '../../infra/postgres/leaderElector';
+import type { AlertSender } from './alertDeliveryWorker';
+
+/** domain.md §4: a resolve is re-sent for 15 minutes. */
+const RESOLVE_RESEND_MS = 15 * 60 * 1000;
+
+/**
+ * Alertmanager forgets an alert that is not re-sent before its endsAt. One replica (advisory lock 7002)
+ * re-asserts every open incident's firing alert each ALERT_RESEND_INTERVAL (endsAt four intervals ahead),
+ * and re-sends each resolve for 15 minutes (an Alertmanager that missed it, or restarted without
+ * storage, must not keep a stale firing alert). These repeats are idempotent, so they go straight to
+ * every Alertmanager instead of through the queue; the queue carries each alert's first, durable send.
+ */
+export class AlertReasserter {
+  private readonly elector: LeaderElector;
+
+  constructor(
+    private readonly options: {
+      connectionString: string;
+      lockId: number;
+      pool: pg.Pool;
+      sender: AlertSender;
+      targets: readonly string[];
+      source: AlertSource;
+      resendIntervalSeconds: number;
+      clock?: () => Date;
+      logger?: Logger;
+      onSend?: (ok: boolean) => void;
+    },
+  ) {
+    this.elector = new LeaderElector(options.connectionString, options.lockId, 'alert-reasserter', {
+      onError: (err) => options.logger?.warn({ err }, 'alert re-assertion: error'),
+    });
+  }
+
+  start(): void {
+    this.elector.start(async ({ signal }) => {
+      while (!signal.aborted) {
+        await this.reassert().catch((err: unknown) =>
+          this.options.logger?.warn({ err }, 'alert re-assertion pass failed'),
+        );
+        await new Promise<void>((resolve) => {
+          const wake = () => {
+            clearTimeout(timer);
+            signal.removeEventListener('abort', wake);
+            resolve();
+          };
+          const timer = setTimeout(wake, this.options.resendIntervalSeconds * 1000);
+          signal.addEventListener('abort', wake, { once: true });
+        });
+      }
+    });
+  }
+
+  stop(): Promise<void> {
+    return this.elector.stop();
+  }
+
+  /** One pass; returns the alerts re-sent (per target). */
+  async reassert(): Promise<number> {
+    const { pool, targets, source, resendIntervalSeconds, sender } = this.options;
+    if (targets.length === 0) return 0;
+    const now = (this.options.clock ?? (() => new Date()))();
+    const { rows } = await pool.query<IncidentAlertFacts & { resolved_at: Date | null }>(
+      `select breaker, tenant_id, instance, trip, closed, resolved_at from alert_firing
+        where resolved_at is null or resolved_at > $1`,
+      [new Date(now.getTime() - RESOLVE_RESEND_MS)],
+    );
+    const alerts: AlertmanagerAlert[] = rows.flatMap((facts) => {
+      const ref = { name: facts.breaker, tenant_id: facts.tenant_id };
+      const firing = firingBreakerAlert(ref, facts.trip, { ...source, instance: facts.instance });
+      // Only the resolve of the firing alert is repeated, not the informational "re-enabled" one.
+      return facts.closed
+        ? resolvedBreakerAlerts(ref, firing, facts.closed, source).slice(0, 1)
+        : [assertFiring(firing, now, resendIntervalSeconds)];
+    });
+    if (alerts.length === 0) return 0;
+    let sent = 0;
+    for (const target of targets) {
+      const result = await sender.post(target, alerts);
+      this.options.onSend?.(result.ok);
+      if (result.ok) sent += alerts.length;
+      else this.options.logger?.warn({ target, error: result.error }, 'alert re-assertion failed');
+    }
+    return sent;
+  }
+}

@@ -1,0 +1,96 @@
+import type { Express, Request } from 'express';
+import {
+  ALERT_ADMIN_STREAM,
+  type AlertsPurged,
+  type AlertsRetried,
+} from '../../domain/alerts/alertDeliveryEvents';
+import type { EventStore } from '../../infra/eventStore/eventStore';
+import { addressedTenant, requireScope } from '../../infra/http/auth';
+import { problems } from '../../infra/http/problem';
+import { parseOrThrow } from '../../infra/http/validation';
+import type pg from 'pg';
+import { applyAdminAction } from '../../projections/alerts/alertQueueProjection';
+import type { AlertQueries } from '../../projections/alerts/alertQueries';
+import { alertListQuery, alertStatsQuery, purgeBody, retryFailedBody } from './alertSchemas';
+
+function principalOf(req: Request) {
+  if (!req.principal) throw problems.unauthorized();
+  return req.principal;
+}
+
+/** Undefined = every tenant (a global key that names none); a tenant key sees only its own tenant. */
+function tenantScope(req: Request, explicit: string | undefined): string | undefined {
+  const principal = principalOf(req);
+  const tenant = addressedTenant(principal, explicit);
+  return tenant === null ? undefined : tenant;
+}
+
+/** Queue-wide operations act on every tenant's rows: only a global admin key may run them. */
+function requireGlobalKey(req: Request): string {
+  const principal = principalOf(req);
+  if (principal.keyTenant !== null) {
+    throw problems.forbidden(
+      'Retrying or purging the alert queue needs a global (not tenant-bound) admin key',
+    );
+  }
+  return principal.keyId;
+}
+
+/** api.md "Alerts (operators)": read the queue, retry failed rows, purge old ones. */
+export function mountAlertRoutes(
+  app: Express,
+  deps: { queries: AlertQueries; store: EventStore; pool: pg.Pool; onChange?: () => void },
+): void {
+  const { queries, store, pool } = deps;
+
+  app.get('/costsim/alerts', requireScope('admin'), async (req, res) => {
+    const q = parseOrThrow(alertListQuery, req.query, 'query');
+    const tenant = tenantScope(req, q.tenant_id);
+    res.json({
+      alerts: await queries.list({
+        limit: q.limit ?? 100,
+        ...(q.status ? { status: q.status } : {}),
+        ...(tenant !== undefined ? { tenant } : {}),
+      }),
+    });
+  });
+
+  app.get('/costsim/alerts/stats', requireScope('admin'), async (req, res) => {
+    const q = parseOrThrow(alertStatsQuery, req.query, 'query');
+    res.json(await queries.stats(tenantScope(req, q.tenant_id)));
+  });
+
+  // Operator actions are events (audited, replayed by a rebuild) applied at once as well (idempotent).
+  app.post('/costsim/alerts/retry-failed', requireScope('admin'), async (req, res) => {
+    const b = parseOrThrow(retryFailedBody, req.body ?? {}, 'body');
+    const actor = requireGlobalKey(req);
+    const extra = b.max_retries ?? 3;
+    const rows = await queries.failedRows(extra);
+    if (rows.length === 0) return void res.json({ retried: 0 });
+    const event: AlertsRetried = {
+      type: 'AlertsRetried',
+      data: { rows, extra_attempts: extra, actor, at: new Date().toISOString() },
+    };
+    await store.append(ALERT_ADMIN_STREAM, [{ ...event, metadata: { request_id: req.requestId } }]);
+    const retried = await applyAdminAction(pool, event);
+    deps.onChange?.();
+    res.json({ retried });
+  });
+
+  app.post('/costsim/alerts/purge', requireScope('admin'), async (req, res) => {
+    const b = parseOrThrow(purgeBody, req.body ?? {}, 'body');
+    const actor = requireGlobalKey(req);
+    const now = new Date();
+    const event: AlertsPurged = {
+      type: 'AlertsPurged',
+      data: {
+        before: new Date(now.getTime() - (b.days ?? 30) * 86_400_000).toISOString(),
+        statuses: b.statuses ?? ['sent', 'failed'],
+        actor,
+        at: now.toISOString(),
+      },
+    };
+    await store.append(ALERT_ADMIN_STREAM, [{ ...event, metadata: { request_id: req.requestId } }]);
+    res.json({ purged: await applyAdminAction(pool, event) });
+  });
+}

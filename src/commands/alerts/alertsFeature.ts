@@ -1,0 +1,109 @@
+import { Counter, Gauge } from 'prom-client';
+import type { AlertSource } from '../../domain/alerts/breakerAlerts';
+import { AlertmanagerClient } from '../../infra/alertmanager/alertmanagerClient';
+import type { FeatureDefinition } from '../../infra/composition/featureModule';
+import { LockIds } from '../../infra/postgres/lockIds';
+import { AlertQueries } from '../../projections/alerts/alertQueries';
+import { ALERT_QUEUE_CHANNEL, alertQueueProjection } from '../../projections/alerts/alertQueueProjection';
+import { AlertDeliveryWorker } from './alertDeliveryWorker';
+import { AlertReasserter } from './alertReasserter';
+import { alertRouteDocs } from './alertRouteDocs';
+import { mountAlertRoutes } from './alertRoutes';
+
+/**
+ * Alerts to Alertmanager (domain.md §4): intents projected from breaker events into alert_queue, delivered
+ * by a worker on every replica, firing alerts re-asserted by one replica (lock 7002).
+ */
+export const alertsFeature: FeatureDefinition = {
+  name: 'alerts',
+  projections: [alertQueueProjection],
+  channels: [ALERT_QUEUE_CHANNEL],
+  routes: alertRouteDocs,
+  create(ctx) {
+    const { alertmanager, instanceId, port } = ctx.config;
+    const source: AlertSource = {
+      instance: instanceId,
+      publicUrl: alertmanager.publicUrl ?? `http://${instanceId}:${port}`,
+      runbookUrl: alertmanager.runbookUrl,
+    };
+    const client = new AlertmanagerClient({ timeoutMs: alertmanager.timeoutSeconds * 1000 });
+    const registers = [ctx.metrics.registry];
+    const delivered = new Counter({
+      name: 'costsim_alerts_delivered_total',
+      help: 'Alerts delivered to an Alertmanager by this instance (per target)',
+      labelNames: ['alert_type'],
+      registers,
+    });
+    const failed = new Counter({
+      name: 'costsim_alerts_failed_total',
+      help: 'Failed alert sends by this instance; final = no attempt left (status failed)',
+      labelNames: ['alert_type', 'final'],
+      registers,
+    });
+    const reasserted = new Counter({
+      name: 'costsim_alerts_reasserted_total',
+      help: 'Re-assertions of firing alerts and re-sent resolves, by outcome',
+      labelNames: ['ok'],
+      registers,
+    });
+    const queries = new AlertQueries(ctx.pool);
+    new Gauge({
+      name: 'costsim_alert_queue',
+      help: 'Alert queue rows by status (all instances; read at scrape time)',
+      labelNames: ['status'],
+      registers,
+      async collect() {
+        const stats = await queries.stats().catch(() => null);
+        if (!stats) return;
+        for (const status of ['pending', 'sent', 'failed'] as const) this.set({ status }, stats[status]);
+      },
+    });
+    const worker = new AlertDeliveryWorker({
+      pool: ctx.pool,
+      store: ctx.store,
+      sender: client,
+      targets: alertmanager.urls,
+      source,
+      resendIntervalSeconds: alertmanager.resendIntervalSeconds,
+      workerId: instanceId,
+      pollMs: alertmanager.deliveryPollMs,
+      wakeups: ctx.listener.on(ALERT_QUEUE_CHANNEL),
+      logger: ctx.logger,
+      observer: {
+        onDelivered: (alertType) => delivered.inc({ alert_type: alertType }),
+        onFailed: (alertType, final) => failed.inc({ alert_type: alertType, final: String(final) }),
+      },
+    });
+    const reasserter = new AlertReasserter({
+      connectionString: ctx.connectionString,
+      lockId: LockIds.alertDelivery,
+      pool: ctx.pool,
+      sender: client,
+      targets: alertmanager.urls,
+      source,
+      resendIntervalSeconds: alertmanager.resendIntervalSeconds,
+      logger: ctx.logger,
+      onSend: (ok) => reasserted.inc({ ok: String(ok) }),
+    });
+    return {
+      api: { worker, reasserter, queries, client },
+      mount(app) {
+        mountAlertRoutes(app, {
+          queries,
+          store: ctx.store,
+          pool: ctx.pool,
+          onChange: () => void worker.kick(),
+        });
+      },
+      async start() {
+        worker.start();
+        reasserter.start();
+      },
+      async stop() {
+        await reasserter.stop();
+        await worker.stop();
+        await client.close();
+      },
+    };
+  },
+};

@@ -1,0 +1,68 @@
+import type { DomainEvent } from '../decider';
+
+/**
+ * Outcomes of alert deliveries, one stream per queue row (`alert_delivery-<row id>`). They are what makes
+ * the outbox rebuildable: alert_queue replayed from events knows which sends already happened.
+ */
+export interface AlertDeliveryOutcome {
+  readonly row_id: string;
+  readonly intent_key: string;
+  readonly alert_type: string;
+  readonly incident_id: string | null;
+  readonly target: string;
+  /** attempts made so far, this one included. */
+  readonly attempts: number;
+  readonly at: string;
+}
+
+export type AlertDelivered = DomainEvent<'AlertDelivered', AlertDeliveryOutcome>;
+export type AlertDeliveryFailed = DomainEvent<
+  'AlertDeliveryFailed',
+  AlertDeliveryOutcome & {
+    readonly error: string;
+    /** null when no attempt is left (status failed). */
+    readonly next_attempt_at: string | null;
+  }
+>;
+/**
+ * An intent was routed to the Alertmanagers configured at the time (every alert goes to every one). As an
+ * event, so that a rebuild does not route (and send) again what was routed, delivered and purged long ago.
+ */
+export type AlertRouted = DomainEvent<
+  'AlertRouted',
+  { readonly intent_key: string; readonly targets: readonly string[]; readonly at: string }
+>;
+export type AlertDeliveryEvent = AlertDelivered | AlertDeliveryFailed | AlertRouted;
+
+export const alertDeliveryEventTypes = ['AlertRouted', 'AlertDelivered', 'AlertDeliveryFailed'] as const;
+
+export const alertDeliveryStream = (rowId: string) => `alert_delivery-${rowId}`;
+
+/** A routed row: one intent sent to one Alertmanager. */
+export const routedRowId = (intentKey: string, target: string) => `${intentKey}@${target}`;
+
+/** Operators put failed rows back in the queue with more attempts (domain.md §4 "retry failed"). */
+export type AlertsRetried = DomainEvent<
+  'AlertsRetried',
+  {
+    /** each row with its new max_attempts (absolute, so applying the event twice changes nothing). */
+    readonly rows: ReadonlyArray<{ readonly id: string; readonly max_attempts: number }>;
+    readonly extra_attempts: number;
+    readonly actor: string;
+    readonly at: string;
+  }
+>;
+/** Operators delete delivered/failed rows older than `before` (domain.md §4 "purge"). */
+export type AlertsPurged = DomainEvent<
+  'AlertsPurged',
+  {
+    readonly before: string;
+    readonly statuses: readonly string[];
+    readonly actor: string;
+    readonly at: string;
+  }
+>;
+export type AlertAdminEvent = AlertsRetried | AlertsPurged;
+export const alertAdminEventTypes = ['AlertsRetried', 'AlertsPurged'] as const;
+/** One stream for operator actions on the queue: they are rare, and their order matters on replay. */
+export const ALERT_ADMIN_STREAM = 'alert_admin';

@@ -1,0 +1,180 @@
+import type pg from 'pg';
+import {
+  type AlertAdminEvent,
+  type AlertDeliveryEvent,
+  type AlertRouted,
+  alertAdminEventTypes,
+  alertDeliveryEventTypes,
+  routedRowId,
+} from '../../domain/alerts/alertDeliveryEvents';
+import { type BreakerEvent, parseBreakerStreamName } from '../../domain/breaker';
+import type { StoredEvent } from '../../infra/eventStore/eventStore';
+import type { Projection } from '../projection';
+
+/** Wakes the delivery workers of every replica when new intents are queued (they poll too). */
+export const ALERT_QUEUE_CHANNEL = 'alert_queue_changed';
+
+const DEFAULT_INSTANCE = 'costsim-guard';
+
+/**
+ * alert_firing and alert_queue (migration 007) from breaker events and delivery outcomes:
+ *  - BreakerTripped: the incident's alert facts go to alert_firing (one row per incident); a `disable`
+ *    intent is queued;
+ *  - BreakerEnabled / BreakerAutoRecovered: alert_firing is marked resolved; an `enable` intent is queued;
+ *  - AlertDelivered / AlertDeliveryFailed: the routed row takes the outcome (created from its intent if a
+ *    rebuild has not routed it yet), never going back to fewer attempts.
+ * Intent rows carry no rendered payload: the worker renders alerts from alert_firing when it sends, so a
+ * late delivery carries the current truth (a firing alert for a breaker closed meanwhile goes out resolved).
+ */
+export const alertQueueProjection: Projection = {
+  name: 'alert_queue',
+  handles: [
+    'BreakerTripped',
+    'BreakerEnabled',
+    'BreakerAutoRecovered',
+    ...alertDeliveryEventTypes,
+    ...alertAdminEventTypes,
+  ],
+  async apply(tx: pg.ClientBase, events: readonly StoredEvent[]) {
+    let queued = false;
+    for (const stored of events) {
+      if (stored.type === 'AlertRouted') {
+        await applyRouting(tx, { type: stored.type, data: stored.data } as unknown as AlertRouted);
+        queued = true;
+        continue;
+      }
+      if (stored.type === 'AlertDelivered' || stored.type === 'AlertDeliveryFailed') {
+        await applyOutcome(tx, { type: stored.type, data: stored.data } as unknown as Exclude<
+          AlertDeliveryEvent,
+          AlertRouted
+        >);
+        continue;
+      }
+      if (stored.type === 'AlertsRetried' || stored.type === 'AlertsPurged') {
+        await applyAdminAction(tx, { type: stored.type, data: stored.data } as unknown as AlertAdminEvent);
+        queued = true;
+        continue;
+      }
+      const ref = parseBreakerStreamName(stored.streamName);
+      if (!ref) continue;
+      const event = { type: stored.type, data: stored.data } as unknown as BreakerEvent;
+      const instance =
+        typeof stored.metadata.instance === 'string' ? stored.metadata.instance : DEFAULT_INSTANCE;
+      if (event.type === 'BreakerTripped') {
+        await tx.query(
+          `insert into alert_firing (stream_name, breaker, tenant_id, incident_id, instance, trip)
+           values ($1, $2, $3, $4, $5, $6)
+           on conflict (incident_id) do nothing`,
+          [
+            stored.streamName,
+            ref.name,
+            ref.tenant_id,
+            event.data.incident_id,
+            instance,
+            JSON.stringify(event.data),
+          ],
+        );
+        await queueIntent(tx, `${stored.eventId}:disable`, 'disable', ref, event.data.incident_id, stored);
+        queued = true;
+      } else if (event.type === 'BreakerEnabled' || event.type === 'BreakerAutoRecovered') {
+        if (event.data.incident_id === null) continue; // nothing was alerted for this opening
+        const closed = {
+          at: event.data.at,
+          resolved_by: event.data.resolved_by,
+          resolution_notes: event.data.resolution_notes,
+        };
+        await tx.query(
+          `update alert_firing set resolved_at = $2, closed = $3 where incident_id = $1 and resolved_at is null`,
+          [event.data.incident_id, closed.at, JSON.stringify(closed)],
+        );
+        await queueIntent(tx, `${stored.eventId}:enable`, 'enable', ref, event.data.incident_id, stored);
+        queued = true;
+      }
+    }
+    if (queued) await tx.query('select pg_notify($1, $2)', [ALERT_QUEUE_CHANNEL, '']);
+  },
+  async reset(tx) {
+    await tx.query('delete from alert_queue; delete from alert_firing');
+  },
+};
+
+function queueIntent(
+  tx: pg.ClientBase,
+  key: string,
+  type: 'disable' | 'enable',
+  ref: { name: string; tenant_id: string | null },
+  incidentId: string,
+  stored: StoredEvent,
+) {
+  const at = stored.recordedAt.toISOString();
+  return tx.query(
+    `insert into alert_queue (id, intent_key, alert_type, circuit_breaker_name, tenant_id, incident_id,
+                              stream_name, target, next_attempt_at, created_at)
+     values ($1, $1, $2, $3, $4, $5, $6, null, $7, $7)
+     on conflict (id) do nothing`,
+    [key, type, ref.name, ref.tenant_id, incidentId, stored.streamName, at],
+  );
+}
+
+/**
+ * A delivery outcome on its routed row, idempotent and never backwards: the worker writes it right after
+ * appending the event, and the projector applies the same event again later (or on a rebuild).
+ */
+export async function applyOutcome(
+  tx: pg.ClientBase | pg.Pool,
+  event: Exclude<AlertDeliveryEvent, AlertRouted>,
+): Promise<void> {
+  const d = event.data;
+  const id = routedRowId(d.intent_key, d.target);
+  if (event.type === 'AlertDelivered') {
+    await tx.query(
+      `update alert_queue set status = 'sent', attempts = $2, last_attempt_at = $3, sent_at = $3,
+              last_error = null, claimed_until = null, claimed_by = null
+        where id = $1 and attempts <= $2 and status <> 'sent'`,
+      [id, d.attempts, d.at],
+    );
+  } else {
+    const failed = event.data.next_attempt_at === null;
+    await tx.query(
+      `update alert_queue set status = $4, attempts = $2, last_attempt_at = $3, last_error = $5,
+              next_attempt_at = coalesce($6, next_attempt_at), claimed_until = null, claimed_by = null
+        where id = $1 and attempts < $2 and status = 'pending'`,
+      [id, d.attempts, d.at, failed ? 'failed' : 'pending', event.data.error, event.data.next_attempt_at],
+    );
+  }
+}
+
+/** Operator actions, idempotent: the route applies them right after appending, the projector again later. */
+export async function applyAdminAction(tx: pg.ClientBase | pg.Pool, event: AlertAdminEvent): Promise<number> {
+  if (event.type === 'AlertsRetried') {
+    const { rowCount } = await tx.query(
+      `update alert_queue q set status = 'pending', max_attempts = r.max_attempts, next_attempt_at = $2,
+              last_error = q.last_error
+         from jsonb_to_recordset($1::jsonb) as r(id text, max_attempts int)
+        where q.id = r.id and q.status = 'failed'`,
+      [JSON.stringify(event.data.rows), event.data.at],
+    );
+    return rowCount ?? 0;
+  }
+  const { rowCount } = await tx.query(
+    `delete from alert_queue where status = any($1::text[]) and created_at < $2`,
+    [event.data.statuses, event.data.before],
+  );
+  return rowCount ?? 0;
+}
+
+/** An intent becomes one pending row per target; the intent row goes. Idempotent. */
+export async function applyRouting(tx: pg.ClientBase | pg.Pool, event: AlertRouted): Promise<void> {
+  const { intent_key: key, targets } = event.data;
+  await tx.query(
+    `insert into alert_queue (id, intent_key, alert_type, circuit_breaker_name, tenant_id, incident_id,
+                              stream_name, target, next_attempt_at, created_at)
+     select i.intent_key || '@' || t.target, i.intent_key, i.alert_type, i.circuit_breaker_name, i.tenant_id,
+            i.incident_id, i.stream_name, t.target, i.next_attempt_at, i.created_at
+       from alert_queue i, unnest($2::text[]) as t(target)
+      where i.id = $1 and i.target is null
+     on conflict (id) do nothing`,
+    [key, targets],
+  );
+  await tx.query(`delete from alert_queue where id = $1 and target is null`, [key]);
+}

@@ -190,6 +190,7 @@ export class AlertDeliveryWorker {
       target: row.target,
       attempts,
       at: now.toISOString(),
+      payload,
     };
     const final = !result.ok && (!result.retryable || attempts >= row.max_attempts);
     const event: AlertDelivered | AlertDeliveryFailed = result.ok

@@ -1,4 +1,5 @@
 import type { DomainEvent } from '../decider';
+import type { AlertmanagerAlert } from './alertmanagerAlert';
 
 /**
  * Outcomes of alert deliveries, one stream per queue row (`alert_delivery-<row id>`). They are what makes
@@ -13,6 +14,8 @@ export interface AlertDeliveryOutcome {
   /** attempts made so far, this one included. */
   readonly attempts: number;
   readonly at: string;
+  /** the alerts as sent (rendered at send time), null when rendering failed. */
+  readonly payload: readonly AlertmanagerAlert[] | null;
 }
 
 export type AlertDelivered = DomainEvent<'AlertDelivered', AlertDeliveryOutcome>;

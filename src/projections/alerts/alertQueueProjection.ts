@@ -129,17 +129,26 @@ export async function applyOutcome(
   if (event.type === 'AlertDelivered') {
     await tx.query(
       `update alert_queue set status = 'sent', attempts = $2, last_attempt_at = $3, sent_at = $3,
-              last_error = null, claimed_until = null, claimed_by = null
+              last_error = null, claimed_until = null, claimed_by = null, payload = $4
         where id = $1 and attempts <= $2 and status <> 'sent'`,
-      [id, d.attempts, d.at],
+      [id, d.attempts, d.at, JSON.stringify(d.payload ?? null)],
     );
   } else {
     const failed = event.data.next_attempt_at === null;
     await tx.query(
       `update alert_queue set status = $4, attempts = $2, last_attempt_at = $3, last_error = $5,
-              next_attempt_at = coalesce($6, next_attempt_at), claimed_until = null, claimed_by = null
+              next_attempt_at = coalesce($6, next_attempt_at), claimed_until = null, claimed_by = null,
+              payload = $7
         where id = $1 and attempts < $2 and status = 'pending'`,
-      [id, d.attempts, d.at, failed ? 'failed' : 'pending', event.data.error, event.data.next_attempt_at],
+      [
+        id,
+        d.attempts,
+        d.at,
+        failed ? 'failed' : 'pending',
+        event.data.error,
+        event.data.next_attempt_at,
+        JSON.stringify(d.payload ?? null),
+      ],
     );
   }
 }

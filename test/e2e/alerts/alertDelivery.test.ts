@@ -37,6 +37,7 @@ interface QueueRow {
   status: string;
   attempts: number;
   last_error: string | null;
+  last_attempt_at: string | null;
   next_attempt_at: string;
 }
 
@@ -116,8 +117,10 @@ test('an Alertmanager outage delays an alert and never loses it: retried with ba
     });
     expect(failed.status).toBe('pending');
     expect(failed.last_error).toMatch(/ECONNREFUSED/);
-    // Back-off: the next attempt is min(2^attempts, 300) s after this one, not immediate.
-    expect(Date.parse(failed.next_attempt_at)).toBeGreaterThan(Date.now());
+    // Back-off: the next attempt is min(2^attempts, 300) s after the last one, not immediate.
+    expect(Date.parse(failed.next_attempt_at) - Date.parse(failed.last_attempt_at!)).toBe(
+      Math.min(2 ** failed.attempts, 300) * 1000,
+    );
     const stats = (await (await t.call('GET', '/costsim/alerts/stats', { key: testKeys.admin })).json()) as {
       pending: number;
       oldest_pending: string | null;

@@ -33,6 +33,8 @@ export async function up(knex: Knex): Promise<void> {
       tenant_id            text,
       incident_id          text,
       stream_name          text,
+      -- facts of an alert that belongs to no incident (drift_warning); incident alerts use alert_firing
+      facts                jsonb,
       target               text,
       payload              jsonb,
       attempts             integer not null default 0,

@@ -9,7 +9,12 @@ import {
 } from '../../domain/alerts/alertDeliveryEvents';
 import type { AlertmanagerAlert } from '../../domain/alerts/alertmanagerAlert';
 import { type AlertSource, retryDelaySeconds } from '../../domain/alerts/breakerAlerts';
-import { type IncidentAlertFacts, renderQueuedAlert } from '../../domain/alerts/renderQueuedAlert';
+import {
+  type DriftWarningFacts,
+  type IncidentAlertFacts,
+  renderDriftWarning,
+  renderQueuedAlert,
+} from '../../domain/alerts/renderQueuedAlert';
 import type { EventStore } from '../../infra/eventStore/eventStore';
 import { applyOutcome, applyRouting } from '../../projections/alerts/alertQueueProjection';
 import { deterministicUuid } from '../deterministicUuid';
@@ -55,6 +60,7 @@ interface ClaimedRow {
   attempts: number;
   max_attempts: number;
   facts: IncidentAlertFacts | null;
+  own_facts: DriftWarningFacts | null;
 }
 
 /**
@@ -163,7 +169,8 @@ export class AlertDeliveryWorker {
        returning q.id, q.intent_key, q.alert_type, q.incident_id, q.target, q.attempts, q.max_attempts,
          (select jsonb_build_object('breaker', f.breaker, 'tenant_id', f.tenant_id, 'instance', f.instance,
                                     'trip', f.trip, 'closed', f.closed)
-            from alert_firing f where f.incident_id = q.incident_id) as facts`,
+            from alert_firing f where f.incident_id = q.incident_id) as facts,
+         q.facts as own_facts`,
       [this.now(), this.options.batchSize ?? 50, this.options.leaseMs ?? 30_000, workerId],
     );
     return rows;
@@ -175,8 +182,12 @@ export class AlertDeliveryWorker {
     let result: DeliveryResult;
     let payload: AlertmanagerAlert[] | null = null;
     try {
-      if (!row.facts) throw new Error(`no alert facts for incident ${row.incident_id}`);
-      payload = renderQueuedAlert(row.alert_type, row.facts, source, now, resendIntervalSeconds);
+      if (row.alert_type === 'drift_warning' && row.own_facts) {
+        payload = renderDriftWarning(row.own_facts, source, resendIntervalSeconds);
+      } else {
+        if (!row.facts) throw new Error(`no alert facts for incident ${row.incident_id}`);
+        payload = renderQueuedAlert(row.alert_type, row.facts, source, now, resendIntervalSeconds);
+      }
       result = await sender.post(row.target, payload);
     } catch (err) {
       result = { ok: false, error: err instanceof Error ? err.message : String(err), retryable: false };

@@ -1,4 +1,4 @@
-import type { BreakerTrippedData, Severity } from '../breaker/breakerEvents';
+import type { BreakerTrippedData, DriftTripSuppressedData, Severity } from '../breaker/breakerEvents';
 import type { AlertmanagerAlert } from './alertmanagerAlert';
 
 /** Where the alerts come from and where an operator looks (configuration, not domain state). */
@@ -124,6 +124,40 @@ export function resolvedBreakerAlerts(
       generatorURL: stateUrl(source, ref),
     },
   ];
+}
+
+/**
+ * domain.md §3: with COSTSIM_V2_AUTO_DISABLE=false, drift that would have tripped the breaker alerts P2
+ * instead. Nothing closes it later, so it is a transient alert: it lapses four resend intervals after the
+ * drift was seen.
+ */
+export function driftWarningAlert(
+  ref: BreakerRef,
+  drift: DriftTripSuppressedData,
+  instance: string,
+  source: AlertSource,
+  resendIntervalSeconds: number,
+): AlertmanagerAlert {
+  return {
+    labels: {
+      alertname: 'CostSimV2DriftWarning',
+      severity: severityLabel(drift.severity),
+      component: 'costsim',
+      circuit_breaker: ref.name,
+      ...(ref.tenant_id !== null ? { tenant_id: ref.tenant_id } : {}),
+      instance,
+    },
+    annotations: {
+      summary: `CostSim V2 drift over threshold, auto-disable is off (${drift.severity})`,
+      description:
+        `${drift.reason}. ${drift.failures_before + 1} consecutive reports over ${drift.threshold}; ` +
+        `the breaker was not tripped because COSTSIM_V2_AUTO_DISABLE=false.`,
+      runbook_url: source.runbookUrl,
+    },
+    startsAt: drift.at,
+    endsAt: new Date(Date.parse(drift.at) + 4 * resendIntervalSeconds * 1000).toISOString(),
+    generatorURL: stateUrl(source, ref),
+  };
 }
 
 /** domain.md §4: the next attempt after a failed send waits min(2^attempts, 300) seconds. */

@@ -1,6 +1,12 @@
-import type { BreakerTrippedData } from '../breaker/breakerEvents';
+import type { BreakerTrippedData, DriftTripSuppressedData } from '../breaker/breakerEvents';
 import type { AlertmanagerAlert } from './alertmanagerAlert';
-import { type AlertSource, assertFiring, firingBreakerAlert, resolvedBreakerAlerts } from './breakerAlerts';
+import {
+  type AlertSource,
+  assertFiring,
+  driftWarningAlert,
+  firingBreakerAlert,
+  resolvedBreakerAlerts,
+} from './breakerAlerts';
 
 /** The facts an incident's alerts are rendered from (alert_firing). */
 export interface IncidentAlertFacts {
@@ -10,6 +16,24 @@ export interface IncidentAlertFacts {
   readonly trip: BreakerTrippedData;
   /** set once the breaker closed */
   readonly closed: { at: string; resolved_by: string; resolution_notes: string } | null;
+}
+
+/** The facts of an alert that belongs to no incident (a drift warning), kept on its queue row. */
+export interface DriftWarningFacts {
+  readonly breaker: string;
+  readonly tenant_id: string | null;
+  readonly instance: string;
+  readonly drift: DriftTripSuppressedData;
+}
+
+/** Renders a `drift_warning` intent. */
+export function renderDriftWarning(
+  facts: DriftWarningFacts,
+  source: AlertSource,
+  resendIntervalSeconds: number,
+): AlertmanagerAlert[] {
+  const ref = { name: facts.breaker, tenant_id: facts.tenant_id };
+  return [driftWarningAlert(ref, facts.drift, facts.instance, source, resendIntervalSeconds)];
 }
 
 /**

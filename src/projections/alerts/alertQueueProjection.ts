@@ -21,6 +21,7 @@ const DEFAULT_INSTANCE = 'costsim-guard';
  *  - BreakerTripped: the incident's alert facts go to alert_firing (one row per incident); a `disable`
  *    intent is queued;
  *  - BreakerEnabled / BreakerAutoRecovered: alert_firing is marked resolved; an `enable` intent is queued;
+ *  - DriftTripSuppressed (auto-disable off): a `drift_warning` intent, its facts on the row;
  *  - AlertDelivered / AlertDeliveryFailed: the routed row takes the outcome (created from its intent if a
  *    rebuild has not routed it yet), never going back to fewer attempts.
  * Intent rows carry no rendered payload: the worker renders alerts from alert_firing when it sends, so a
@@ -32,6 +33,7 @@ export const alertQueueProjection: Projection = {
     'BreakerTripped',
     'BreakerEnabled',
     'BreakerAutoRecovered',
+    'DriftTripSuppressed',
     ...alertDeliveryEventTypes,
     ...alertAdminEventTypes,
   ],
@@ -76,6 +78,10 @@ export const alertQueueProjection: Projection = {
         );
         await queueIntent(tx, `${stored.eventId}:disable`, 'disable', ref, event.data.incident_id, stored);
         queued = true;
+      } else if (event.type === 'DriftTripSuppressed') {
+        const facts = { breaker: ref.name, tenant_id: ref.tenant_id, instance, drift: event.data };
+        await queueIntent(tx, `${stored.eventId}:drift_warning`, 'drift_warning', ref, null, stored, facts);
+        queued = true;
       } else if (event.type === 'BreakerEnabled' || event.type === 'BreakerAutoRecovered') {
         if (event.data.incident_id === null) continue; // nothing was alerted for this opening
         const closed = {
@@ -101,18 +107,19 @@ export const alertQueueProjection: Projection = {
 function queueIntent(
   tx: pg.ClientBase,
   key: string,
-  type: 'disable' | 'enable',
+  type: 'disable' | 'enable' | 'drift_warning',
   ref: { name: string; tenant_id: string | null },
-  incidentId: string,
+  incidentId: string | null,
   stored: StoredEvent,
+  facts: object | null = null,
 ) {
   const at = stored.recordedAt.toISOString();
   return tx.query(
     `insert into alert_queue (id, intent_key, alert_type, circuit_breaker_name, tenant_id, incident_id,
-                              stream_name, target, next_attempt_at, created_at)
-     values ($1, $1, $2, $3, $4, $5, $6, null, $7, $7)
+                              stream_name, facts, target, next_attempt_at, created_at)
+     values ($1, $1, $2, $3, $4, $5, $6, $8, null, $7, $7)
      on conflict (id) do nothing`,
-    [key, type, ref.name, ref.tenant_id, incidentId, stored.streamName, at],
+    [key, type, ref.name, ref.tenant_id, incidentId, stored.streamName, at, facts && JSON.stringify(facts)],
   );
 }
 
@@ -153,14 +160,18 @@ export async function applyOutcome(
   }
 }
 
-/** Operator actions, idempotent: the route applies them right after appending, the projector again later. */
+/**
+ * Operator actions, idempotent: the route applies them right after appending, the projector again later.
+ * A retry only applies to a row whose max_attempts it has not raised yet, so the projector's replay does
+ * not re-queue a row that was retried and has failed again since.
+ */
 export async function applyAdminAction(tx: pg.ClientBase | pg.Pool, event: AlertAdminEvent): Promise<number> {
   if (event.type === 'AlertsRetried') {
     const { rowCount } = await tx.query(
       `update alert_queue q set status = 'pending', max_attempts = r.max_attempts, next_attempt_at = $2,
               last_error = q.last_error
          from jsonb_to_recordset($1::jsonb) as r(id text, max_attempts int)
-        where q.id = r.id and q.status = 'failed'`,
+        where q.id = r.id and q.status = 'failed' and q.max_attempts < r.max_attempts`,
       [JSON.stringify(event.data.rows), event.data.at],
     );
     return rowCount ?? 0;
@@ -177,9 +188,9 @@ export async function applyRouting(tx: pg.ClientBase | pg.Pool, event: AlertRout
   const { intent_key: key, targets } = event.data;
   await tx.query(
     `insert into alert_queue (id, intent_key, alert_type, circuit_breaker_name, tenant_id, incident_id,
-                              stream_name, target, next_attempt_at, created_at)
+                              stream_name, facts, target, next_attempt_at, created_at)
      select i.intent_key || '@' || t.target, i.intent_key, i.alert_type, i.circuit_breaker_name, i.tenant_id,
-            i.incident_id, i.stream_name, t.target, i.next_attempt_at, i.created_at
+            i.incident_id, i.stream_name, i.facts, t.target, i.next_attempt_at, i.created_at
        from alert_queue i, unnest($2::text[]) as t(target)
       where i.id = $1 and i.target is null
      on conflict (id) do nothing`,

@@ -5,7 +5,8 @@ import { BreakerCommandService } from '../../../src/commands/breaker/breakerComm
 import { defaultBreakerPolicy } from '../../../src/domain/breaker';
 import { AlertmanagerClient } from '../../../src/infra/alertmanager/alertmanagerClient';
 import { PostgresEventStore } from '../../../src/infra/eventStore/postgresEventStore';
-import { alertQueueProjection } from '../../../src/projections/alerts/alertQueueProjection';
+import type { AlertsRetried } from '../../../src/domain/alerts/alertDeliveryEvents';
+import { alertQueueProjection, applyAdminAction } from '../../../src/projections/alerts/alertQueueProjection';
 import { cbIncidentsProjection } from '../../../src/projections/breaker/cbIncidentsProjection';
 import { Projector } from '../../../src/projections/runtime/projector';
 import { rebuildProjection } from '../../../src/projections/runtime/rebuild';
@@ -164,13 +165,12 @@ test('a rejected alert fails at once; a failing Alertmanager is retried with bac
   const clock = () => new Date(now);
   const w = worker([rejecting.url, flaky.url], 'wf', clock);
   await w.pass();
-  let found = await rows('fail_a');
-  expect(found.map((r) => [r.target, r.status, r.attempts])).toEqual([
-    [rejecting.url, 'failed', 1],
-    [flaky.url, 'pending', 1],
-  ]);
-  expect(found[0]!.last_error).toMatch(/^HTTP 400: /);
-  expect(found[1]!.last_error).toMatch(/^HTTP 503: /);
+  const byTarget = async () => new Map((await rows('fail_a')).map((r) => [r.target, r]));
+  let found = await byTarget();
+  expect(found.get(rejecting.url)).toMatchObject({ status: 'failed', attempts: 1 });
+  expect(found.get(flaky.url)).toMatchObject({ status: 'pending', attempts: 1 });
+  expect(found.get(rejecting.url)!.last_error).toMatch(/^HTTP 400: /);
+  expect(found.get(flaky.url)!.last_error).toMatch(/^HTTP 503: /);
 
   // Not due before its back-off (2 s after attempt 1): a pass now sends nothing.
   await w.pass();
@@ -180,8 +180,8 @@ test('a rejected alert fails at once; a failing Alertmanager is retried with bac
     now += 301_000;
     await w.pass();
   }
-  found = await rows('fail_a');
-  expect(found[1]).toMatchObject({ status: 'failed', attempts: 10, max_attempts: 10 });
+  found = await byTarget();
+  expect(found.get(flaky.url)).toMatchObject({ status: 'failed', attempts: 10, max_attempts: 10 });
   expect(flaky.received).toHaveLength(10);
   now += 301_000;
   await w.pass();
@@ -196,4 +196,31 @@ test('with no Alertmanager configured, alerts stay queued (pending, no target) a
   expect((await rows('nowhere')).map((r) => [r.target, r.status, r.attempts])).toEqual([
     [null, 'pending', 0],
   ]);
+});
+
+test('an operator retry applied again (the projector after the route) does not re-queue a row that failed since', async () => {
+  const rejecting = await endpoint(400);
+  const incident = (await trip(commands(), 'retry_twice')).incident_id!;
+  await eventually(async () => expect((await rows('retry_twice')).length).toBe(1));
+  const w = worker([rejecting.url], 'wr');
+  await w.pass();
+  const [failed] = await rows('retry_twice');
+  expect(failed).toMatchObject({ status: 'failed', attempts: 1, max_attempts: 10 });
+
+  const retried: AlertsRetried = {
+    type: 'AlertsRetried',
+    data: {
+      rows: [{ id: failed!.id, max_attempts: 12 }],
+      extra_attempts: 2,
+      actor: 'test',
+      at: new Date().toISOString(),
+    },
+  };
+  expect(await applyAdminAction(db.pool, retried)).toBe(1); // as the route applies it
+  await w.pass(); // retried at once, rejected again
+  expect((await rows('retry_twice'))[0]).toMatchObject({ status: 'failed', attempts: 2, max_attempts: 12 });
+  expect(await applyAdminAction(db.pool, retried)).toBe(0); // as the projector applies it later
+  expect((await rows('retry_twice'))[0]).toMatchObject({ status: 'failed', attempts: 2, max_attempts: 12 });
+  // (other tests' unrouted intents may reach this endpoint too: count this incident's sends)
+  expect(rejecting.received.filter((id) => id === incident)).toHaveLength(2);
 });

@@ -2,11 +2,13 @@ import type { Figure } from './harness';
 import { printFigures } from './harness';
 import * as eventstore from './eventstore';
 import * as breaker from './breaker';
+import * as alerts from './alerts';
 
 /** npm run bench -- <name> [<name>...]: runs the named benchmarks (all when none is named). */
 const benches: Record<string, { run: () => Promise<Figure[]> }> = {
   eventstore,
   breaker,
+  alerts,
 };
 
 async function main(): Promise<void> {

@@ -4,6 +4,7 @@ import type { Observable, Subscription } from 'rxjs';
 import {
   type AlertDelivered,
   type AlertDeliveryFailed,
+  ALERT_ROUTING_STREAM,
   type AlertRouted,
   alertDeliveryStream,
 } from '../../domain/alerts/alertDeliveryEvents';
@@ -16,6 +17,7 @@ import {
   renderQueuedAlert,
 } from '../../domain/alerts/renderQueuedAlert';
 import type { EventStore } from '../../infra/eventStore/eventStore';
+import { inTransaction } from '../../infra/postgres/pool';
 import { applyOutcome, applyRouting } from '../../projections/alerts/alertQueueProjection';
 import { deterministicUuid } from '../deterministicUuid';
 
@@ -134,22 +136,30 @@ export class AlertDeliveryWorker {
     return (this.options.clock ?? (() => new Date()))();
   }
 
+  /**
+   * Every unrouted intent, 500 at a time, one AlertRouted event per batch. Intents are locked with SKIP
+   * LOCKED while routed, so replicas routing at once split the work instead of repeating it; a crash after
+   * the event and before the commit leaves the intents to be routed again, which applies idempotently.
+   */
   private async route(): Promise<void> {
     const { pool, targets, store } = this.options;
     if (targets.length === 0) return; // nowhere to send: intents stay queued (pending), never "sent"
-    const { rows } = await pool.query<{ id: string }>(
-      `select id from alert_queue where target is null and status = 'pending' order by created_at limit 500`,
-    );
-    for (const { id } of rows) {
-      const event: AlertRouted = {
-        type: 'AlertRouted',
-        data: { intent_key: id, targets: [...targets], at: this.now().toISOString() },
-      };
-      // Deterministic event id: two replicas routing the same intent append it once.
-      await store.append(alertDeliveryStream(id), [{ id: deterministicUuid(`route:${id}`), ...event }], {
-        expected: 'any',
+    for (;;) {
+      const routed = await inTransaction(pool, async (tx) => {
+        const { rows } = await tx.query<{ id: string }>(
+          `select id from alert_queue where target is null and status = 'pending'
+            order by created_at limit 500 for update skip locked`,
+        );
+        if (rows.length === 0) return 0;
+        const event: AlertRouted = {
+          type: 'AlertRouted',
+          data: { intent_keys: rows.map((r) => r.id), targets: [...targets], at: this.now().toISOString() },
+        };
+        await store.append(ALERT_ROUTING_STREAM, [event], { expected: 'any' });
+        await applyRouting(tx, event);
+        return rows.length;
       });
-      await applyRouting(pool, event);
+      if (routed < 500) return;
     }
   }
 

@@ -28,13 +28,15 @@ export type AlertDeliveryFailed = DomainEvent<
   }
 >;
 /**
- * An intent was routed to the Alertmanagers configured at the time (every alert goes to every one). As an
+ * Intents were routed to the Alertmanagers configured at the time (every alert goes to every one). As an
  * event, so that a rebuild does not route (and send) again what was routed, delivered and purged long ago.
+ * One event per routing batch, in the stream ALERT_ROUTING_STREAM.
  */
 export type AlertRouted = DomainEvent<
   'AlertRouted',
-  { readonly intent_key: string; readonly targets: readonly string[]; readonly at: string }
+  { readonly intent_keys: readonly string[]; readonly targets: readonly string[]; readonly at: string }
 >;
+export const ALERT_ROUTING_STREAM = 'alert_routing';
 export type AlertDeliveryEvent = AlertDelivered | AlertDeliveryFailed | AlertRouted;
 
 export const alertDeliveryEventTypes = ['AlertRouted', 'AlertDelivered', 'AlertDeliveryFailed'] as const;

@@ -183,18 +183,18 @@ export async function applyAdminAction(tx: pg.ClientBase | pg.Pool, event: Alert
   return rowCount ?? 0;
 }
 
-/** An intent becomes one pending row per target; the intent row goes. Idempotent. */
+/** Each intent becomes one pending row per target; the intent rows go. Idempotent. */
 export async function applyRouting(tx: pg.ClientBase | pg.Pool, event: AlertRouted): Promise<void> {
-  const { intent_key: key, targets } = event.data;
+  const { intent_keys: keys, targets } = event.data;
   await tx.query(
     `insert into alert_queue (id, intent_key, alert_type, circuit_breaker_name, tenant_id, incident_id,
                               stream_name, facts, target, next_attempt_at, created_at)
      select i.intent_key || '@' || t.target, i.intent_key, i.alert_type, i.circuit_breaker_name, i.tenant_id,
             i.incident_id, i.stream_name, i.facts, t.target, i.next_attempt_at, i.created_at
        from alert_queue i, unnest($2::text[]) as t(target)
-      where i.id = $1 and i.target is null
+      where i.id = any($1::text[]) and i.target is null
      on conflict (id) do nothing`,
-    [key, targets],
+    [keys, targets],
   );
-  await tx.query(`delete from alert_queue where id = $1 and target is null`, [key]);
+  await tx.query(`delete from alert_queue where id = any($1::text[]) and target is null`, [keys]);
 }

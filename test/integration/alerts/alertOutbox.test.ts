@@ -224,3 +224,29 @@ test('an operator retry applied again (the projector after the route) does not r
   // (other tests' unrouted intents may reach this endpoint too: count this incident's sends)
   expect(rejecting.received.filter((id) => id === incident)).toHaveLength(2);
 });
+
+test('rows claimed by a worker that died are sent by another once the lease has passed', async () => {
+  const target = await endpoint();
+  const incident = (await trip(commands(), 'dead_claim')).incident_id!;
+  await eventually(async () => expect((await rows('dead_claim')).length).toBe(1));
+  let now = Date.now();
+  const w = worker([target.url], 'survivor', () => new Date(now));
+  // Route only (no target is due yet in the worker's time), then a dead worker's claim on the row.
+  await db.pool.query(
+    `update alert_queue set next_attempt_at = $1 where circuit_breaker_name = 'dead_claim'`,
+    [new Date(now + 3_600_000)],
+  );
+  await w.pass();
+  const [routed] = await rows('dead_claim');
+  expect(routed).toMatchObject({ target: target.url, status: 'pending', attempts: 0 });
+  await db.pool.query(
+    `update alert_queue set next_attempt_at = $2, claimed_by = 'dead', claimed_until = $3 where id = $1`,
+    [routed!.id, new Date(now), new Date(now + 30_000)],
+  );
+  await w.pass(); // still leased to the dead worker
+  expect(target.received.filter((id) => id === incident)).toHaveLength(0);
+  now += 31_000;
+  await w.pass();
+  expect(target.received.filter((id) => id === incident)).toHaveLength(1);
+  expect((await rows('dead_claim'))[0]).toMatchObject({ status: 'sent', attempts: 1 });
+});

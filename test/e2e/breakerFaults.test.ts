@@ -1,6 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import {
   type BreakerEvent,
   breakerStreamName,
@@ -15,8 +13,9 @@ import { projectionStatuses } from '../../src/projections/runtime/lag';
 import { rebuildProjection } from '../../src/projections/runtime/rebuild';
 import { eventually } from '../support/eventually';
 import { startQuietServe } from '../support/quietServe';
+import { replicaEnv } from '../support/replicaEnv';
 import type { ServeProcess } from '../support/serveProcess';
-import { testApiKeys, testKeys } from '../support/serviceHarness';
+import { testKeys } from '../support/serviceHarness';
 import { createTestDatabase, type TestDatabase } from '../support/testDatabase';
 
 /**
@@ -36,21 +35,7 @@ const procs: ServeProcess[] = [];
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  const env = (i: number) => {
-    const dir = mkdtempSync(join(tmpdir(), `costsim-faults-${i}-`));
-    dirs.push(dir);
-    return {
-      DATABASE_URL: db.url,
-      COSTSIM_API_KEYS: JSON.stringify(testApiKeys),
-      COSTSIM_API_KEYS_FILE: '',
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'warn',
-      PROJECTOR_POLL_MS: '50',
-      BREAKER_CACHE_POLL_MS: '200',
-      DATA_DIR: dir,
-      INSTANCE_ID: `faults-${i}`,
-    };
-  };
+  const env = (i: number) => replicaEnv(db.url, 'faults', i, dirs);
   // The first process takes the projector lock before the second one exists.
   procs.push(await startQuietServe(env(0)));
   await eventually(async () => expect(await leaderGauge(0)).toBe(1));

@@ -1,6 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import {
   type BreakerEvent,
   type BreakerState,
@@ -16,8 +14,9 @@ import { projectionStatuses } from '../../src/projections/runtime/lag';
 import { rebuildProjection } from '../../src/projections/runtime/rebuild';
 import { eventually } from '../support/eventually';
 import { startQuietServe } from '../support/quietServe';
+import { replicaEnv } from '../support/replicaEnv';
 import type { ServeProcess } from '../support/serveProcess';
-import { testApiKeys, testKeys } from '../support/serviceHarness';
+import { testKeys } from '../support/serviceHarness';
 import { createTestDatabase, type TestDatabase } from '../support/testDatabase';
 
 /**
@@ -181,22 +180,7 @@ function rng(seed: number): () => number {
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  const env = (i: number) => {
-    const dir = mkdtempSync(join(tmpdir(), `costsim-mp-${i}-`));
-    dirs.push(dir);
-    return {
-      DATABASE_URL: db.url,
-      COSTSIM_API_KEYS: JSON.stringify(testApiKeys),
-      COSTSIM_API_KEYS_FILE: '',
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'warn',
-      PROJECTOR_POLL_MS: '50',
-      BREAKER_CACHE_POLL_MS: '200',
-      BREAKER_RECOVERY_POLL_MS: '200',
-      DATA_DIR: dir,
-      INSTANCE_ID: `mp-${i}`,
-    };
-  };
+  const env = (i: number) => replicaEnv(db.url, 'mp', i, dirs);
   // allSettled: a process that did start must still be stopped in afterAll when another one failed.
   const started = await Promise.allSettled(
     Array.from({ length: PROCESSES }, (_, i) => startQuietServe(env(i))),

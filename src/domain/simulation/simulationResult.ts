@@ -46,3 +46,27 @@ export interface SimulationResultCore {
     readonly budget_utilization: number;
   };
 }
+
+/**
+ * An empty plan, answered alike by both simulators (domain.md §2.1/§2.2): infeasible, nothing spent, the
+ * whole budget left, and the warning the original gave. Only the status differs.
+ */
+export function emptyPlanResult<Status extends string>(
+  budgetCents: number,
+  status: Status,
+): SimulationResultCore & { status: Status } {
+  return {
+    feasible: false,
+    status,
+    estimated_cost_cents: 0,
+    estimated_duration_ms: 0,
+    budget_remaining_cents: budgetCents,
+    budget_sufficient: true,
+    permission_gaps: [],
+    risks: [],
+    step_estimates: [],
+    alternatives: [],
+    warnings: ['Empty plan provided'],
+    metadata: { plan_steps: 0, cumulative_risk: 0, budget_utilization: 0 },
+  };
+}

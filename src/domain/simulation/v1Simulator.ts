@@ -12,7 +12,13 @@ import {
   permissionGaps,
   skillKey,
 } from './simulationInput';
-import type { Alternative, RiskItem, SimulationResultCore, StepEstimate } from './simulationResult';
+import {
+  type Alternative,
+  type RiskItem,
+  type SimulationResultCore,
+  type StepEstimate,
+  emptyPlanResult,
+} from './simulationResult';
 
 export type V1RiskType =
   | 'timeout'
@@ -202,25 +208,8 @@ function budgetAlternatives(estimates: readonly StepEstimate[]): Alternative[] {
   return llmCost > 0 ? [{ description: 'Reduce LLM calls', estimated_savings_cents: llmCost }] : [];
 }
 
-function emptyPlanResult(input: SimulationInput): V1Result {
-  return {
-    feasible: false,
-    status: 'invalid_plan',
-    estimated_cost_cents: 0,
-    estimated_duration_ms: 0,
-    budget_remaining_cents: input.budget_cents,
-    budget_sufficient: true,
-    permission_gaps: [],
-    risks: [],
-    step_estimates: [],
-    alternatives: [],
-    warnings: ['Empty plan provided'],
-    metadata: { plan_steps: 0, cumulative_risk: 0, budget_utilization: 0 },
-  };
-}
-
 export function simulateV1(input: SimulationInput): V1Result {
-  if (input.plan.length === 0) return emptyPlanResult(input);
+  if (input.plan.length === 0) return emptyPlanResult(input.budget_cents, 'invalid_plan');
 
   const budget = input.budget_cents;
   const estimates = input.plan.map(estimateStep);

@@ -16,7 +16,13 @@ import {
   type SimulationInput,
   type SkillKey,
 } from './simulationInput';
-import type { Alternative, RiskItem, SimulationResultCore, StepEstimate } from './simulationResult';
+import {
+  type Alternative,
+  type RiskItem,
+  type SimulationResultCore,
+  type StepEstimate,
+  emptyPlanResult,
+} from './simulationResult';
 
 /** The version the built-in V2 reports (domain.md §2.2 "model_version ("2.0.0")"). */
 export const V2_MODEL_VERSION = '2.0.0';
@@ -160,21 +166,13 @@ export function simulateV2(input: SimulationInput, options: V2Options): V2Result
   const versionMetadata = { adapter_version: options.adapterVersion, commit_sha: options.commitSha };
 
   if (input.plan.length === 0) {
+    const empty = emptyPlanResult(input.budget_cents, 'schema_error' as const);
     return {
-      feasible: false,
-      status: 'schema_error',
-      estimated_cost_cents: 0,
-      estimated_duration_ms: 0,
-      budget_remaining_cents: input.budget_cents,
-      budget_sufficient: true,
-      permission_gaps: [],
-      risks: [],
+      ...empty,
       step_estimates: [],
-      alternatives: [],
-      warnings: ['Empty plan provided'],
       confidence_score: 0,
       ...stamps,
-      metadata: { plan_steps: 0, cumulative_risk: 0, budget_utilization: 0, ...versionMetadata },
+      metadata: { ...empty.metadata, ...versionMetadata },
     };
   }
 

@@ -6,6 +6,7 @@ import * as esSnapshots from './004_es_snapshots';
 import * as projectionFailures from './005_projection_failures';
 import * as cbStateChanges from './006_cb_state_changes';
 import * as alerts from './007_alerts';
+import * as provenance from './008_provenance';
 
 /**
  * Migrations are listed here rather than discovered on disk, so they load the same way under tsx, jest
@@ -19,6 +20,7 @@ const migrations: ReadonlyArray<readonly [string, Knex.Migration]> = [
   ['005_projection_failures', projectionFailures],
   ['006_cb_state_changes', cbStateChanges],
   ['007_alerts', alerts],
+  ['008_provenance', provenance],
 ];
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -2,8 +2,9 @@ import type { FeatureDefinition } from './infra/composition/featureModule';
 import type { Projection } from './projections/projection';
 import { alertsFeature } from './commands/alerts/alertsFeature';
 import { breakerFeature } from './commands/breaker/breakerFeature';
+import { provenanceFeature } from './commands/provenance/provenanceFeature';
 
 /** Every feature slice the service runs, in mount order. */
-export const features: readonly FeatureDefinition[] = [breakerFeature, alertsFeature];
+export const features: readonly FeatureDefinition[] = [breakerFeature, alertsFeature, provenanceFeature];
 
 export const allProjections = (): Projection[] => features.flatMap((f) => f.projections);

@@ -1,0 +1,43 @@
+import type { FeatureDefinition } from '../../infra/composition/featureModule';
+import { provenanceProjection } from '../../projections/provenance/provenanceProjection';
+import { ProvenanceQueries } from '../../projections/provenance/provenanceQueries';
+import { mountProvenanceRoutes } from './provenanceRoutes';
+import { driftStatsQuery, provenanceBatchBody, provenanceListQuery } from './provenanceSchemas';
+
+/** Provenance (domain.md §5): every V1/V2 pair recorded as an event, projected into `provenance`. */
+export const provenanceFeature: FeatureDefinition = {
+  name: 'provenance',
+  projections: [provenanceProjection],
+  routes: [
+    {
+      method: 'post',
+      path: '/costsim/provenance',
+      summary: 'Record one provenance record, or {records: [...]} (at most 10 000)',
+      scope: 'write',
+      body: provenanceBatchBody,
+    },
+    {
+      method: 'get',
+      path: '/costsim/provenance',
+      summary: 'Provenance records, newest first, with a cursor',
+      scope: 'read',
+      query: provenanceListQuery,
+    },
+    {
+      method: 'get',
+      path: '/costsim/provenance/drift-stats',
+      summary: 'Cost-delta statistics over records with both costs',
+      scope: 'read',
+      query: driftStatsQuery,
+    },
+  ],
+  create(ctx) {
+    const queries = new ProvenanceQueries(ctx.pool);
+    return {
+      api: { queries },
+      mount(app) {
+        mountProvenanceRoutes(app, { store: ctx.store, queries });
+      },
+    };
+  },
+};

@@ -1,0 +1,136 @@
+import { randomUUID } from 'node:crypto';
+import type { Express, Request } from 'express';
+import type { z } from 'zod';
+import {
+  type ProvenanceRecord,
+  type ProvenanceRecorded,
+  costDelta,
+  provenanceStream,
+} from '../../domain/provenance/provenanceRecorded';
+import type { EventStore } from '../../infra/eventStore/eventStore';
+import { addressedTenant, requireScope } from '../../infra/http/auth';
+import { problems } from '../../infra/http/problem';
+import { parseOrThrow } from '../../infra/http/validation';
+import {
+  InvalidCursorError,
+  type ProvenanceFilter,
+  type ProvenanceQueries,
+} from '../../projections/provenance/provenanceQueries';
+import {
+  driftStatsQuery,
+  provenanceBatchBody,
+  provenanceListQuery,
+  provenanceRecordBody,
+} from './provenanceSchemas';
+
+function principalOf(req: Request) {
+  if (!req.principal) throw problems.unauthorized();
+  return req.principal;
+}
+
+/** A day means the whole day, both as a start and as an (inclusive) end. */
+function bound(value: string | undefined, end: boolean): Date | undefined {
+  if (value === undefined) return undefined;
+  if (/^\d{4}-\d{2}-\d{2}$/.test(value)) {
+    return new Date(`${value}T${end ? '23:59:59.999' : '00:00:00.000'}Z`);
+  }
+  return new Date(value);
+}
+
+/** Undefined = every tenant (a global key naming none); a tenant key reads its own tenant only. */
+function readScope(req: Request, explicit: string | undefined): string | undefined {
+  const tenant = addressedTenant(principalOf(req), explicit);
+  return tenant === null ? undefined : tenant;
+}
+
+/** api.md "Provenance": write one record or a batch; query newest first; drift statistics. */
+export function mountProvenanceRoutes(
+  app: Express,
+  deps: { store: EventStore; queries: ProvenanceQueries },
+): void {
+  app.post('/costsim/provenance', requireScope('write'), async (req, res) => {
+    const principal = principalOf(req);
+    const body: unknown = req.body ?? {};
+    const given: Array<z.infer<typeof provenanceRecordBody>> =
+      typeof body === 'object' && body !== null && 'records' in body
+        ? parseOrThrow(provenanceBatchBody, body, 'body').records
+        : [parseOrThrow(provenanceRecordBody, body, 'body')];
+    // Every record's tenant is the request's: a tenant key cannot write for another tenant (403).
+    const records: ProvenanceRecord[] = given.map((r) => {
+      const now = new Date().toISOString();
+      const v1 = r.v1_cost ?? null;
+      const v2 = r.v2_cost ?? null;
+      return {
+        id: randomUUID(),
+        run_id: r.run_id ?? null,
+        tenant_id: addressedTenant(principal, r.tenant_id),
+        variant_slug: r.variant_slug,
+        source: r.source,
+        model_version: r.model_version ?? null,
+        adapter_version: r.adapter_version ?? null,
+        commit_sha: r.commit_sha ?? null,
+        input_hash: r.input_hash,
+        output_hash: r.output_hash ?? null,
+        v1_cost: v1,
+        v2_cost: v2,
+        cost_delta: costDelta(v1, v2),
+        drift_score: r.drift_score ?? null,
+        verdict: r.verdict ?? null,
+        payload: r.payload ?? {},
+        runtime_ms: r.runtime_ms ?? null,
+        created_at: r.created_at ? new Date(r.created_at).toISOString() : now,
+      };
+    });
+    const events: ProvenanceRecorded[] = records.map((data) => ({ type: 'ProvenanceRecorded', data }));
+    // One append to a stream of its own: all or nothing, and no two writes contend.
+    await deps.store.append(
+      provenanceStream(randomUUID()),
+      events.map((e) => ({
+        ...e,
+        id: e.data.id,
+        metadata: { actor_key: principal.keyId, request_id: req.requestId },
+      })),
+      { expected: 'no_stream' },
+    );
+    res.status(201).json({ ids: records.map((r) => r.id) });
+  });
+
+  const filterOf = (
+    req: Request,
+    q: z.infer<typeof provenanceListQuery> | z.infer<typeof driftStatsQuery>,
+  ) => {
+    const filter: ProvenanceFilter = {};
+    const tenant = readScope(req, q.tenant_id);
+    if (tenant !== undefined) filter.tenant = tenant;
+    const from = bound(q.start_date, false);
+    const to = bound(q.end_date, true);
+    if (from) filter.from = from;
+    if (to) filter.to = to;
+    if (from && to && from > to) {
+      throw problems.validation([{ path: 'query.end_date', message: 'must not be before start_date' }]);
+    }
+    return filter;
+  };
+
+  app.get('/costsim/provenance/drift-stats', requireScope('read'), async (req, res) => {
+    const q = parseOrThrow(driftStatsQuery, req.query, 'query');
+    res.json(await deps.queries.driftStats(filterOf(req, q), q.group_by ?? 'none'));
+  });
+
+  app.get('/costsim/provenance', requireScope('read'), async (req, res) => {
+    const q = parseOrThrow(provenanceListQuery, req.query, 'query');
+    const filter = filterOf(req, q);
+    for (const key of ['variant_slug', 'source', 'input_hash', 'run_id'] as const) {
+      const value = q[key];
+      if (value !== undefined) filter[key] = value;
+    }
+    try {
+      res.json(await deps.queries.list(filter, q.limit ?? 100, q.cursor));
+    } catch (err) {
+      if (err instanceof InvalidCursorError) {
+        throw problems.validation([{ path: err.field, message: err.message }]);
+      }
+      throw err;
+    }
+  });
+}

@@ -1,0 +1,33 @@
+import type pg from 'pg';
+import type { StoredEvent } from '../../infra/eventStore/eventStore';
+import type { Projection } from '../projection';
+
+/**
+ * provenance rows from ProvenanceRecorded events, a whole batch in one statement (a write of 10 000
+ * records is one batch of events). Idempotent by record id, so rebuilds and replays add nothing twice.
+ */
+export const provenanceProjection: Projection = {
+  name: 'provenance',
+  handles: ['ProvenanceRecorded'],
+  async apply(tx: pg.ClientBase, events: readonly StoredEvent[]) {
+    if (events.length === 0) return;
+    await tx.query(
+      `insert into provenance (id, run_id, tenant_id, variant_slug, source, model_version, adapter_version,
+                               commit_sha, input_hash, output_hash, v1_cost, v2_cost, cost_delta, drift_score,
+                               verdict, payload, runtime_ms, created_at)
+       select r.id, r.run_id, r.tenant_id, r.variant_slug, r.source, r.model_version, r.adapter_version,
+              r.commit_sha, r.input_hash, r.output_hash, r.v1_cost, r.v2_cost, r.cost_delta, r.drift_score,
+              r.verdict, coalesce(r.payload, '{}'::jsonb), r.runtime_ms, r.created_at
+         from jsonb_to_recordset($1::jsonb) as r(
+           id uuid, run_id text, tenant_id text, variant_slug text, source text, model_version text,
+           adapter_version text, commit_sha text, input_hash text, output_hash text, v1_cost float8,
+           v2_cost float8, cost_delta float8, drift_score float8, verdict text, payload jsonb,
+           runtime_ms float8, created_at timestamptz)
+       on conflict (id) do nothing`,
+      [JSON.stringify(events.map((e) => e.data))],
+    );
+  },
+  async reset(tx) {
+    await tx.query('delete from provenance');
+  },
+};

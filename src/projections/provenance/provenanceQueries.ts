@@ -1,0 +1,155 @@
+import type pg from 'pg';
+import type { ProvenanceRecord } from '../../domain/provenance/provenanceRecorded';
+
+export interface ProvenanceFilter {
+  /** undefined = every tenant */
+  tenant?: string;
+  variant_slug?: string;
+  source?: string;
+  input_hash?: string;
+  run_id?: string;
+  /** inclusive bounds */
+  from?: Date;
+  to?: Date;
+}
+
+interface Cursor {
+  created_at: string;
+  id: string;
+}
+
+const encodeCursor = (c: Cursor) => Buffer.from(JSON.stringify(c)).toString('base64url');
+
+export class InvalidCursorError extends Error {
+  readonly field = 'query.cursor';
+}
+
+function decodeCursor(value: string): Cursor {
+  try {
+    const c = JSON.parse(Buffer.from(value, 'base64url').toString('utf8')) as Partial<Cursor>;
+    if (
+      typeof c.created_at === 'string' &&
+      typeof c.id === 'string' &&
+      !Number.isNaN(Date.parse(c.created_at))
+    ) {
+      return { created_at: c.created_at, id: c.id };
+    }
+  } catch {
+    /* reported below */
+  }
+  throw new InvalidCursorError('cursor is not one this service issued');
+}
+
+/** WHERE clause and parameters of a filter (parameters numbered from 1). */
+function where(filter: ProvenanceFilter): { sql: string; params: unknown[] } {
+  const clauses: string[] = [];
+  const params: unknown[] = [];
+  const add = (sql: string, value: unknown) => {
+    params.push(value);
+    clauses.push(sql.replace('?', `$${params.length}`));
+  };
+  if (filter.tenant !== undefined) add('tenant_id = ?', filter.tenant);
+  if (filter.variant_slug) add('variant_slug = ?', filter.variant_slug);
+  if (filter.source) add('source = ?', filter.source);
+  if (filter.input_hash) add('input_hash = ?', filter.input_hash);
+  if (filter.run_id) add('run_id = ?', filter.run_id);
+  if (filter.from) add('created_at >= ?', filter.from);
+  if (filter.to) add('created_at <= ?', filter.to);
+  return { sql: clauses.length > 0 ? `where ${clauses.join(' and ')}` : '', params };
+}
+
+export interface DriftStats {
+  total: number;
+  avg_delta: number | null;
+  min_delta: number | null;
+  max_delta: number | null;
+  /** sample standard deviation (n − 1); null below two records */
+  stddev_delta: number | null;
+  p50_delta: number | null;
+  p90_delta: number | null;
+  p99_delta: number | null;
+}
+
+const STATS_COLUMNS = `count(*)::int as total, avg(cost_delta) as avg_delta, min(cost_delta) as min_delta,
+  max(cost_delta) as max_delta, stddev_samp(cost_delta) as stddev_delta,
+  percentile_cont(0.5) within group (order by cost_delta) as p50_delta,
+  percentile_cont(0.9) within group (order by cost_delta) as p90_delta,
+  percentile_cont(0.99) within group (order by cost_delta) as p99_delta`;
+
+/** Reads of the provenance table (api.md "Provenance"). */
+export class ProvenanceQueries {
+  constructor(private readonly pool: pg.Pool) {}
+
+  /** Newest first; `next_cursor` continues after the last row (keyset on created_at, id: no skips). */
+  async list(
+    filter: ProvenanceFilter,
+    limit: number,
+    cursor?: string,
+  ): Promise<{ records: ProvenanceRecord[]; next_cursor: string | null }> {
+    const w = where(filter);
+    const params = [...w.params];
+    let sql = w.sql;
+    if (cursor) {
+      const c = decodeCursor(cursor);
+      params.push(c.created_at, c.id);
+      const keyset = `(created_at, id) < ($${params.length - 1}::timestamptz, $${params.length}::uuid)`;
+      sql = sql ? `${sql} and ${keyset}` : `where ${keyset}`;
+    }
+    params.push(limit + 1);
+    const { rows } = await this.pool.query<ProvenanceRecord & { created_at: Date }>(
+      `select id, run_id, tenant_id, variant_slug, source, model_version, adapter_version, commit_sha,
+              input_hash, output_hash, v1_cost, v2_cost, cost_delta, drift_score, verdict, payload, runtime_ms,
+              created_at
+         from provenance ${sql}
+        order by created_at desc, id desc
+        limit $${params.length}`,
+      params,
+    );
+    const page = rows.slice(0, limit).map((r) => ({ ...r, created_at: r.created_at.toISOString() }));
+    const last = page[page.length - 1];
+    return {
+      records: page,
+      next_cursor:
+        rows.length > limit && last ? encodeCursor({ created_at: last.created_at, id: last.id }) : null,
+    };
+  }
+
+  /** Over records that have both costs (domain.md §5); groups by variant or tenant when asked. */
+  async driftStats(
+    filter: ProvenanceFilter,
+    groupBy: 'none' | 'variant' | 'tenant',
+  ): Promise<DriftStats & { groups?: Record<string, DriftStats> }> {
+    const w = where(filter);
+    const both = w.sql ? `${w.sql} and cost_delta is not null` : 'where cost_delta is not null';
+    const { rows } = await this.pool.query<DriftStats>(
+      `select ${STATS_COLUMNS} from provenance ${both}`,
+      w.params,
+    );
+    const overall = numeric(rows[0]!);
+    if (groupBy === 'none') return overall;
+    const column = groupBy === 'variant' ? 'variant_slug' : 'tenant_id';
+    const { rows: grouped } = await this.pool.query<DriftStats & { key: string | null }>(
+      `select ${column} as key, ${STATS_COLUMNS} from provenance ${both} group by ${column} order by 1`,
+      w.params,
+    );
+    return {
+      ...overall,
+      groups: Object.fromEntries(grouped.map(({ key, ...stats }) => [key ?? 'global', numeric(stats)])),
+    };
+  }
+}
+
+/** pg returns numerics as strings and doubles as numbers; the API answers numbers (or null). */
+function numeric(row: DriftStats): DriftStats {
+  const n = (v: unknown) => (v === null || v === undefined ? null : Number(v));
+  return {
+    total: Number(row.total),
+    avg_delta: n(row.avg_delta),
+    min_delta: n(row.min_delta),
+    max_delta: n(row.max_delta),
+    stddev_delta: n(row.stddev_delta),
+    p50_delta: n(row.p50_delta),
+    p90_delta: n(row.p90_delta),
+    p99_delta: n(row.p99_delta),
+  };
+}

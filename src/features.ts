@@ -3,8 +3,14 @@ import type { Projection } from './projections/projection';
 import { alertsFeature } from './commands/alerts/alertsFeature';
 import { breakerFeature } from './commands/breaker/breakerFeature';
 import { provenanceFeature } from './commands/provenance/provenanceFeature';
+import { simulationFeature } from './commands/simulation/simulationFeature';
 
 /** Every feature slice the service runs, in mount order. */
-export const features: readonly FeatureDefinition[] = [breakerFeature, alertsFeature, provenanceFeature];
+export const features: readonly FeatureDefinition[] = [
+  breakerFeature,
+  alertsFeature,
+  provenanceFeature,
+  simulationFeature,
+];
 
 export const allProjections = (): Projection[] => features.flatMap((f) => f.projections);

@@ -65,6 +65,7 @@ export async function startService({
       metrics.appendedEvents.inc(count);
     },
   });
+  const apis = new Map<string, unknown>();
   const context: ServiceContext = {
     config,
     connectionString: databaseUrl,
@@ -73,9 +74,14 @@ export async function startService({
     listener,
     logger,
     metrics,
+    apis,
   };
   const definitions = features ?? allFeatures;
-  const modules = definitions.map((f) => f.create(context));
+  const modules = definitions.map((f) => {
+    const module = f.create(context);
+    apis.set(f.name, module.api);
+    return module;
+  });
   await listener.start([EVENTS_CHANNEL, ...definitions.flatMap((f) => f.channels ?? [])]);
 
   const projections = definitions.flatMap((f) => f.projections);

@@ -2,6 +2,7 @@ import type { FeatureDefinition } from '../../infra/composition/featureModule';
 import { provenanceProjection } from '../../projections/provenance/provenanceProjection';
 import { ProvenanceQueries } from '../../projections/provenance/provenanceQueries';
 import { mountProvenanceRoutes } from './provenanceRoutes';
+import { ProvenanceWriter } from './provenanceWriter';
 import { driftStatsQuery, provenanceBatchBody, provenanceListQuery } from './provenanceSchemas';
 
 /** Provenance (domain.md §5): every V1/V2 pair recorded as an event, projected into `provenance`. */
@@ -33,10 +34,11 @@ export const provenanceFeature: FeatureDefinition = {
   ],
   create(ctx) {
     const queries = new ProvenanceQueries(ctx.pool);
+    const writer = new ProvenanceWriter(ctx.store);
     return {
-      api: { queries },
+      api: { queries, writer },
       mount(app) {
-        mountProvenanceRoutes(app, { store: ctx.store, queries });
+        mountProvenanceRoutes(app, { writer, queries });
       },
     };
   },

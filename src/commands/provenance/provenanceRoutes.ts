@@ -1,13 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import type { Express, Request } from 'express';
 import type { z } from 'zod';
-import {
-  type ProvenanceRecord,
-  type ProvenanceRecorded,
-  costDelta,
-  provenanceStream,
-} from '../../domain/provenance/provenanceRecorded';
-import type { EventStore } from '../../infra/eventStore/eventStore';
 import { addressedTenant, requireScope } from '../../infra/http/auth';
 import { problems } from '../../infra/http/problem';
 import { parseOrThrow } from '../../infra/http/validation';
@@ -22,6 +14,7 @@ import {
   provenanceListQuery,
   provenanceRecordBody,
 } from './provenanceSchemas';
+import type { NewProvenanceRecord, ProvenanceWriter } from './provenanceWriter';
 
 function principalOf(req: Request) {
   if (!req.principal) throw problems.unauthorized();
@@ -46,7 +39,7 @@ function readScope(req: Request, explicit: string | undefined): string | undefin
 /** api.md "Provenance": write one record or a batch; query newest first; drift statistics. */
 export function mountProvenanceRoutes(
   app: Express,
-  deps: { store: EventStore; queries: ProvenanceQueries },
+  deps: { writer: ProvenanceWriter; queries: ProvenanceQueries },
 ): void {
   app.post('/costsim/provenance', requireScope('write'), async (req, res) => {
     const principal = principalOf(req);
@@ -56,43 +49,26 @@ export function mountProvenanceRoutes(
         ? parseOrThrow(provenanceBatchBody, body, 'body').records
         : [parseOrThrow(provenanceRecordBody, body, 'body')];
     // Every record's tenant is the request's: a tenant key cannot write for another tenant (403).
-    const records: ProvenanceRecord[] = given.map((r) => {
-      const now = new Date().toISOString();
-      const v1 = r.v1_cost ?? null;
-      const v2 = r.v2_cost ?? null;
-      return {
-        id: randomUUID(),
-        run_id: r.run_id ?? null,
-        tenant_id: addressedTenant(principal, r.tenant_id),
-        variant_slug: r.variant_slug,
-        source: r.source,
-        model_version: r.model_version ?? null,
-        adapter_version: r.adapter_version ?? null,
-        commit_sha: r.commit_sha ?? null,
-        input_hash: r.input_hash,
-        output_hash: r.output_hash ?? null,
-        v1_cost: v1,
-        v2_cost: v2,
-        cost_delta: costDelta(v1, v2),
-        drift_score: r.drift_score ?? null,
-        verdict: r.verdict ?? null,
-        payload: r.payload ?? {},
-        runtime_ms: r.runtime_ms ?? null,
-        created_at: r.created_at ? new Date(r.created_at).toISOString() : now,
-      };
-    });
-    const events: ProvenanceRecorded[] = records.map((data) => ({ type: 'ProvenanceRecorded', data }));
-    // One append to a stream of its own: all or nothing, and no two writes contend.
-    await deps.store.append(
-      provenanceStream(randomUUID()),
-      events.map((e) => ({
-        ...e,
-        id: e.data.id,
-        metadata: { actor_key: principal.keyId, request_id: req.requestId },
-      })),
-      { expected: 'no_stream' },
-    );
-    res.status(201).json({ ids: records.map((r) => r.id) });
+    const records: NewProvenanceRecord[] = given.map((r) => ({
+      run_id: r.run_id ?? null,
+      tenant_id: addressedTenant(principal, r.tenant_id),
+      variant_slug: r.variant_slug,
+      source: r.source,
+      model_version: r.model_version ?? null,
+      adapter_version: r.adapter_version ?? null,
+      commit_sha: r.commit_sha ?? null,
+      input_hash: r.input_hash,
+      output_hash: r.output_hash ?? null,
+      v1_cost: r.v1_cost ?? null,
+      v2_cost: r.v2_cost ?? null,
+      drift_score: r.drift_score ?? null,
+      verdict: r.verdict ?? null,
+      payload: r.payload ?? {},
+      runtime_ms: r.runtime_ms ?? null,
+      ...(r.created_at ? { created_at: new Date(r.created_at).toISOString() } : {}),
+    }));
+    const ids = await deps.writer.write(records, { actor_key: principal.keyId, request_id: req.requestId });
+    res.status(201).json({ ids });
   });
 
   const filterOf = (

@@ -17,6 +17,11 @@ export interface ServiceContext {
   listener: PgNotificationListener;
   logger: Logger;
   metrics: ServiceMetrics;
+  /**
+   * The `api` of every slice created before this one, by slice name: how a slice uses another's in-process
+   * services (the simulation runs the breaker's V2 gate) without importing its wiring.
+   */
+  apis: ReadonlyMap<string, unknown>;
 }
 
 /**

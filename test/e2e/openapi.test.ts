@@ -36,6 +36,13 @@ test('/openapi.json documents every breaker route from the schemas that validate
     '/costsim/v2/status',
     '/costsim/v2/reset',
     '/costsim/v2/incidents',
+    '/costsim/v2/simulate',
+    '/costsim/provenance',
+    '/costsim/provenance/drift-stats',
+    '/costsim/alerts',
+    '/costsim/alerts/stats',
+    '/costsim/alerts/retry-failed',
+    '/costsim/alerts/purge',
     '/health/ready',
   ]) {
     expect(doc.paths).toHaveProperty([path]);

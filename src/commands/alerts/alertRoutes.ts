@@ -5,18 +5,13 @@ import {
   type AlertsRetried,
 } from '../../domain/alerts/alertDeliveryEvents';
 import type { EventStore } from '../../infra/eventStore/eventStore';
-import { addressedTenant, requireScope } from '../../infra/http/auth';
+import { addressedTenant, requireScope, principalOf } from '../../infra/http/auth';
 import { problems } from '../../infra/http/problem';
 import { parseOrThrow } from '../../infra/http/validation';
 import type pg from 'pg';
 import { applyAdminAction } from '../../projections/alerts/alertQueueProjection';
 import type { AlertQueries } from '../../projections/alerts/alertQueries';
 import { alertListQuery, alertStatsQuery, purgeBody, retryFailedBody } from './alertSchemas';
-
-function principalOf(req: Request) {
-  if (!req.principal) throw problems.unauthorized();
-  return req.principal;
-}
 
 /** Undefined = every tenant (a global key that names none); a tenant key sees only its own tenant. */
 function tenantScope(req: Request, explicit: string | undefined): string | undefined {

@@ -1,10 +1,9 @@
 import type { Express, Request } from 'express';
 import type { z } from 'zod';
 import type { BreakerCommand, BreakerPolicy } from '../../domain/breaker';
-import { addressedTenant, requireScope } from '../../infra/http/auth';
+import { addressedTenant, requireScope, principalOf } from '../../infra/http/auth';
 import { ifMatchVersion, setVersionEtag } from '../../infra/http/etag';
 import { parseOrThrow } from '../../infra/http/validation';
-import { problems } from '../../infra/http/problem';
 import { breakerStateView, openIncidentView } from '../../projections/breaker/breakerViews';
 import { DEFAULT_BREAKER } from '../../projections/breaker/breakerStateCache';
 import type { BreakerCommandService, BreakerOutcome, BreakerRef } from './breakerCommandService';
@@ -18,11 +17,6 @@ import {
   schemaErrorsBody,
   tenantQuery,
 } from './breakerSchemas';
-
-function principalOf(req: Request) {
-  if (!req.principal) throw problems.unauthorized();
-  return req.principal;
-}
 
 /** The breaker a request addresses: a valid name and a tenant the key may act for. */
 function breakerRef(req: Request): BreakerRef {

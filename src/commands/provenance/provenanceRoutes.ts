@@ -1,6 +1,6 @@
 import type { Express, Request } from 'express';
 import type { z } from 'zod';
-import { addressedTenant, requireScope } from '../../infra/http/auth';
+import { addressedTenant, requireScope, principalOf } from '../../infra/http/auth';
 import { problems } from '../../infra/http/problem';
 import { parseOrThrow } from '../../infra/http/validation';
 import {
@@ -15,11 +15,6 @@ import {
   provenanceRecordBody,
 } from './provenanceSchemas';
 import type { NewProvenanceRecord, ProvenanceWriter } from './provenanceWriter';
-
-function principalOf(req: Request) {
-  if (!req.principal) throw problems.unauthorized();
-  return req.principal;
-}
 
 /** A day means the whole day, both as a start and as an (inclusive) end. */
 function bound(value: string | undefined, end: boolean): Date | undefined {

@@ -1,18 +1,12 @@
-import type { Express, Request } from 'express';
+import type { Express } from 'express';
 import type { FeatureDefinition } from '../../infra/composition/featureModule';
-import { addressedTenant, requireScope } from '../../infra/http/auth';
-import { problems } from '../../infra/http/problem';
+import { addressedTenant, requireScope, principalOf } from '../../infra/http/auth';
 import { parseOrThrow } from '../../infra/http/validation';
 import type { BreakerStateCache } from '../../projections/breaker/breakerStateCache';
 import type { BreakerCommandService } from '../breaker/breakerCommandService';
 import type { ProvenanceWriter } from '../provenance/provenanceWriter';
 import { ShadowSimulation } from './shadowSimulation';
 import { simulateBody } from './simulateSchemas';
-
-function principalOf(req: Request) {
-  if (!req.principal) throw problems.unauthorized();
-  return req.principal;
-}
 
 /**
  * POST /costsim/v2/simulate (api.md, the original route): V1 answers, V2 runs in shadow, every pair is

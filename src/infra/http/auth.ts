@@ -150,6 +150,12 @@ export function authenticate(keys: readonly ApiKey[]) {
   };
 }
 
+/** The authenticated principal of a request under /costsim (401 if authentication did not run or failed). */
+export function principalOf(req: Request): Principal {
+  if (!req.principal) throw problems.unauthorized();
+  return req.principal;
+}
+
 /** admin implies write and read; write does not imply read (a sandbox reporter need not read). */
 export function hasScope(principal: Principal, scope: Scope): boolean {
   return principal.scopes.has(scope) || principal.scopes.has('admin');

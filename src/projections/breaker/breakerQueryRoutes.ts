@@ -1,4 +1,4 @@
-import type { Express, Request } from 'express';
+import type { Express } from 'express';
 import {
   type BreakerEvent,
   type BreakerPolicy,
@@ -7,9 +7,8 @@ import {
   initialBreakerState,
 } from '../../domain/breaker';
 import type { EventStore } from '../../infra/eventStore/eventStore';
-import { addressedTenant, requireScope } from '../../infra/http/auth';
+import { addressedTenant, requireScope, principalOf } from '../../infra/http/auth';
 import { setVersionEtag } from '../../infra/http/etag';
-import { problems } from '../../infra/http/problem';
 import { parseOrThrow } from '../../infra/http/validation';
 import {
   parseBreakerName,
@@ -29,11 +28,6 @@ export interface BreakerQueryDeps {
   sandboxEnabled: boolean;
   modelVersion: string;
   adapterVersion: string;
-}
-
-function principalOf(req: Request) {
-  if (!req.principal) throw problems.unauthorized();
-  return req.principal;
 }
 
 /** Query routes of the breaker: read models only, except history, which is the audit log itself. */

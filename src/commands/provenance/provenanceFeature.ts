@@ -3,7 +3,12 @@ import { provenanceProjection } from '../../projections/provenance/provenancePro
 import { ProvenanceQueries } from '../../projections/provenance/provenanceQueries';
 import { mountProvenanceRoutes } from './provenanceRoutes';
 import { ProvenanceWriter } from './provenanceWriter';
-import { driftStatsQuery, provenanceBatchBody, provenanceListQuery } from './provenanceSchemas';
+import {
+  divergenceQuery,
+  driftStatsQuery,
+  provenanceBatchBody,
+  provenanceListQuery,
+} from './provenanceSchemas';
 
 /** Provenance (domain.md §5): every V1/V2 pair recorded as an event, projected into `provenance`. */
 export const provenanceFeature: FeatureDefinition = {
@@ -26,6 +31,13 @@ export const provenanceFeature: FeatureDefinition = {
     },
     {
       method: 'get',
+      path: '/costsim/divergence',
+      summary: 'V1 vs V2 divergence over the recorded sandbox pairs of a window (default 7 days)',
+      scope: 'read',
+      query: divergenceQuery,
+    },
+    {
+      method: 'get',
       path: '/costsim/provenance/drift-stats',
       summary: 'Cost-delta statistics over records with both costs',
       scope: 'read',
@@ -38,7 +50,12 @@ export const provenanceFeature: FeatureDefinition = {
     return {
       api: { queries, writer },
       mount(app) {
-        mountProvenanceRoutes(app, { writer, queries });
+        mountProvenanceRoutes(app, {
+          writer,
+          queries,
+          pool: ctx.pool,
+          modelVersion: ctx.config.modelVersion,
+        });
       },
     };
   },

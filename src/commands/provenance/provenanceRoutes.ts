@@ -8,7 +8,10 @@ import {
   type ProvenanceFilter,
   type ProvenanceQueries,
 } from '../../projections/provenance/provenanceQueries';
+import type pg from 'pg';
+import { divergenceReport } from '../../projections/provenance/divergenceReport';
 import {
+  divergenceQuery,
   driftStatsQuery,
   provenanceBatchBody,
   provenanceListQuery,
@@ -34,7 +37,7 @@ function readScope(req: Request, explicit: string | undefined): string | undefin
 /** api.md "Provenance": write one record or a batch; query newest first; drift statistics. */
 export function mountProvenanceRoutes(
   app: Express,
-  deps: { writer: ProvenanceWriter; queries: ProvenanceQueries },
+  deps: { writer: ProvenanceWriter; queries: ProvenanceQueries; pool: pg.Pool; modelVersion: string },
 ): void {
   app.post('/costsim/provenance', requireScope('write'), async (req, res) => {
     const principal = principalOf(req);
@@ -82,6 +85,23 @@ export function mountProvenanceRoutes(
     }
     return filter;
   };
+
+  // The window: [start_date, end_date] when given; end_date defaults to now, start_date to `days` (7) before it.
+  app.get('/costsim/divergence', requireScope('read'), async (req, res) => {
+    const q = parseOrThrow(divergenceQuery, req.query, 'query');
+    const to = bound(q.end_date, true) ?? new Date();
+    const from = bound(q.start_date, false) ?? new Date(to.getTime() - (q.days ?? 7) * 86_400_000);
+    if (from > to)
+      throw problems.validation([{ path: 'query.end_date', message: 'must not be before start_date' }]);
+    const tenant = readScope(req, q.tenant_id);
+    res.json(
+      await divergenceReport(
+        deps.pool,
+        { from, to, ...(tenant !== undefined ? { tenant } : {}) },
+        deps.modelVersion,
+      ),
+    );
+  });
 
   app.get('/costsim/provenance/drift-stats', requireScope('read'), async (req, res) => {
     const q = parseOrThrow(driftStatsQuery, req.query, 'query');

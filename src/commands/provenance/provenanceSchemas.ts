@@ -66,3 +66,12 @@ export const driftStatsQuery = z
     tenant_id: z.string().regex(TENANT_ID, 'invalid tenant id').optional(),
   })
   .strict();
+
+export const divergenceQuery = z
+  .object({
+    start_date: dateBound.optional(),
+    end_date: dateBound.optional(),
+    days: queryInt(1, 90).optional(),
+    tenant_id: z.string().regex(TENANT_ID, 'invalid tenant id').optional(),
+  })
+  .strict();

@@ -1,3 +1,4 @@
+import { klDivergence } from '../../../src/domain/canary/canaryStatistics';
 import { eventually } from '../../support/eventually';
 import { type TestService, startTestService, testKeys } from '../../support/serviceHarness';
 
@@ -130,4 +131,40 @@ test('bad input is a problem naming the field and records nothing', async () => 
   expect((await simulate(t, { plan: [] }, testKeys.read)).status).toBe(403);
   const { rows } = await t.db.pool.query(`select count(*)::int as n from es_events`);
   expect(rows[0].n).toBe(0);
+});
+
+test('GET /costsim/divergence reports on the recorded pairs of the window, with the canary statistics', async () => {
+  const t = await start({ COSTSIM_V2_SANDBOX: 'true' });
+  const plans = [
+    [{ skill: 'llm_invoke', params: { prompt: 'Hello world' } }], // 5 vs 4: minor
+    [{ skill: 'llm_invoke', params: { prompt: 'Hello world' } }],
+    [{ skill: 'kv_get' }], // 0 vs 0: match
+    [{ skill: 'kv_get' }],
+    [{ skill: 'kv_get' }],
+    [{ skill: 'teleport' }], // 10 vs 5: major (one, so no trip)
+  ];
+  for (const plan of plans) expect((await simulate(t, { plan, budget_cents: 100 })).status).toBe(200);
+  const report = await eventually(async () => {
+    const res = await t.call('GET', '/costsim/divergence?days=1', { key: testKeys.read });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as Record<string, unknown> & { detailed_samples: unknown[] };
+    expect(body.sample_count).toBe(6);
+    return body;
+  });
+  expect(report).toMatchObject({
+    version: '2.0.0',
+    delta_p50: 1, // |Δ| sorted 0,0,0,1,1,5: element 3
+    delta_p90: 5, // element ⌊5.4⌋
+    outlier_count: 0,
+    matching_rate: 0.5,
+    fail_ratio: 0.1667,
+    kl_divergence: klDivergence([5, 5, 0, 0, 0, 10], [4, 4, 0, 0, 0, 5]),
+  });
+  expect(report.kl_divergence).toBeGreaterThan(0);
+  expect(report.detailed_samples).toHaveLength(6);
+  const empty = await t.call('GET', '/costsim/divergence?start_date=2020-01-01&end_date=2020-01-31', {
+    key: testKeys.read,
+  });
+  expect(await empty.json()).toMatchObject({ sample_count: 0, kl_divergence: 0, matching_rate: 0 });
+  expect((await t.call('GET', '/costsim/divergence?days=91', { key: testKeys.read })).status).toBe(400);
 });

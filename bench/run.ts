@@ -3,12 +3,14 @@ import { printFigures } from './harness';
 import * as eventstore from './eventstore';
 import * as breaker from './breaker';
 import * as alerts from './alerts';
+import * as provenance from './provenance';
 
 /** npm run bench -- <name> [<name>...]: runs the named benchmarks (all when none is named). */
 const benches: Record<string, { run: () => Promise<Figure[]> }> = {
   eventstore,
   breaker,
   alerts,
+  provenance,
 };
 
 async function main(): Promise<void> {

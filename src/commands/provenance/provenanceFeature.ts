@@ -3,6 +3,8 @@ import { provenanceProjection } from '../../projections/provenance/provenancePro
 import { ProvenanceQueries } from '../../projections/provenance/provenanceQueries';
 import { mountProvenanceRoutes } from './provenanceRoutes';
 import { ProvenanceWriter } from './provenanceWriter';
+import { ProvenanceRetention } from './provenanceRetention';
+import { LockIds } from '../../infra/postgres/lockIds';
 import {
   divergenceQuery,
   driftStatsQuery,
@@ -47,8 +49,20 @@ export const provenanceFeature: FeatureDefinition = {
   create(ctx) {
     const queries = new ProvenanceQueries(ctx.pool);
     const writer = new ProvenanceWriter(ctx.store);
+    const retention = new ProvenanceRetention({
+      connectionString: ctx.connectionString,
+      lockId: LockIds.provenanceRetention,
+      pool: ctx.pool,
+      store: ctx.store,
+      retentionDays: ctx.config.provenanceRetentionDays,
+      logger: ctx.logger,
+    });
     return {
-      api: { queries, writer },
+      api: { queries, writer, retention },
+      async start() {
+        retention.start();
+      },
+      stop: () => retention.stop(),
       mount(app) {
         mountProvenanceRoutes(app, {
           writer,

@@ -34,3 +34,14 @@ export const provenanceStream = (writeId: string) => `provenance-${writeId}`;
 /** cost_delta is derived, so it is always consistent with the two costs. */
 export const costDelta = (v1: number | null, v2: number | null): number | null =>
   v1 !== null && v2 !== null ? v2 - v1 : null;
+
+/**
+ * Retention (domain.md §5): records created before `before` leave the read model. The events stay in the
+ * log (the archive), and a rebuild replays this event too, so purged records do not come back.
+ */
+export type ProvenanceRetentionApplied = DomainEvent<
+  'ProvenanceRetentionApplied',
+  { readonly before: string; readonly retention_days: number; readonly at: string }
+>;
+
+export const PROVENANCE_RETENTION_STREAM = 'provenance_retention';

@@ -8,11 +8,32 @@ import type { Projection } from '../projection';
  */
 export const provenanceProjection: Projection = {
   name: 'provenance',
-  handles: ['ProvenanceRecorded'],
-  async apply(tx: pg.ClientBase, events: readonly StoredEvent[]) {
-    if (events.length === 0) return;
-    await tx.query(
-      `insert into provenance (id, run_id, tenant_id, variant_slug, source, model_version, adapter_version,
+  handles: ['ProvenanceRecorded', 'ProvenanceRetentionApplied'],
+  async apply(tx: pg.ClientBase, all: readonly StoredEvent[]) {
+    // In order: records up to a retention event, the retention, then the records after it.
+    let start = 0;
+    for (let i = 0; i <= all.length; i++) {
+      if (i < all.length && all[i]!.type === 'ProvenanceRecorded') continue;
+      await insertRecords(tx, all.slice(start, i));
+      if (i < all.length) await applyRetention(tx, all[i]!.data as { before: string });
+      start = i + 1;
+    }
+  },
+  async reset(tx) {
+    await tx.query('delete from provenance');
+  },
+};
+
+/** Idempotent: a record's row goes when its creation is older than the cut-off. */
+export async function applyRetention(db: pg.ClientBase | pg.Pool, data: { before: string }): Promise<number> {
+  const { rowCount } = await db.query('delete from provenance where created_at < $1', [data.before]);
+  return rowCount ?? 0;
+}
+
+async function insertRecords(tx: pg.ClientBase, events: readonly StoredEvent[]): Promise<void> {
+  if (events.length === 0) return;
+  await tx.query(
+    `insert into provenance (id, run_id, tenant_id, variant_slug, source, model_version, adapter_version,
                                commit_sha, input_hash, output_hash, v1_cost, v2_cost, cost_delta, drift_score,
                                verdict, payload, runtime_ms, created_at)
        select r.id, r.run_id, r.tenant_id, r.variant_slug, r.source, r.model_version, r.adapter_version,
@@ -24,10 +45,6 @@ export const provenanceProjection: Projection = {
            v2_cost float8, cost_delta float8, drift_score float8, verdict text, payload jsonb,
            runtime_ms float8, created_at timestamptz)
        on conflict (id) do nothing`,
-      [JSON.stringify(events.map((e) => e.data))],
-    );
-  },
-  async reset(tx) {
-    await tx.query('delete from provenance');
-  },
-};
+    [JSON.stringify(events.map((e) => e.data))],
+  );
+}

@@ -1,0 +1,79 @@
+import type pg from 'pg';
+import type { Logger } from 'pino';
+import {
+  PROVENANCE_RETENTION_STREAM,
+  type ProvenanceRetentionApplied,
+} from '../../domain/provenance/provenanceRecorded';
+import type { EventStore } from '../../infra/eventStore/eventStore';
+import { LeaderElector } from '../../infra/postgres/leaderElector';
+import { applyRetention } from '../../projections/provenance/provenanceProjection';
+
+/** How often the leader applies retention; records are kept `retentionDays`, so hours of slack are fine. */
+const RETENTION_EVERY_MS = 6 * 60 * 60 * 1000;
+
+/**
+ * Provenance retention (domain.md §5, lock 7003 "provenance archiver/retention"): one replica appends
+ * ProvenanceRetentionApplied with the cut-off (now − COSTSIM_PROVENANCE_RETENTION_DAYS) and applies it to
+ * the read model at once; the projector applies it again (idempotent), and so does any rebuild. The
+ * records' events stay in the log: the event store is the archive.
+ */
+export class ProvenanceRetention {
+  private readonly elector: LeaderElector;
+
+  constructor(
+    private readonly options: {
+      connectionString: string;
+      lockId: number;
+      pool: pg.Pool;
+      store: EventStore;
+      retentionDays: number;
+      clock?: () => Date;
+      logger?: Logger;
+    },
+  ) {
+    this.elector = new LeaderElector(options.connectionString, options.lockId, 'provenance-retention', {
+      onError: (err) => options.logger?.warn({ err }, 'provenance retention: error'),
+    });
+  }
+
+  start(): void {
+    this.elector.start(async ({ signal }) => {
+      while (!signal.aborted) {
+        await this.runOnce().catch((err: unknown) =>
+          this.options.logger?.warn({ err }, 'provenance retention pass failed'),
+        );
+        await new Promise<void>((resolve) => {
+          const wake = () => {
+            clearTimeout(timer);
+            signal.removeEventListener('abort', wake);
+            resolve();
+          };
+          const timer = setTimeout(wake, RETENTION_EVERY_MS);
+          signal.addEventListener('abort', wake, { once: true });
+        });
+      }
+    });
+  }
+
+  stop(): Promise<void> {
+    return this.elector.stop();
+  }
+
+  /** One pass; returns the rows removed from the read model now. */
+  async runOnce(): Promise<number> {
+    const now = (this.options.clock ?? (() => new Date()))();
+    const event: ProvenanceRetentionApplied = {
+      type: 'ProvenanceRetentionApplied',
+      data: {
+        before: new Date(now.getTime() - this.options.retentionDays * 86_400_000).toISOString(),
+        retention_days: this.options.retentionDays,
+        at: now.toISOString(),
+      },
+    };
+    await this.options.store.append(PROVENANCE_RETENTION_STREAM, [event]);
+    const removed = await applyRetention(this.options.pool, event.data);
+    if (removed > 0)
+      this.options.logger?.info({ removed, before: event.data.before }, 'provenance retention');
+    return removed;
+  }
+}

@@ -70,6 +70,13 @@ export class ProvenanceRetention {
         at: now.toISOString(),
       },
     };
+    // Only when something is due: an idle service does not fill its log with empty retention events (a
+    // record the read model has not caught up with yet is caught by a later pass).
+    const { rows } = await this.options.pool.query<{ due: boolean }>(
+      'select exists (select 1 from provenance where created_at < $1) as due',
+      [event.data.before],
+    );
+    if (!rows[0]?.due) return 0;
     await this.options.store.append(PROVENANCE_RETENTION_STREAM, [event]);
     const removed = await applyRetention(this.options.pool, event.data);
     if (removed > 0)

@@ -75,6 +75,11 @@ test('records older than the retention leave the read model, stay in the log, an
     retentionDays: 90,
   });
   expect(await retention.runOnce()).toBe(2);
+  expect(await retention.runOnce()).toBe(0); // nothing due: no second event
+  const { rows: retentionEvents } = await db.pool.query<{ n: number }>(
+    `select count(*)::int as n from es_events where event_type = 'ProvenanceRetentionApplied'`,
+  );
+  expect(retentionEvents[0]!.n).toBe(1);
   expect(await runs()).toEqual(['recent-89d', 'today']);
   const { rows } = await db.pool.query<{ n: number }>(
     `select count(*)::int as n from es_events where event_type = 'ProvenanceRecorded'`,

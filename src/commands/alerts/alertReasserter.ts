@@ -6,6 +6,7 @@ import type { AlertmanagerAlert } from '../../domain/alerts/alertmanagerAlert';
 import type { IncidentAlertFacts } from '../../domain/alerts/renderQueuedAlert';
 import { LeaderElector } from '../../infra/postgres/leaderElector';
 import type { AlertSender } from './alertDeliveryWorker';
+import { abortableSleep } from '../../infra/abortableSleep';
 
 /** domain.md §4: a resolve is re-sent for 15 minutes. */
 const RESOLVE_RESEND_MS = 15 * 60 * 1000;
@@ -45,15 +46,7 @@ export class AlertReasserter {
         await this.reassert().catch((err: unknown) =>
           this.options.logger?.warn({ err }, 'alert re-assertion pass failed'),
         );
-        await new Promise<void>((resolve) => {
-          const wake = () => {
-            clearTimeout(timer);
-            signal.removeEventListener('abort', wake);
-            resolve();
-          };
-          const timer = setTimeout(wake, this.options.resendIntervalSeconds * 1000);
-          signal.addEventListener('abort', wake, { once: true });
-        });
+        await abortableSleep(this.options.resendIntervalSeconds * 1000, signal);
       }
     });
   }

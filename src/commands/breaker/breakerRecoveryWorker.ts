@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { LeaderElector } from '../../infra/postgres/leaderElector';
 import type { BreakerQueries } from '../../projections/breaker/breakerQueries';
 import type { BreakerCommandService } from './breakerCommandService';
+import { abortableSleep } from '../../infra/abortableSleep';
 
 /**
  * Writes TTL recoveries (domain.md §3). One replica sweeps (advisory lock 7011) so replicas do not all
@@ -32,15 +33,7 @@ export class BreakerRecoveryWorker {
         await this.sweep().catch((err: unknown) =>
           this.logger?.warn({ err }, 'breaker recovery sweep failed'),
         );
-        await new Promise<void>((resolve) => {
-          const wake = () => {
-            clearTimeout(timer);
-            signal.removeEventListener('abort', wake);
-            resolve();
-          };
-          const timer = setTimeout(wake, this.pollMs);
-          signal.addEventListener('abort', wake, { once: true });
-        });
+        await abortableSleep(this.pollMs, signal);
       }
     });
   }

@@ -7,6 +7,7 @@ import {
 import type { EventStore } from '../../infra/eventStore/eventStore';
 import { LeaderElector } from '../../infra/postgres/leaderElector';
 import { applyRetention } from '../../projections/provenance/provenanceProjection';
+import { abortableSleep } from '../../infra/abortableSleep';
 
 /** How often the leader applies retention; records are kept `retentionDays`, so hours of slack are fine. */
 const RETENTION_EVERY_MS = 6 * 60 * 60 * 1000;
@@ -42,15 +43,7 @@ export class ProvenanceRetention {
         await this.runOnce().catch((err: unknown) =>
           this.options.logger?.warn({ err }, 'provenance retention pass failed'),
         );
-        await new Promise<void>((resolve) => {
-          const wake = () => {
-            clearTimeout(timer);
-            signal.removeEventListener('abort', wake);
-            resolve();
-          };
-          const timer = setTimeout(wake, RETENTION_EVERY_MS);
-          signal.addEventListener('abort', wake, { once: true });
-        });
+        await abortableSleep(RETENTION_EVERY_MS, signal);
       }
     });
   }

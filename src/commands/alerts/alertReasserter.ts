@@ -4,9 +4,8 @@ import { assertFiring, firingBreakerAlert, resolvedBreakerAlerts } from '../../d
 import type { AlertSource } from '../../domain/alerts/breakerAlerts';
 import type { AlertmanagerAlert } from '../../domain/alerts/alertmanagerAlert';
 import type { IncidentAlertFacts } from '../../domain/alerts/renderQueuedAlert';
-import { LeaderElector } from '../../infra/postgres/leaderElector';
+import { PeriodicLeaderJob } from '../../infra/postgres/periodicLeaderJob';
 import type { AlertSender } from './alertDeliveryWorker';
-import { abortableSleep } from '../../infra/abortableSleep';
 
 /** domain.md §4: a resolve is re-sent for 15 minutes. */
 const RESOLVE_RESEND_MS = 15 * 60 * 1000;
@@ -19,7 +18,7 @@ const RESOLVE_RESEND_MS = 15 * 60 * 1000;
  * every Alertmanager instead of through the queue; the queue carries each alert's first, durable send.
  */
 export class AlertReasserter {
-  private readonly elector: LeaderElector;
+  private readonly job: PeriodicLeaderJob;
 
   constructor(
     private readonly options: {
@@ -35,24 +34,22 @@ export class AlertReasserter {
       onSend?: (ok: boolean) => void;
     },
   ) {
-    this.elector = new LeaderElector(options.connectionString, options.lockId, 'alert-reasserter', {
-      onError: (err) => options.logger?.warn({ err }, 'alert re-assertion: error'),
+    this.job = new PeriodicLeaderJob({
+      connectionString: options.connectionString,
+      lockId: options.lockId,
+      name: 'alert-reasserter',
+      intervalMs: options.resendIntervalSeconds * 1000,
+      pass: () => this.reassert(),
+      ...(options.logger ? { logger: options.logger } : {}),
     });
   }
 
   start(): void {
-    this.elector.start(async ({ signal }) => {
-      while (!signal.aborted) {
-        await this.reassert().catch((err: unknown) =>
-          this.options.logger?.warn({ err }, 'alert re-assertion pass failed'),
-        );
-        await abortableSleep(this.options.resendIntervalSeconds * 1000, signal);
-      }
-    });
+    this.job.start();
   }
 
   stop(): Promise<void> {
-    return this.elector.stop();
+    return this.job.stop();
   }
 
   /** One pass; returns the alerts re-sent (per target). */

@@ -1,8 +1,7 @@
 import type { Logger } from 'pino';
-import { LeaderElector } from '../../infra/postgres/leaderElector';
+import { PeriodicLeaderJob } from '../../infra/postgres/periodicLeaderJob';
 import type { BreakerQueries } from '../../projections/breaker/breakerQueries';
 import type { BreakerCommandService } from './breakerCommandService';
-import { abortableSleep } from '../../infra/abortableSleep';
 
 /**
  * Writes TTL recoveries (domain.md §3). One replica sweeps (advisory lock 7011) so replicas do not all
@@ -11,7 +10,7 @@ import { abortableSleep } from '../../infra/abortableSleep';
  * decision land per trip.
  */
 export class BreakerRecoveryWorker {
-  private readonly elector: LeaderElector;
+  private readonly job: PeriodicLeaderJob;
 
   constructor(
     connectionString: string,
@@ -21,25 +20,23 @@ export class BreakerRecoveryWorker {
     private readonly pollMs: number,
     private readonly logger?: Logger,
   ) {
-    this.elector = new LeaderElector(connectionString, lockId, 'breaker-recovery', {
+    this.job = new PeriodicLeaderJob({
+      connectionString,
+      lockId,
+      name: 'breaker-recovery',
+      intervalMs: pollMs,
       retryMs: Math.max(pollMs, 500),
-      onError: (err) => logger?.warn({ err }, 'breaker recovery: error'),
+      pass: () => this.sweep(),
+      ...(logger ? { logger } : {}),
     });
   }
 
   start(): void {
-    this.elector.start(async ({ signal }) => {
-      while (!signal.aborted) {
-        await this.sweep().catch((err: unknown) =>
-          this.logger?.warn({ err }, 'breaker recovery sweep failed'),
-        );
-        await abortableSleep(this.pollMs, signal);
-      }
-    });
+    this.job.start();
   }
 
   stop(): Promise<void> {
-    return this.elector.stop();
+    return this.job.stop();
   }
 
   /** One pass: every breaker the read model shows open past its TTL gets a RecoverExpiredBreaker. */

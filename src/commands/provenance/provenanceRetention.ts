@@ -5,9 +5,8 @@ import {
   type ProvenanceRetentionApplied,
 } from '../../domain/provenance/provenanceRecorded';
 import type { EventStore } from '../../infra/eventStore/eventStore';
-import { LeaderElector } from '../../infra/postgres/leaderElector';
+import { PeriodicLeaderJob } from '../../infra/postgres/periodicLeaderJob';
 import { applyRetention } from '../../projections/provenance/provenanceProjection';
-import { abortableSleep } from '../../infra/abortableSleep';
 
 /** How often the leader applies retention; records are kept `retentionDays`, so hours of slack are fine. */
 const RETENTION_EVERY_MS = 6 * 60 * 60 * 1000;
@@ -19,7 +18,7 @@ const RETENTION_EVERY_MS = 6 * 60 * 60 * 1000;
  * records' events stay in the log: the event store is the archive.
  */
 export class ProvenanceRetention {
-  private readonly elector: LeaderElector;
+  private readonly job: PeriodicLeaderJob;
 
   constructor(
     private readonly options: {
@@ -32,24 +31,22 @@ export class ProvenanceRetention {
       logger?: Logger;
     },
   ) {
-    this.elector = new LeaderElector(options.connectionString, options.lockId, 'provenance-retention', {
-      onError: (err) => options.logger?.warn({ err }, 'provenance retention: error'),
+    this.job = new PeriodicLeaderJob({
+      connectionString: options.connectionString,
+      lockId: options.lockId,
+      name: 'provenance-retention',
+      intervalMs: RETENTION_EVERY_MS,
+      pass: () => this.runOnce(),
+      ...(options.logger ? { logger: options.logger } : {}),
     });
   }
 
   start(): void {
-    this.elector.start(async ({ signal }) => {
-      while (!signal.aborted) {
-        await this.runOnce().catch((err: unknown) =>
-          this.options.logger?.warn({ err }, 'provenance retention pass failed'),
-        );
-        await abortableSleep(RETENTION_EVERY_MS, signal);
-      }
-    });
+    this.job.start();
   }
 
   stop(): Promise<void> {
-    return this.elector.stop();
+    return this.job.stop();
   }
 
   /** One pass; returns the rows removed from the read model now. */

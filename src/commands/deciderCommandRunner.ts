@@ -140,7 +140,8 @@ export class DeciderCommandRunner<Command, Event extends DomainEvent, State> {
    * the latest snapshot, else from the start of the stream.
    */
   async load(stream: string): Promise<Loaded<State>> {
-    const start = this.cache.get(stream) ??
+    const cached = this.cache.get(stream);
+    const start = cached ??
       (await this.readSnapshot(stream)) ?? {
         state: this.decider.initialState(),
         version: 0,
@@ -154,7 +155,8 @@ export class DeciderCommandRunner<Command, Event extends DomainEvent, State> {
       if (page.length > 0) version = page[page.length - 1]!.streamVersion;
       if (page.length < READ_PAGE) break;
     }
-    if (version === start.version) return start;
+    if (cached && version === cached.version) return cached;
+    // Remembered even when nothing followed a snapshot: the next command must not read it again.
     const loaded = { state, version, snapshotVersion: start.snapshotVersion };
     this.remember(stream, loaded);
     this.snapshotIfDue(stream, loaded);

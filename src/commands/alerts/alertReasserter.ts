@@ -1,9 +1,8 @@
 import type pg from 'pg';
 import type { Logger } from 'pino';
-import { assertFiring, firingBreakerAlert, resolvedBreakerAlerts } from '../../domain/alerts/breakerAlerts';
 import type { AlertSource } from '../../domain/alerts/breakerAlerts';
 import type { AlertmanagerAlert } from '../../domain/alerts/alertmanagerAlert';
-import type { IncidentAlertFacts } from '../../domain/alerts/renderQueuedAlert';
+import { type IncidentAlertFacts, renderQueuedAlert } from '../../domain/alerts/renderQueuedAlert';
 import { PeriodicLeaderJob } from '../../infra/postgres/periodicLeaderJob';
 import type { AlertSender } from './alertDeliveryWorker';
 
@@ -62,14 +61,11 @@ export class AlertReasserter {
         where resolved_at is null or resolved_at > $1`,
       [new Date(now.getTime() - RESOLVE_RESEND_MS)],
     );
-    const alerts: AlertmanagerAlert[] = rows.flatMap((facts) => {
-      const ref = { name: facts.breaker, tenant_id: facts.tenant_id };
-      const firing = firingBreakerAlert(ref, facts.trip, { ...source, instance: facts.instance });
-      // Only the resolve of the firing alert is repeated, not the informational "re-enabled" one.
-      return facts.closed
-        ? resolvedBreakerAlerts(ref, firing, facts.closed, source).slice(0, 1)
-        : [assertFiring(firing, now, resendIntervalSeconds)];
-    });
+    // The incident's alert as the queue renders it: firing (endsAt pushed ahead) while open, the same
+    // labels with endsAt = closing time once closed. The informational "re-enabled" alert is not repeated.
+    const alerts: AlertmanagerAlert[] = rows.flatMap((facts) =>
+      renderQueuedAlert('disable', facts, source, now, resendIntervalSeconds),
+    );
     if (alerts.length === 0) return 0;
     let sent = 0;
     for (const target of targets) {

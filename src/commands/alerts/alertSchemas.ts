@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { TENANT_ID } from '../../infra/http/auth';
+import { tenantIdSchema } from '../../infra/http/auth';
 import { queryInt } from '../../infra/http/validation';
 
 export const alertStatus = z.enum(['pending', 'sent', 'failed']);
@@ -8,13 +8,11 @@ export const alertListQuery = z
   .object({
     status: alertStatus.optional(),
     limit: queryInt(1, 1000).optional(),
-    tenant_id: z.string().regex(TENANT_ID, 'invalid tenant id').optional(),
+    tenant_id: tenantIdSchema.optional(),
   })
   .strict();
 
-export const alertStatsQuery = z
-  .object({ tenant_id: z.string().regex(TENANT_ID, 'invalid tenant id').optional() })
-  .strict();
+export const alertStatsQuery = z.object({ tenant_id: tenantIdSchema.optional() }).strict();
 
 export const retryFailedBody = z
   .object({

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { fieldErrors, isoInstant, queryBool, queryInt } from '../../infra/http/validation';
-import { TENANT_ID } from '../../infra/http/auth';
+import { tenantIdSchema } from '../../infra/http/auth';
 import { problems } from '../../infra/http/problem';
 
 /** Request schemas of the breaker routes (api.md "Breakers"); /openapi.json is generated from these. */
@@ -16,7 +16,7 @@ export function parseBreakerName(value: unknown): string {
   return result.data;
 }
 
-const tenantId = z.string().regex(TENANT_ID, 'invalid tenant id');
+const tenantId = tenantIdSchema;
 const details = z.record(z.string(), z.unknown());
 const actor = z.string().trim().min(1).max(200);
 

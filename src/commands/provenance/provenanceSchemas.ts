@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { PROVENANCE_SOURCES, PROVENANCE_VARIANTS } from '../../domain/provenance/provenanceRecorded';
-import { TENANT_ID } from '../../infra/http/auth';
+import { tenantIdSchema } from '../../infra/http/auth';
 import { isoInstant, queryInt } from '../../infra/http/validation';
 
 const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'must be a SHA-256 hex digest (64 lowercase hex chars)');
@@ -13,7 +13,7 @@ export const MAX_RECORDS_PER_WRITE = 10_000;
 export const provenanceRecordBody = z
   .object({
     run_id: text(200).nullish(),
-    tenant_id: z.string().regex(TENANT_ID, 'invalid tenant id').nullish(),
+    tenant_id: tenantIdSchema.nullish(),
     variant_slug: z.enum(PROVENANCE_VARIANTS),
     source: z.enum(PROVENANCE_SOURCES),
     model_version: text(100).nullish(),
@@ -47,7 +47,7 @@ export const provenanceListQuery = z
     source: z.enum(PROVENANCE_SOURCES).optional(),
     input_hash: sha256Hex.optional(),
     run_id: text(200).optional(),
-    tenant_id: z.string().regex(TENANT_ID, 'invalid tenant id').optional(),
+    tenant_id: tenantIdSchema.optional(),
     start_date: dateBound.optional(),
     end_date: dateBound.optional(),
     limit: queryInt(1, 1000).optional(),
@@ -63,7 +63,7 @@ export const driftStatsQuery = z
     start_date: dateBound.optional(),
     end_date: dateBound.optional(),
     group_by: z.enum(['none', 'variant', 'tenant']).optional(),
-    tenant_id: z.string().regex(TENANT_ID, 'invalid tenant id').optional(),
+    tenant_id: tenantIdSchema.optional(),
   })
   .strict();
 
@@ -72,6 +72,6 @@ export const divergenceQuery = z
     start_date: dateBound.optional(),
     end_date: dateBound.optional(),
     days: queryInt(1, 90).optional(),
-    tenant_id: z.string().regex(TENANT_ID, 'invalid tenant id').optional(),
+    tenant_id: tenantIdSchema.optional(),
   })
   .strict();

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { TENANT_ID } from '../../infra/http/auth';
+import { tenantIdSchema } from '../../infra/http/auth';
 
 /** api.md POST /costsim/v2/simulate. */
 export const simulateBody = z
@@ -19,7 +19,7 @@ export const simulateBody = z
     allowed_skills: z.array(z.string().max(200)).max(100).nullish(),
     risk_threshold: z.number().min(0).max(1).nullish(),
     run_id: z.string().min(1).max(200).nullish(),
-    tenant_id: z.string().regex(TENANT_ID, 'invalid tenant id').nullish(),
+    tenant_id: tenantIdSchema.nullish(),
   })
   .strict();
 

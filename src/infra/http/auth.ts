@@ -31,6 +31,9 @@ declare module 'express-serve-static-core' {
 
 export const TENANT_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
+/** A tenant id in a request (query or body). */
+export const tenantIdSchema = z.string().regex(TENANT_ID, 'invalid tenant id');
+
 const apiKeysSchema = z.array(
   z
     .object({

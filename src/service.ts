@@ -14,6 +14,7 @@ import { createExpressServer } from './infra/http/httpServer';
 import { CoalescingNotifier, PgNotificationListener } from './infra/postgres/notifications';
 import { createPool } from './infra/postgres/pool';
 import { Projector } from './projections/runtime/projector';
+import { mountProjectionRoutes, projectionRouteDocs } from './projections/runtime/projectionRoutes';
 import { type ApiKey, authenticate } from './infra/http/auth';
 import { commandErrorToProblem } from './commands/commandErrors';
 import { features as allFeatures } from './features';
@@ -94,8 +95,11 @@ export async function startService({
           projections,
           lockId: LockIds.projector,
           batchSize: config.projector.batchSize,
+          batchMaxBytes: config.projector.batchMaxBytes,
           pollMs: config.projector.pollMs,
           batchWindowMs: config.projector.batchWindowMs,
+          retry: config.projector.retry,
+          wakeups,
           logger,
           observer: {
             onBatch: (projection, n) => metrics.projectorEvents.inc({ projection }, n),
@@ -113,7 +117,7 @@ export async function startService({
     errorMappers: [commandErrorToProblem],
     mount: (express) => {
       const openapi = buildOpenApi(
-        [...operationsRouteDocs, ...definitions.flatMap((f) => f.routes ?? [])],
+        [...operationsRouteDocs, ...projectionRouteDocs, ...definitions.flatMap((f) => f.routes ?? [])],
         config.modelVersion,
       );
       express.get('/openapi.json', (_req, res) => void res.json(openapi));
@@ -124,6 +128,7 @@ export async function startService({
         maxLagSeconds: config.projector.maxLagSeconds,
         projectionNames: projections.map((p) => p.name),
       });
+      mountProjectionRoutes(express, pool);
       for (const m of modules) m.mount?.(express);
     },
   });

@@ -2,15 +2,47 @@ import type pg from 'pg';
 import type { StoredEvent } from '../infra/eventStore/eventStore';
 
 /**
- * A projection turns events into read-table rows. It is applied one batch at a time inside the runtime's
- * transaction (together with its checkpoint), so it must only write through `tx` and must be deterministic:
- * a rebuild from the first event has to produce exactly the same rows.
+ * A projection turns events into read-table rows (docs/projections.md). Each one runs in its own lane:
+ * its own checkpoint, its own transaction per batch, its own lag and failure state.
+ *
+ * `apply` gets one batch of the events it handles, in commit order, inside the runtime's transaction
+ * (together with its checkpoint), so it must only write through `tx`, must be deterministic (a rebuild
+ * has to produce exactly the same rows) and must name its tables unqualified: a rebuild runs the same
+ * `apply` with `search_path` pointing at a schema of its own holding empty copies of `tables`, then swaps
+ * those copies in. The runtime may split a batch (it isolates an event that fails), so applying the
+ * events of a batch in two consecutive calls must give the same rows as one call.
  */
 export interface Projection {
   readonly name: string;
-  /** Event types this projection reads; others are skipped (the checkpoint still moves past them). */
+  /** Event types this projection reads; its lane reads only these (its checkpoint still moves past others). */
   readonly handles: readonly string[];
+  /** Every table it writes, unqualified. A rebuild builds copies of all of them and swaps them in together. */
+  readonly tables: readonly string[];
+  /**
+   * Whether an event it still cannot apply after its retries may be parked as a dead letter so the
+   * projection moves on. Projections of untrusted data (provenance) park; the breaker's own events are
+   * never parked: their projection retries them for ever and its checkpoint row shows the failure (the V2
+   * gate fails closed on it).
+   */
+  mayPark(event: StoredEvent): boolean;
+  /**
+   * Set when commands or workers also apply its events to its tables right after appending them (before
+   * the projector does). A rebuild's swap then waits until every such event is readable, so the swapped-in
+   * tables hold all of them.
+   */
+  readonly writtenOutsideProjector?: boolean;
+  /** NOTIFY channel its readers reload on; a rebuild notifies it when its tables are swapped in. */
+  readonly changeChannel?: string;
   apply(tx: pg.ClientBase, events: readonly StoredEvent[]): Promise<void>;
-  /** Deletes every row this projection owns (rebuild starts from here). */
-  reset(tx: pg.ClientBase): Promise<void>;
+  /**
+   * In a rebuild's swap transaction, before the copies replace the live tables: carries over state that is
+   * not derived from events (the alert worker's leases on rows it is sending). Schemas are quoted identifiers.
+   */
+  carryOver?(tx: pg.ClientBase, schemas: { live: string; rebuilt: string }): Promise<void>;
 }
+
+/** For projections of the breaker's own events: nothing is ever parked. */
+export const neverPark = (): boolean => false;
+
+/** For projections of untrusted data: any event that keeps failing is parked. */
+export const parkAny = (): boolean => true;

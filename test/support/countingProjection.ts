@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { Projection } from '../../src/projections/projection';
+import { type Projection, neverPark } from '../../src/projections/projection';
 
 /**
  * A projection for runtime tests: keeps per-stream counts, and counts how many times each event was
@@ -8,6 +8,8 @@ import type { Projection } from '../../src/projections/projection';
 export const countingProjection: Projection = {
   name: 'test_counting',
   handles: ['Counted'],
+  tables: ['test_applied', 'test_counts'],
+  mayPark: neverPark,
   async apply(tx, events) {
     for (const e of events) {
       await tx.query(
@@ -21,9 +23,6 @@ export const countingProjection: Projection = {
         [e.streamName, e.streamVersion],
       );
     }
-  },
-  async reset(tx) {
-    await tx.query('delete from test_applied; delete from test_counts');
   },
 };
 

@@ -93,6 +93,12 @@ const envSchema = z.object({
   PROJECTOR_POLL_MS: num(250, 10, 60_000, true),
   PROJECTOR_BATCH_WINDOW_MS: num(20, 0, 1000, true),
   PROJECTOR_MAX_LAG_SECONDS: num(30, 1, 86400),
+  /** A projector batch stops taking events once their stored payloads reach this size (docs/projections.md). */
+  PROJECTOR_BATCH_MAX_BYTES: num(8 * 1024 * 1024, 64 * 1024, 256 * 1024 * 1024, true),
+  /** Failed attempts at a batch before the failing event is isolated (and, for untrusted data, parked). */
+  PROJECTOR_RETRY_ATTEMPTS: num(3, 0, 1000, true),
+  PROJECTOR_RETRY_BACKOFF_MS: num(200, 1, 60_000, true),
+  PROJECTOR_RETRY_MAX_BACKOFF_MS: num(10_000, 1, 600_000, true),
   BREAKER_RECOVERY_POLL_MS: num(1000, 50, 60_000, true),
   BREAKER_CACHE_POLL_MS: num(500, 50, 60_000, true),
   /** Commands that may wait on one stream per instance before new ones get 503 (load shedding). */
@@ -149,6 +155,8 @@ export interface Config {
     pollMs: number;
     batchWindowMs: number;
     maxLagSeconds: number;
+    batchMaxBytes: number;
+    retry: { attempts: number; backoffMs: number; maxBackoffMs: number };
   };
 }
 
@@ -213,6 +221,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       pollMs: e.PROJECTOR_POLL_MS,
       batchWindowMs: e.PROJECTOR_BATCH_WINDOW_MS,
       maxLagSeconds: e.PROJECTOR_MAX_LAG_SECONDS,
+      batchMaxBytes: e.PROJECTOR_BATCH_MAX_BYTES,
+      retry: {
+        attempts: e.PROJECTOR_RETRY_ATTEMPTS,
+        backoffMs: e.PROJECTOR_RETRY_BACKOFF_MS,
+        maxBackoffMs: Math.max(e.PROJECTOR_RETRY_BACKOFF_MS, e.PROJECTOR_RETRY_MAX_BACKOFF_MS),
+      },
     },
   };
 }

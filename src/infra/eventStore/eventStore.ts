@@ -57,6 +57,11 @@ export interface ReadAllOptions {
   limit: number;
   /** Only these event types (the checkpoint still advances past skipped events). */
   types?: readonly string[];
+  /**
+   * Stop adding events once their payloads (`data` as stored, possibly compressed) reach this many bytes;
+   * the first event is always returned, however large, so a read always makes progress.
+   */
+  maxBytes?: number;
 }
 
 export interface ReadAllResult {

@@ -169,16 +169,27 @@ export class PostgresEventStore implements EventStore {
     return rows.map(toStoredEvent);
   }
 
-  async readAll({ after, limit, types }: ReadAllOptions): Promise<ReadAllResult> {
+  async readAll({ after, limit, types, maxBytes }: ReadAllOptions): Promise<ReadAllResult> {
     // Only transactions older than every running one (snapshot xmin) are read: their set of rows is final,
     // so nothing can later appear behind the checkpoint.
-    const { rows } = await this.pool.query<EventRow>(
-      `select ${EVENT_COLUMNS} from es_events
+    const page = `select ${EVENT_COLUMNS} from es_events
         where (transaction_id, global_position) > ($1::xid8, $2::bigint)
           and transaction_id < pg_snapshot_xmin(pg_current_snapshot())
         order by transaction_id, global_position
-        limit $3`,
-      [after.transactionId, after.globalPosition, limit],
+        limit $3`;
+    // Bounded by bytes: a running sum of the stored sizes (pg_column_size reads the TOAST pointer, not
+    // the value), cut where it passes maxBytes; rows past the cut are never detoasted.
+    const { rows } = await this.pool.query<EventRow>(
+      maxBytes === undefined
+        ? page
+        : `select ${EVENT_COLUMNS} from (
+             select *, sum(pg_column_size(data)) over w - pg_column_size(data) as bytes_before
+               from (${page}) p window w as (order by transaction_id, global_position)) sized
+            where bytes_before < $4
+            order by transaction_id, global_position`,
+      maxBytes === undefined
+        ? [after.transactionId, after.globalPosition, limit]
+        : [after.transactionId, after.globalPosition, limit, maxBytes],
     );
     const last = rows[rows.length - 1];
     const checkpoint: Checkpoint = last

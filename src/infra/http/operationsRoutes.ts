@@ -9,7 +9,12 @@ import type { RouteDoc } from './openapi';
 
 export const operationsRouteDocs: RouteDoc[] = [
   { method: 'get', path: '/health/live', summary: 'Process is up', scope: null },
-  { method: 'get', path: '/health/ready', summary: 'Database, migrations and projector lag', scope: null },
+  {
+    method: 'get',
+    path: '/health/ready',
+    summary: 'Database, migrations, and each projection: lag, stuck, dead letters (no error text)',
+    scope: null,
+  },
   { method: 'get', path: '/metrics', summary: 'Prometheus metrics', scope: null },
   { method: 'get', path: '/openapi.json', summary: 'This document', scope: null },
 ];
@@ -39,6 +44,7 @@ async function updateLagGauges({ pool, metrics, projectionNames }: OperationsDep
   for (const s of statuses) {
     metrics.projectorLagEvents.set({ projection: s.name }, s.lagEvents);
     metrics.projectorLagSeconds.set({ projection: s.name }, s.lagSeconds);
+    metrics.projectorDeadLetters.set({ projection: s.name }, s.deadLetters);
   }
   return statuses;
 }
@@ -59,21 +65,18 @@ export function mountOperationsRoutes(app: Express, deps: OperationsDeps): void 
       checks.migrations = pending.length === 0 ? 'ok' : { pending };
       if (pending.length > 0) reasons.push(`migrations not applied: ${pending.join(', ')}`);
       const statuses = await withTimeout(updateLagGauges(deps), 2000, 'projector lag check');
+      // No error text here (anyone may read this): which projection, and that it is stuck; the error
+      // itself is in `costsim-guard projections status` and GET /costsim/projections (admin).
       checks.projections = Object.fromEntries(
         statuses.map((s) => [
           s.name,
           {
+            status: s.failure ? 'stuck' : s.lagSeconds > deps.maxLagSeconds ? 'lagging' : 'ok',
             lag_events: s.lagEvents,
             lag_seconds: Number(s.lagSeconds.toFixed(3)),
+            dead_letters: s.deadLetters,
             ...(s.failure
-              ? {
-                  failing: {
-                    message: s.failure.message,
-                    event_id: s.failure.eventId,
-                    since: s.failure.at.toISOString(),
-                    attempts: s.failure.count,
-                  },
-                }
+              ? { failing: { last_failure_at: s.failure.at.toISOString(), attempts: s.failure.count } }
               : {}),
           },
         ]),
@@ -82,13 +85,13 @@ export function mountOperationsRoutes(app: Express, deps: OperationsDeps): void 
         if (s.lagSeconds > deps.maxLagSeconds) {
           reasons.push(
             `projection ${s.name} lags ${s.lagSeconds.toFixed(1)} s (limit ${deps.maxLagSeconds} s)` +
-              (s.failure ? `; stuck: ${s.failure.message}` : ''),
+              (s.failure ? '; it is stuck on an event it cannot apply' : ''),
           );
         }
       }
-    } catch (err) {
+    } catch {
       checks.database = 'unreachable';
-      reasons.push(`database unreachable: ${(err as Error).message}`);
+      reasons.push('database unreachable');
     }
     if (reasons.length > 0) {
       return sendProblem(res, req, problems.unavailable(reasons.join('; '), { reasons, checks }));

@@ -13,6 +13,7 @@ export class ServiceMetrics {
   readonly projectorLagSeconds: Gauge<'projection'>;
   readonly projectorLeader: Gauge;
   readonly projectorFailures: Counter<'projection'>;
+  readonly projectorDeadLetters: Gauge<'projection'>;
   readonly httpDuration: Histogram<'method' | 'route' | 'status'>;
 
   constructor(defaultLabels: Record<string, string> = {}) {
@@ -50,7 +51,13 @@ export class ServiceMetrics {
     });
     this.projectorFailures = new Counter({
       name: 'costsim_projector_failures_total',
-      help: 'Batches a projection could not apply on this instance (rolled back, retried, never skipped)',
+      help: 'Failed attempts at a projection batch on this instance (rolled back and retried with back-off)',
+      labelNames: ['projection'],
+      registers,
+    });
+    this.projectorDeadLetters = new Gauge({
+      name: 'costsim_projector_dead_letters',
+      help: 'Events a projection parked as dead letters and no operator has resolved yet (all instances)',
       labelNames: ['projection'],
       registers,
     });

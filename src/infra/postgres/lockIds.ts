@@ -9,4 +9,6 @@ export const LockIds = {
   migrations: 7000,
   projector: 7010,
   breakerRecovery: 7011,
+  /** Class of the per-projection rebuild locks: (7012, hashtext(projection name)), two-key form. */
+  projectionRebuild: 7012,
 } as const;

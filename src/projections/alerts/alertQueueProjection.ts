@@ -7,9 +7,11 @@ import {
   alertDeliveryEventTypes,
   routedRowId,
 } from '../../domain/alerts/alertDeliveryEvents';
-import { type BreakerEvent, parseBreakerStreamName } from '../../domain/breaker';
+import { type BreakerEvent, breakerEventTypes, parseBreakerStreamName } from '../../domain/breaker';
 import type { StoredEvent } from '../../infra/eventStore/eventStore';
 import type { Projection } from '../projection';
+
+const breakerEvents: ReadonlySet<string> = new Set(breakerEventTypes);
 
 /** Wakes the delivery workers of every replica when new intents are queued (they poll too). */
 export const ALERT_QUEUE_CHANNEL = 'alert_queue_changed';
@@ -37,6 +39,13 @@ export const alertQueueProjection: Projection = {
     ...alertDeliveryEventTypes,
     ...alertAdminEventTypes,
   ],
+  tables: ['alert_queue', 'alert_firing'],
+  // A breaker event is never parked (its alert must not be lost); a delivery outcome or an operator action
+  // that keeps failing may be: at worst an alert is sent once more (Alertmanager de-duplicates it).
+  mayPark: (event) => !breakerEvents.has(event.type),
+  // The delivery worker and the operator routes apply outcomes, routing and admin actions at once.
+  writtenOutsideProjector: true,
+  changeChannel: ALERT_QUEUE_CHANNEL,
   async apply(tx: pg.ClientBase, events: readonly StoredEvent[]) {
     let queued = false;
     for (const stored of events) {
@@ -99,8 +108,14 @@ export const alertQueueProjection: Projection = {
     }
     if (queued) await tx.query('select pg_notify($1, $2)', [ALERT_QUEUE_CHANNEL, '']);
   },
-  async reset(tx) {
-    await tx.query('delete from alert_queue; delete from alert_firing');
+  // Leases are not events: a row being sent while the tables are swapped stays claimed by its sender, so
+  // no other worker sends it again before the sender records the outcome.
+  async carryOver(tx, { live, rebuilt }) {
+    await tx.query(
+      `update ${rebuilt}.alert_queue n set claimed_until = o.claimed_until, claimed_by = o.claimed_by
+         from ${live}.alert_queue o
+        where n.id = o.id and o.claimed_until is not null and n.status = 'pending'`,
+    );
   },
 };
 

@@ -4,7 +4,7 @@ import { type BreakerSnapshot, type RecoveryPolicy, isOpenAt } from '../../domai
 
 export const DEFAULT_BREAKER = 'costsim_v2';
 
-/** A full reload now and then drops rows that a projection rebuild removed (incremental reads only add). */
+/** A full reload now and then (incremental reads only add rows; deletes are not expected, but cheap to heal). */
 const FULL_RELOAD_MS = 60_000;
 
 /**
@@ -16,6 +16,9 @@ const FULL_RELOAD_MS = 60_000;
  * one row per breaker and tenant, changed by every drift report. Rows are read from the previous read's
  * snapshot-xmin horizon on, so a row whose transaction was still running at that read (and commits later
  * with a lower id than rows already seen) is read the next time: nothing is missed, a row may be read twice.
+ *
+ * A rebuild swaps a complete new cb_state in (docs/projections.md): the table's oid changes, and the next
+ * refresh reads the new table whole and replaces the map in one step, so the gate never sees a partial one.
  */
 export class BreakerStateCache {
   private states = new Map<string, BreakerSnapshot>();
@@ -26,6 +29,8 @@ export class BreakerStateCache {
   /** Transactions from this id on may have committed since the last read; null = read everything. */
   private horizon: string | null = null;
   private fullReloadAt = 0;
+  /** cb_state's oid at the last read: a different one means a rebuild swapped the table. */
+  private tableOid: string | null = null;
   loadedAt: Date | null = null;
   /** Rows read by the last refresh (observability and tests). */
   lastRefreshRows = 0;
@@ -78,19 +83,28 @@ export class BreakerStateCache {
   }
 
   private async refresh(): Promise<void> {
-    const full = this.horizon === null || Date.now() >= this.fullReloadAt;
-    // One statement, so the horizon and the rows come from the same snapshot.
-    const { rows } = await this.pool.query<{
-      horizon: string;
-      name: string | null;
-      tenant_id: string | null;
-      state: BreakerSnapshot | null;
-    }>(
-      `select pg_snapshot_xmin(pg_current_snapshot())::text as horizon, c.name, c.tenant_id, c.state
-         from (select 1) one
-         left join cb_state c on $1::xid8 is null or c.changed_tx >= $1::xid8`,
-      [full ? null : this.horizon],
-    );
+    let full = this.horizon === null || Date.now() >= this.fullReloadAt;
+    const read = () =>
+      // One statement, so the horizon, the table and the rows come from the same snapshot.
+      this.pool.query<{
+        horizon: string;
+        table_oid: string;
+        name: string | null;
+        tenant_id: string | null;
+        state: BreakerSnapshot | null;
+      }>(
+        `select pg_snapshot_xmin(pg_current_snapshot())::text as horizon,
+                'cb_state'::regclass::oid::text as table_oid, c.name, c.tenant_id, c.state
+           from (select 1) one
+           left join cb_state c on $1::xid8 is null or c.changed_tx >= $1::xid8`,
+        [full ? null : this.horizon],
+      );
+    let { rows } = await read();
+    if (!full && rows[0]!.table_oid !== this.tableOid) {
+      full = true; // swapped by a rebuild: the new table, whole
+      ({ rows } = await read());
+    }
+    this.tableOid = rows[0]!.table_oid;
     const changed = rows.filter((r) => r.name !== null);
     const states = full ? new Map<string, BreakerSnapshot>() : this.states;
     for (const r of changed) states.set(BreakerStateCache.key(r.name!, r.tenant_id), r.state!);

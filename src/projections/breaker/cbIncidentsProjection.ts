@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { type BreakerEvent, parseBreakerStreamName } from '../../domain/breaker';
 import type { StoredEvent } from '../../infra/eventStore/eventStore';
-import type { Projection } from '../projection';
+import { type Projection, neverPark } from '../projection';
 
 /**
  * cb_incidents: one row per trip, opened by BreakerTripped and resolved by an enable or a recovery; its
@@ -16,6 +16,8 @@ export const cbIncidentsProjection: Projection = {
     'BreakerAutoRecovered',
     'AlertDelivered',
   ],
+  tables: ['cb_incidents'],
+  mayPark: neverPark,
   async apply(tx: pg.ClientBase, events: readonly StoredEvent[]) {
     for (const stored of events) {
       if (stored.type === 'AlertDelivered') {
@@ -79,8 +81,5 @@ export const cbIncidentsProjection: Projection = {
           break;
       }
     }
-  },
-  async reset(tx) {
-    await tx.query('delete from cb_incidents');
   },
 };

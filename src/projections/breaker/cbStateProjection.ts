@@ -9,7 +9,7 @@ import {
   parseBreakerStreamName,
 } from '../../domain/breaker';
 import type { StoredEvent } from '../../infra/eventStore/eventStore';
-import type { Projection } from '../projection';
+import { type Projection, neverPark } from '../projection';
 
 /** Caches of breaker state (every replica's V2 gate) reload when this fires, and poll as a fallback. */
 export const CB_STATE_CHANNEL = 'cb_state_changed';
@@ -21,6 +21,10 @@ export const CB_STATE_CHANNEL = 'cb_state_changed';
 export const cbStateProjection: Projection = {
   name: 'cb_state',
   handles: breakerEventTypes,
+  tables: ['cb_state'],
+  // The breaker's own events: retried for ever, never parked (the V2 gate fails closed on the failure).
+  mayPark: neverPark,
+  changeChannel: CB_STATE_CHANNEL,
   async apply(tx: pg.ClientBase, events: readonly StoredEvent[]) {
     const streams = [...new Set(events.map((e) => e.streamName))];
     const ids = streams.map((stream) => parseBreakerStreamName(stream));
@@ -63,8 +67,5 @@ export const cbStateProjection: Projection = {
     );
     // Delivered at commit, only if the batch commits.
     await tx.query('select pg_notify($1, $2)', [CB_STATE_CHANNEL, '']);
-  },
-  async reset(tx) {
-    await tx.query('delete from cb_state');
   },
 };

@@ -1,14 +1,26 @@
 import type pg from 'pg';
 import type { StoredEvent } from '../../infra/eventStore/eventStore';
-import type { Projection } from '../projection';
+import { type Projection, parkAny } from '../projection';
 
 /**
- * provenance rows from ProvenanceRecorded events, a whole batch in one statement (a write of 10 000
- * records is one batch of events). Idempotent by record id, so rebuilds and replays add nothing twice.
+ * One INSERT carries at most this much JSON: a jsonb value (and its array) is capped at 256 MiB, and one
+ * batch of large records must not come near it (300 records of 1 MiB once froze every projection).
+ */
+export const MAX_STATEMENT_JSON_BYTES = 32 * 1024 * 1024;
+
+/**
+ * provenance rows from ProvenanceRecorded events, a batch in as few statements as its size allows (a write
+ * of 10 000 small records is one statement). Idempotent by record id, so rebuilds and replays add nothing
+ * twice.
  */
 export const provenanceProjection: Projection = {
   name: 'provenance',
   handles: ['ProvenanceRecorded', 'ProvenanceRetentionApplied'],
+  tables: ['provenance'],
+  // Tenants' data: a record that cannot be stored is parked as a dead letter, the rest goes on.
+  mayPark: parkAny,
+  // Retention applies its cut-off at once, then the projector again.
+  writtenOutsideProjector: true,
   async apply(tx: pg.ClientBase, all: readonly StoredEvent[]) {
     // In order: records up to a retention event, the retention, then the records after it.
     let start = 0;
@@ -19,9 +31,6 @@ export const provenanceProjection: Projection = {
       start = i + 1;
     }
   },
-  async reset(tx) {
-    await tx.query('delete from provenance');
-  },
 };
 
 /** Idempotent: a record's row goes when its creation is older than the cut-off. */
@@ -30,8 +39,24 @@ export async function applyRetention(db: pg.ClientBase | pg.Pool, data: { before
   return rowCount ?? 0;
 }
 
+/** Records in statements of at most MAX_STATEMENT_JSON_BYTES of JSON (UTF-16 units) each; one record may exceed it alone. */
 async function insertRecords(tx: pg.ClientBase, events: readonly StoredEvent[]): Promise<void> {
-  if (events.length === 0) return;
+  let chunk: string[] = [];
+  let bytes = 0;
+  for (const event of events) {
+    const json = JSON.stringify(event.data);
+    if (chunk.length > 0 && bytes + json.length > MAX_STATEMENT_JSON_BYTES) {
+      await insertChunk(tx, chunk);
+      chunk = [];
+      bytes = 0;
+    }
+    chunk.push(json);
+    bytes += json.length;
+  }
+  if (chunk.length > 0) await insertChunk(tx, chunk);
+}
+
+async function insertChunk(tx: pg.ClientBase, records: readonly string[]): Promise<void> {
   await tx.query(
     `insert into provenance (id, run_id, tenant_id, variant_slug, source, model_version, adapter_version,
                                commit_sha, input_hash, output_hash, v1_cost, v2_cost, cost_delta, drift_score,
@@ -45,6 +70,6 @@ async function insertRecords(tx: pg.ClientBase, events: readonly StoredEvent[]):
            v2_cost float8, cost_delta float8, drift_score float8, verdict text, payload jsonb,
            runtime_ms float8, created_at timestamptz)
        on conflict (id) do nothing`,
-    [JSON.stringify(events.map((e) => e.data))],
+    [`[${records.join(',')}]`],
   );
 }

@@ -15,21 +15,35 @@ export class LeadershipLostError extends Error {
   }
 }
 
-/** A projection threw while applying a batch; names the first event of the batch it was given. */
+export interface EventRef {
+  eventId: string;
+  streamName: string;
+  streamVersion: number;
+  type: string;
+}
+
+/**
+ * A projection threw while applying events. `isolated`: the runtime narrowed the failure down to this one
+ * event; otherwise it names the first event of the batch it was given.
+ */
 export class ProjectionApplyError extends Error {
   constructor(
     readonly projection: string,
-    readonly event: { eventId: string; streamName: string; streamVersion: number; type: string },
+    readonly event: EventRef,
     readonly batchSize: number,
     override readonly cause: unknown,
+    readonly isolated = false,
   ) {
-    super(
-      `projection ${projection} failed on a batch of ${batchSize} starting at ${event.type} ` +
-        `${event.streamName}@${event.streamVersion} (${event.eventId}): ${(cause as Error)?.message ?? String(cause)}`,
-    );
+    const where = isolated
+      ? `on ${event.type} ${event.streamName}@${event.streamVersion} (${event.eventId})`
+      : `on a batch of ${batchSize} starting at ${event.type} ${event.streamName}@${event.streamVersion} (${event.eventId})`;
+    super(`projection ${projection} failed ${where}: ${errorText(cause)}`);
     this.name = 'ProjectionApplyError';
   }
 }
+
+export const errorText = (err: unknown): string =>
+  err instanceof Error ? err.message : typeof err === 'string' ? err : String(err);
 
 /** Total order of checkpoints, the same as the store's (transaction_id, global_position). */
 export function compareCheckpoints(a: Checkpoint, b: Checkpoint): number {
@@ -39,52 +53,74 @@ export function compareCheckpoints(a: Checkpoint, b: Checkpoint): number {
   return a.globalPosition - b.globalPosition;
 }
 
-export function minCheckpoint(checkpoints: Iterable<Checkpoint>): Checkpoint {
-  let min: Checkpoint | null = null;
-  for (const c of checkpoints) if (!min || compareCheckpoints(c, min) < 0) min = c;
-  return min ?? START;
-}
+export const positionOf = (e: { transactionId: string; globalPosition: number }): Checkpoint => ({
+  transactionId: e.transactionId,
+  globalPosition: e.globalPosition,
+});
 
+/** Creates missing checkpoint rows (at the start) and records the event types each projection reads. */
 export async function ensureCheckpoints(
   db: pg.Pool | pg.ClientBase,
-  names: readonly string[],
+  lanes: ReadonlyArray<{ name: string; handles: readonly string[] }>,
 ): Promise<void> {
   await db.query(
-    'insert into projection_checkpoints (name) select unnest($1::text[]) on conflict (name) do nothing',
-    [names],
+    `insert into projection_checkpoints (name, handles)
+     select l.name, array(select jsonb_array_elements_text(l.handles))
+       from jsonb_to_recordset($1::jsonb) as l(name text, handles jsonb)
+     on conflict (name) do update set handles = excluded.handles
+       where projection_checkpoints.handles is distinct from excluded.handles`,
+    [JSON.stringify(lanes.map((l) => ({ name: l.name, handles: l.handles })))],
   );
 }
 
-export async function loadCheckpoints(
-  db: pg.Pool | pg.ClientBase,
-  names: readonly string[],
-): Promise<Map<string, Checkpoint>> {
-  const { rows } = await db.query<{ name: string; transaction_id: string; global_position: string }>(
-    'select name, transaction_id::text, global_position from projection_checkpoints where name = any($1)',
-    [names],
+export async function loadCheckpoint(db: pg.Pool | pg.ClientBase, name: string): Promise<Checkpoint> {
+  const { rows } = await db.query<{ transaction_id: string; global_position: string }>(
+    'select transaction_id::text, global_position from projection_checkpoints where name = $1',
+    [name],
   );
-  const found = new Map(
-    rows.map((r) => [r.name, { transactionId: r.transaction_id, globalPosition: Number(r.global_position) }]),
-  );
-  return new Map(names.map((n) => [n, found.get(n) ?? START]));
+  const row = rows[0];
+  return row ? { transactionId: row.transaction_id, globalPosition: Number(row.global_position) } : START;
+}
+
+/** Where and why a projection is stuck; written on its checkpoint row. */
+export interface CheckpointFailure {
+  message: string;
+  eventId: string;
+}
+
+export function failureOf(error: ProjectionApplyError): CheckpointFailure {
+  return { message: error.message.slice(0, 2000), eventId: error.event.eventId };
 }
 
 /**
  * Moves a checkpoint from `expected` to `next`, or throws: the compare-and-set that makes a batch
- * exactly-once in effect and fences a projector that lost its leadership.
+ * exactly-once in effect and fences a projector that lost its leadership. The failure columns are part of
+ * the same write: cleared when the checkpoint moves clean, set when the batch stopped at an event it could
+ * not apply (non-null exactly while the projection is stuck — the V2 gate fails closed on it).
  */
 export async function advanceCheckpoint(
-  tx: pg.ClientBase,
+  db: pg.Pool | pg.ClientBase,
   name: string,
   expected: Checkpoint,
   next: Checkpoint,
+  failure: CheckpointFailure | null = null,
 ): Promise<void> {
-  const { rowCount } = await tx.query(
+  const { rowCount } = await db.query(
     `update projection_checkpoints
         set transaction_id = $4::xid8, global_position = $5, updated_at = now(),
-            failure_message = null, failure_event_id = null, failure_at = null, failure_count = 0
+            failure_message = $6, failure_event_id = $7::uuid,
+            failure_at = case when $6::text is null then null else now() end,
+            failure_count = case when $6::text is null then 0 else failure_count + 1 end
       where name = $1 and transaction_id = $2::xid8 and global_position = $3`,
-    [name, expected.transactionId, expected.globalPosition, next.transactionId, next.globalPosition],
+    [
+      name,
+      expected.transactionId,
+      expected.globalPosition,
+      next.transactionId,
+      next.globalPosition,
+      failure?.message ?? null,
+      failure?.eventId ?? null,
+    ],
   );
   if (rowCount !== 1) throw new StaleCheckpointError(name);
 }
@@ -92,12 +128,13 @@ export async function advanceCheckpoint(
 /** Best effort, outside the failed batch's (rolled-back) transaction: where and why a projection is stuck. */
 export async function recordProjectionFailure(
   db: pg.Pool | pg.ClientBase,
-  failure: ProjectionApplyError,
+  name: string,
+  failure: CheckpointFailure,
 ): Promise<void> {
   await db.query(
     `update projection_checkpoints
         set failure_message = $2, failure_event_id = $3, failure_at = now(), failure_count = failure_count + 1
       where name = $1`,
-    [failure.projection, failure.message.slice(0, 2000), failure.event.eventId],
+    [name, failure.message, failure.eventId],
   );
 }

@@ -1,70 +1,170 @@
 import type pg from 'pg';
 import type { Checkpoint, StoredEvent } from '../../infra/eventStore/eventStore';
 import { advisoryLockHeldSql } from '../../infra/postgres/leaderElector';
-import { inTransaction, isConnectionError } from '../../infra/postgres/pool';
+import { inTransaction, isConnectionError, isPgError } from '../../infra/postgres/pool';
 import type { Projection } from '../projection';
 import {
   LeadershipLostError,
   ProjectionApplyError,
   advanceCheckpoint,
   compareCheckpoints,
+  failureOf,
+  positionOf,
 } from './checkpoints';
+import { type ParkedEvent, parkEvents } from './deadLetters';
 
 export interface Fence {
   pid: number;
   lockId: number;
 }
 
-export interface AppliedBatch {
-  applied: Map<string, number>;
-  checkpoints: Map<string, Checkpoint>;
+/** Where a batch goes: a projection's live tables and checkpoint, or a rebuild's copies and its checkpoint. */
+export interface ApplyTarget {
+  projection: Projection;
+  checkpointName: string;
+  /** search_path while applying (a rebuild's schema first); undefined = the connection's own. */
+  searchPath?: string;
+}
+
+export interface BatchOutcome {
+  /** Where the checkpoint is now. */
+  checkpoint: Checkpoint;
+  applied: number;
+  parked: number;
+  /**
+   * Set when the batch stopped at an event that may not be parked: everything before it is committed, the
+   * checkpoint is just before it and its row carries the failure.
+   */
+  stoppedBy: ProjectionApplyError | null;
+}
+
+export interface ApplyOptions {
+  fence?: Fence;
+  /**
+   * After repeated failures: apply under savepoints, halving the failing range until the failing event is
+   * alone, park it if the projection may park it, and commit everything else (Marten's "skip to dead
+   * letter"). A batch that fails only as a whole (too large together) simply succeeds in halves.
+   */
+  isolate?: boolean;
 }
 
 const fenceSql = `select ${advisoryLockHeldSql.replace(/\$PID/g, '$1').replace(/\$LOCK/g, '$2')} as held`;
 
 /**
- * Applies one batch to a set of projections in ONE transaction: each projection gets the events it handles
- * that lie past its own checkpoint, and each checkpoint moves by compare-and-set. If any CAS fails, or the
- * fence shows the leader's lock is gone, the whole batch rolls back.
+ * Failures that say nothing about the events (a lost connection, a deadlock, a lock or statement timeout,
+ * resources running out): the batch is retried as it is, never isolated, nothing is parked for them.
  */
-export async function applyBatch(
+export function isTransientFailure(err: unknown): boolean {
+  if (isConnectionError(err)) return true;
+  if (!isPgError(err)) return false;
+  return /^(40001|40P01|55P03|57014|25P03|53...|58...)$/.test(err.code);
+}
+
+/** One batch of one projection in ONE transaction (see applyBatchIn). */
+export function applyBatch(
   pool: pg.Pool,
-  projections: readonly Projection[],
-  expected: ReadonlyMap<string, Checkpoint>,
+  target: ApplyTarget,
+  expected: Checkpoint,
   events: readonly StoredEvent[],
   batchEnd: Checkpoint,
-  fence?: Fence,
-): Promise<AppliedBatch> {
-  const applied = new Map<string, number>();
-  const checkpoints = new Map<string, Checkpoint>();
-  await inTransaction(pool, async (client) => {
-    for (const projection of projections) {
-      const from = expected.get(projection.name);
-      if (!from) throw new Error(`no checkpoint loaded for projection ${projection.name}`);
-      if (compareCheckpoints(batchEnd, from) <= 0) {
-        checkpoints.set(projection.name, from);
-        continue;
-      }
-      const relevant = events.filter(
-        (e) =>
-          projection.handles.includes(e.type) &&
-          compareCheckpoints({ transactionId: e.transactionId, globalPosition: e.globalPosition }, from) > 0,
-      );
-      if (relevant.length > 0) {
-        await projection.apply(client, relevant).catch((err: unknown) => {
-          // A lost connection is not the projection's fault: retried like any failed batch, not reported.
-          if (isConnectionError(err)) throw err;
-          throw new ProjectionApplyError(projection.name, relevant[0]!, relevant.length, err);
-        });
-      }
-      await advanceCheckpoint(client, projection.name, from, batchEnd);
-      applied.set(projection.name, relevant.length);
-      checkpoints.set(projection.name, batchEnd);
+  options: ApplyOptions = {},
+): Promise<BatchOutcome> {
+  return inTransaction(pool, (tx) => applyBatchIn(tx, target, expected, events, batchEnd, options));
+}
+
+/**
+ * Applies the events a projection handles past `expected`, moves its checkpoint to `batchEnd` by
+ * compare-and-set, and — with a fence — checks the leader's lock is still held before commit. The caller's
+ * transaction rolls back on any error: a stale checkpoint (someone else applied it), a lost lock, or a
+ * projection failure (ProjectionApplyError unless it was transient).
+ */
+export async function applyBatchIn(
+  tx: pg.ClientBase,
+  target: ApplyTarget,
+  expected: Checkpoint,
+  events: readonly StoredEvent[],
+  batchEnd: Checkpoint,
+  { fence, isolate = false }: ApplyOptions = {},
+): Promise<BatchOutcome> {
+  const { projection, checkpointName } = target;
+  if (target.searchPath) await tx.query(`set local search_path to ${target.searchPath}`);
+  const relevant = events.filter(
+    (e) => projection.handles.includes(e.type) && compareCheckpoints(positionOf(e), expected) > 0,
+  );
+  let outcome: BatchOutcome;
+  if (!isolate) {
+    if (relevant.length > 0) {
+      await projection.apply(tx, relevant).catch((err: unknown) => {
+        if (isTransientFailure(err)) throw err;
+        throw new ProjectionApplyError(projection.name, relevant[0]!, relevant.length, err);
+      });
     }
-    if (fence) {
-      const { rows } = await client.query<{ held: boolean }>(fenceSql, [fence.pid, fence.lockId]);
-      if (!rows[0]?.held) throw new LeadershipLostError();
+    await advanceCheckpoint(tx, checkpointName, expected, batchEnd);
+    outcome = { checkpoint: batchEnd, applied: relevant.length, parked: 0, stoppedBy: null };
+  } else {
+    const isolated = await applyIsolating(tx, projection, relevant);
+    await parkEvents(tx, projection.name, isolated.parked);
+    if (isolated.stop) {
+      const { index, cause } = isolated.stop;
+      const stoppedBy = new ProjectionApplyError(projection.name, relevant[index]!, 1, cause, true);
+      const checkpoint = index === 0 ? expected : positionOf(relevant[index - 1]!);
+      await advanceCheckpoint(tx, checkpointName, expected, checkpoint, failureOf(stoppedBy));
+      outcome = { checkpoint, applied: isolated.applied, parked: isolated.parked.length, stoppedBy };
+    } else {
+      await advanceCheckpoint(tx, checkpointName, expected, batchEnd);
+      outcome = {
+        checkpoint: batchEnd,
+        applied: isolated.applied,
+        parked: isolated.parked.length,
+        stoppedBy: null,
+      };
     }
-  });
-  return { applied, checkpoints };
+  }
+  if (fence) {
+    const { rows } = await tx.query<{ held: boolean }>(fenceSql, [fence.pid, fence.lockId]);
+    if (!rows[0]?.held) throw new LeadershipLostError();
+  }
+  return outcome;
+}
+
+interface Isolated {
+  applied: number;
+  parked: ParkedEvent[];
+  /** The first event that failed alone and may not be parked; nothing after it was applied. */
+  stop: { index: number; cause: unknown } | null;
+}
+
+/** Bisection under savepoints, in order: a range that fails is halved until the failing event is alone. */
+async function applyIsolating(
+  tx: pg.ClientBase,
+  projection: Projection,
+  events: readonly StoredEvent[],
+): Promise<Isolated> {
+  const result: Isolated = { applied: 0, parked: [], stop: null };
+  const attempt = async (lo: number, hi: number): Promise<boolean> => {
+    await tx.query('savepoint costsim_isolate');
+    try {
+      await projection.apply(tx, events.slice(lo, hi));
+      await tx.query('release savepoint costsim_isolate');
+      result.applied += hi - lo;
+      return true;
+    } catch (err) {
+      if (isConnectionError(err)) throw err;
+      await tx.query('rollback to savepoint costsim_isolate');
+      await tx.query('release savepoint costsim_isolate');
+      if (isTransientFailure(err)) throw err;
+      if (hi - lo > 1) {
+        const mid = lo + Math.floor((hi - lo) / 2);
+        return (await attempt(lo, mid)) && attempt(mid, hi);
+      }
+      if (projection.mayPark(events[lo]!)) {
+        result.parked.push({ event: events[lo]!, error: err });
+        return true;
+      }
+      result.stop = { index: lo, cause: err };
+      return false;
+    }
+  };
+  if (events.length > 0) await attempt(0, events.length);
+  return result;
 }

@@ -1,22 +1,12 @@
 import type pg from 'pg';
 import type { Logger } from 'pino';
-import type { Checkpoint, EventStore } from '../../infra/eventStore/eventStore';
+import type { Observable } from 'rxjs';
+import type { EventStore } from '../../infra/eventStore/eventStore';
 import { type Leadership, LeaderElector } from '../../infra/postgres/leaderElector';
 import type { Projection } from '../projection';
-import {
-  ProjectionApplyError,
-  StaleCheckpointError,
-  ensureCheckpoints,
-  loadCheckpoints,
-  minCheckpoint,
-  recordProjectionFailure,
-} from './checkpoints';
-import { applyBatch } from './projectionApplier';
+import { DEFAULT_RETRY, type LaneObserver, ProjectionLane, type RetryPolicy } from './projectionLane';
 
-export interface ProjectorObserver {
-  onBatch?(projection: string, applied: number): void;
-  /** A projection could not apply a batch: it rolled back and will be retried (never skipped). */
-  onFailure?(projection: string): void;
+export interface ProjectorObserver extends LaneObserver {
   onLeadership?(isLeader: boolean): void;
 }
 
@@ -27,32 +17,36 @@ export interface ProjectorOptions {
   projections: readonly Projection[];
   lockId: number;
   batchSize?: number;
+  /** A batch stops taking events once their stored payloads reach this many bytes (one event always fits). */
+  batchMaxBytes?: number;
   pollMs?: number;
   /**
-   * Back-to-back batches start at least this far apart (unless the last one was full). Under a stream of
-   * small commits this gathers them into fewer, larger transactions: a batch costs ~10 round trips
-   * whatever its size. The first batch after a quiet spell is read at once, so an isolated command is
-   * projected without this delay.
+   * Back-to-back batches of a lane start at least this far apart (unless the last one was full). Under a
+   * stream of small commits this gathers them into fewer, larger transactions: a batch costs a few round
+   * trips whatever its size. The first batch after a quiet spell is read at once, so an isolated command
+   * is projected without this delay.
    */
   batchWindowMs?: number;
+  retry?: RetryPolicy;
+  /** Emits when new events may be readable (LISTEN/NOTIFY); lanes poll every `pollMs` regardless. */
+  wakeups?: Observable<unknown>;
   /** How often a standby retries leadership. */
   retryMs?: number;
   logger?: Logger;
   observer?: ProjectorObserver;
 }
 
+export const DEFAULT_BATCH_MAX_BYTES = 8 * 1024 * 1024;
+
 /**
- * Runs a projection set on the one instance holding the projector lock; every other instance is a standby.
- * Reads from the lowest checkpoint of the set and applies batch by batch (each batch + checkpoints in one
- * transaction). Losing the lock aborts at once; a stale checkpoint (someone else applied) reloads and
- * resumes from the stored checkpoints.
+ * Runs every projection on the one instance holding the projector lock (a standby waits), each in its own
+ * lane (ProjectionLane): own reads, transactions, checkpoint and failure handling, all at once. Every
+ * batch is fenced on the lock, so a leader that lost it commits nothing more.
  */
 export class Projector {
   private readonly elector: LeaderElector;
-  private readonly names: string[];
 
   constructor(private readonly options: ProjectorOptions) {
-    this.names = options.projections.map((p) => p.name);
     this.elector = new LeaderElector(options.connectionString, options.lockId, 'projector', {
       retryMs: options.retryMs ?? 1000,
       onChange: (leader) => {
@@ -71,93 +65,33 @@ export class Projector {
     this.elector.start((leadership) => this.lead(leadership));
   }
 
-  /** Graceful: the batch in flight finishes (or rolls back), then the lock is released. */
+  /** Graceful: the batches in flight finish (or roll back), then the lock is released. */
   stop(): Promise<void> {
     return this.elector.stop();
   }
 
-  private reportFailure(failure: ProjectionApplyError): void {
-    this.options.observer?.onFailure?.(failure.projection);
-    this.options.logger?.error(
-      {
-        projection: failure.projection,
-        event_id: failure.event.eventId,
-        stream: failure.event.streamName,
-        stream_version: failure.event.streamVersion,
-        event_type: failure.event.type,
-        err: failure.cause,
-      },
-      'projector: a projection failed; the batch rolled back and will be retried',
+  private async lead({ signal, pid, lockId }: Leadership): Promise<void> {
+    const o = this.options;
+    const lanes = o.projections.map(
+      (projection) =>
+        new ProjectionLane({
+          pool: o.pool,
+          store: o.store,
+          projection,
+          batchSize: o.batchSize ?? 500,
+          batchMaxBytes: o.batchMaxBytes ?? DEFAULT_BATCH_MAX_BYTES,
+          pollMs: o.pollMs ?? 250,
+          batchWindowMs: o.batchWindowMs ?? 0,
+          retry: o.retry ?? DEFAULT_RETRY,
+          ...(o.logger ? { logger: o.logger } : {}),
+          ...(o.observer ? { observer: o.observer } : {}),
+        }),
     );
-    recordProjectionFailure(this.options.pool, failure).catch((err: unknown) =>
-      this.options.logger?.warn({ err }, 'projector: could not record the failure'),
-    );
-  }
-
-  private async lead(leadership: Leadership): Promise<void> {
-    const { pool } = this.options;
-    await ensureCheckpoints(pool, this.names);
-    while (!leadership.signal.aborted) {
-      try {
-        await this.follow(leadership, await loadCheckpoints(pool, this.names));
-      } catch (err) {
-        if (err instanceof StaleCheckpointError) {
-          this.options.logger?.warn({ projection: err.projection }, 'projector: stale checkpoint, reloading');
-          continue;
-        }
-        throw err;
-      }
+    const wakeups = o.wakeups?.subscribe(() => lanes.forEach((lane) => lane.notify()));
+    try {
+      await Promise.all(lanes.map((lane) => lane.run(signal, { pid, lockId })));
+    } finally {
+      wakeups?.unsubscribe();
     }
-  }
-
-  private follow(leadership: Leadership, checkpoints: Map<string, Checkpoint>) {
-    const { pool, store, projections } = this.options;
-    return new Promise<void>((resolve, reject) => {
-      // Leadership may have been lost while checkpoints were loading: an aborted signal never fires again.
-      if (leadership.signal.aborted) return resolve();
-      let inFlight: Promise<void> = Promise.resolve();
-      const subscription = store
-        .subscribe({
-          after: minCheckpoint(checkpoints.values()),
-          limit: this.options.batchSize ?? 500,
-          pollIntervalMs: this.options.pollMs ?? 250,
-          ack: 'manual',
-        })
-        .subscribe({
-          next: (batch) => {
-            const startedAt = performance.now();
-            inFlight = applyBatch(pool, projections, checkpoints, batch.events, batch.checkpoint, {
-              pid: leadership.pid,
-              lockId: leadership.lockId,
-            }).then(
-              (result) => {
-                for (const [name, checkpoint] of result.checkpoints) checkpoints.set(name, checkpoint);
-                for (const [name, n] of result.applied) this.options.observer?.onBatch?.(name, n);
-                const full = batch.events.length >= (this.options.batchSize ?? 500);
-                const wait = full ? 0 : (this.options.batchWindowMs ?? 0) - (performance.now() - startedAt);
-                if (wait > 0) setTimeout(() => batch.ack(), wait);
-                else batch.ack();
-              },
-              (err: unknown) => {
-                if (err instanceof ProjectionApplyError) this.reportFailure(err);
-                subscription.unsubscribe();
-                leadership.signal.removeEventListener('abort', onAbort);
-                if (leadership.signal.aborted) resolve();
-                else reject(err);
-              },
-            );
-          },
-          error: (err: unknown) => {
-            leadership.signal.removeEventListener('abort', onAbort);
-            reject(err);
-          },
-        });
-      const onAbort = () => {
-        subscription.unsubscribe();
-        // Finish (or fail) the batch in flight before giving the lock back.
-        inFlight.then(resolve, resolve);
-      };
-      leadership.signal.addEventListener('abort', onAbort, { once: true });
-    });
   }
 }

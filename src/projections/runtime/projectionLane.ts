@@ -1,0 +1,209 @@
+import type pg from 'pg';
+import type { Logger } from 'pino';
+import type { Checkpoint, EventStore, ReadAllResult } from '../../infra/eventStore/eventStore';
+import type { Projection } from '../projection';
+import {
+  LeadershipLostError,
+  ProjectionApplyError,
+  StaleCheckpointError,
+  advanceCheckpoint,
+  compareCheckpoints,
+  ensureCheckpoints,
+  failureOf,
+  loadCheckpoint,
+  recordProjectionFailure,
+} from './checkpoints';
+import { type BatchOutcome, type Fence, applyBatch } from './projectionApplier';
+
+export interface RetryPolicy {
+  /** Failed attempts at a batch before the failing event is isolated (and parked, if it may be). */
+  attempts: number;
+  backoffMs: number;
+  maxBackoffMs: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { attempts: 3, backoffMs: 200, maxBackoffMs: 10_000 };
+
+export interface LaneObserver {
+  onBatch?(projection: string, applied: number): void;
+  /** A batch failed: rolled back (or stopped at the failing event) and retried after a back-off. */
+  onFailure?(projection: string): void;
+  /** Events were parked as dead letters. */
+  onParked?(projection: string, count: number): void;
+}
+
+export interface LaneOptions {
+  pool: pg.Pool;
+  store: EventStore;
+  projection: Projection;
+  batchSize: number;
+  batchMaxBytes: number;
+  pollMs: number;
+  /** Back-to-back batches start at least this far apart unless the last one was full (see Projector). */
+  batchWindowMs: number;
+  retry: RetryPolicy;
+  logger?: Logger;
+  observer?: LaneObserver;
+}
+
+/** Skipped events only move the stored checkpoint this often (lag is then counted from near the head). */
+const IDLE_CHECKPOINT_MS = 1000;
+
+/**
+ * One projection's lane: it reads only the event types its projection handles, applies each batch in its
+ * own transaction with its own checkpoint, and handles its own failures — so a failing or slow projection
+ * never delays another (docs/projections.md). A batch that fails is retried with exponential back-off;
+ * after `retry.attempts` failures it is applied in isolation: the failing event is parked as a dead letter
+ * if the projection may park it, and otherwise the projection stops just before it, retrying for ever,
+ * with the failure on its checkpoint row.
+ */
+export class ProjectionLane {
+  private woken = false;
+  private wake: (() => void) | null = null;
+
+  constructor(private readonly options: LaneOptions) {}
+
+  get name(): string {
+    return this.options.projection.name;
+  }
+
+  /** New events may be readable (LISTEN/NOTIFY): read now instead of at the next poll. */
+  notify(): void {
+    this.woken = true;
+    this.wake?.();
+  }
+
+  /** Runs until `signal` aborts; the batch in flight finishes (or rolls back) first. Never throws. */
+  async run(signal: AbortSignal, fence?: Fence): Promise<void> {
+    const { pool, projection, retry } = this.options;
+    let failures = 0;
+    let expected: Checkpoint | null = null;
+    let cursor: Checkpoint | null = null;
+    let idleSince = 0;
+    while (!signal.aborted) {
+      try {
+        if (!expected || !cursor) {
+          await ensureCheckpoints(pool, [projection]);
+          expected = cursor = await loadCheckpoint(pool, projection.name);
+        }
+        this.woken = false;
+        const page = await this.read(cursor);
+        if (page.events.length === 0) {
+          const advanced = compareCheckpoints(page.checkpoint, cursor) > 0;
+          cursor = page.checkpoint;
+          // Only skipped events: the stored checkpoint follows now and then, and when caught up.
+          const behind = compareCheckpoints(cursor, expected) > 0;
+          if (behind && (!advanced || performance.now() - idleSince >= IDLE_CHECKPOINT_MS)) {
+            await advanceCheckpoint(pool, projection.name, expected, cursor);
+            expected = cursor;
+            idleSince = performance.now();
+          }
+          if (!advanced) await this.pause(this.options.pollMs, signal);
+          continue;
+        }
+        const startedAt = performance.now();
+        const outcome = await applyBatch(
+          pool,
+          { projection, checkpointName: projection.name },
+          expected,
+          page.events,
+          page.checkpoint,
+          { ...(fence ? { fence } : {}), isolate: failures >= retry.attempts },
+        );
+        expected = outcome.checkpoint;
+        idleSince = performance.now();
+        this.report(outcome);
+        if (outcome.stoppedBy) {
+          cursor = expected;
+          failures++;
+          this.reportFailure(outcome.stoppedBy, failures);
+          await this.pause(this.backoff(failures), signal, false);
+          continue;
+        }
+        failures = 0;
+        cursor = page.checkpoint;
+        const full = page.events.length >= this.options.batchSize;
+        const wait = full ? 0 : this.options.batchWindowMs - (performance.now() - startedAt);
+        if (wait > 0) await this.pause(wait, signal, false);
+      } catch (err) {
+        // Reloaded on the next turn: another projector (or a rebuild's swap) moved the checkpoint.
+        cursor = expected = null;
+        if (err instanceof LeadershipLostError) {
+          // The elector aborts `signal` as soon as it sees the lock gone; until then nothing commits.
+          await this.pause(this.options.retry.backoffMs, signal, false);
+          continue;
+        }
+        if (err instanceof StaleCheckpointError) {
+          this.options.logger?.warn({ projection: projection.name }, 'projector: stale checkpoint, reloading');
+          continue;
+        }
+        if (err instanceof ProjectionApplyError) {
+          failures++;
+          this.reportFailure(err, failures);
+          await recordProjectionFailure(pool, projection.name, failureOf(err)).catch((e: unknown) =>
+            this.options.logger?.warn({ err: e }, 'projector: could not record the failure'),
+          );
+        } else {
+          this.options.logger?.warn({ err, projection: projection.name }, 'projector: batch failed, retrying');
+        }
+        await this.pause(this.backoff(Math.max(failures, 1)), signal, false);
+      }
+    }
+  }
+
+  private read(after: Checkpoint): Promise<ReadAllResult> {
+    const { store, projection, batchSize, batchMaxBytes } = this.options;
+    return store.readAll({ after, limit: batchSize, types: projection.handles, maxBytes: batchMaxBytes });
+  }
+
+  private backoff(failures: number): number {
+    const { backoffMs, maxBackoffMs } = this.options.retry;
+    return Math.min(maxBackoffMs, backoffMs * 2 ** Math.min(failures - 1, 30));
+  }
+
+  private report(outcome: BatchOutcome): void {
+    const { observer, projection, logger } = this.options;
+    observer?.onBatch?.(projection.name, outcome.applied);
+    if (outcome.parked > 0) {
+      observer?.onParked?.(projection.name, outcome.parked);
+      logger?.error(
+        { projection: projection.name, parked: outcome.parked },
+        'projector: events that keep failing were parked as dead letters (costsim-guard projections dead-letters list)',
+      );
+    }
+  }
+
+  private reportFailure(failure: ProjectionApplyError, attempt: number): void {
+    this.options.observer?.onFailure?.(failure.projection);
+    this.options.logger?.error(
+      {
+        projection: failure.projection,
+        event_id: failure.event.eventId,
+        stream: failure.event.streamName,
+        stream_version: failure.event.streamVersion,
+        event_type: failure.event.type,
+        attempt,
+        err: failure.cause,
+      },
+      failure.isolated
+        ? 'projector: a projection cannot apply this event (never parked); retrying'
+        : 'projector: a projection failed; the batch rolled back and will be retried',
+    );
+  }
+
+  /** Waits `ms`, or less when woken by new events (`wakeable`) or stopped. */
+  private pause(ms: number, signal: AbortSignal, wakeable = true): Promise<void> {
+    return new Promise<void>((resolve) => {
+      if (signal.aborted || (wakeable && this.woken)) return resolve();
+      const done = () => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        if (this.wake === done) this.wake = null;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      signal.addEventListener('abort', done, { once: true });
+      if (wakeable) this.wake = done;
+    });
+  }
+}

@@ -37,6 +37,7 @@ export interface ProjectorOptions {
 }
 
 export const DEFAULT_BATCH_MAX_BYTES = 8 * 1024 * 1024;
+const LANE_POLL_FACTOR = 20;
 
 /**
  * Runs every projection on the one instance holding the projector lock (a standby waits), each in its own
@@ -80,18 +81,55 @@ export class Projector {
           projection,
           batchSize: o.batchSize ?? 500,
           batchMaxBytes: o.batchMaxBytes ?? DEFAULT_BATCH_MAX_BYTES,
-          pollMs: o.pollMs ?? 250,
+          // Woken by NOTIFY and by watchHead; a lane's own poll is only a safety net.
+          pollMs: LANE_POLL_FACTOR * (o.pollMs ?? 250),
           batchWindowMs: o.batchWindowMs ?? 0,
           retry: o.retry ?? DEFAULT_RETRY,
           ...(o.logger ? { logger: o.logger } : {}),
           ...(o.observer ? { observer: o.observer } : {}),
         }),
     );
-    const wakeups = o.wakeups?.subscribe(() => lanes.forEach((lane) => lane.notify()));
+    const wakeAll = () => lanes.forEach((lane) => lane.notify());
+    const wakeups = o.wakeups?.subscribe(wakeAll);
+    const watching = this.watchHead(signal, wakeAll);
     try {
       await Promise.all(lanes.map((lane) => lane.run(signal, { pid, lockId })));
     } finally {
       wakeups?.unsubscribe();
+      await watching;
+    }
+  }
+
+  /**
+   * The polling fallback, once for all lanes: every `pollMs`, one cheap read of the newest readable event;
+   * when it moved, every lane reads. (Newly readable events always sort after the newest readable one, so
+   * this position moves exactly when there is something new.) Idle lanes then cost one query per poll.
+   */
+  private async watchHead(signal: AbortSignal, wakeAll: () => void): Promise<void> {
+    let head: string | null = null;
+    while (!signal.aborted) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, this.options.pollMs ?? 250);
+        function done() {
+          clearTimeout(timer);
+          signal.removeEventListener('abort', done);
+          resolve();
+        }
+        signal.addEventListener('abort', done, { once: true });
+      });
+      if (signal.aborted) return;
+      try {
+        const { rows } = await this.options.pool.query<{ head: string }>(HEAD_SQL);
+        const now = rows[0]?.head ?? null;
+        if (now !== head) wakeAll();
+        head = now;
+      } catch {
+        wakeAll(); // lanes find out what is wrong themselves
+      }
     }
   }
 }
+
+const HEAD_SQL = `select transaction_id::text || '/' || global_position as head from es_events
+   where transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+   order by transaction_id desc, global_position desc limit 1`;

@@ -1,13 +1,10 @@
-import { Command, InvalidArgumentError } from 'commander';
-import { SingleBar, Presets } from 'cli-progress';
+import { Command } from 'commander';
 import { type Config, ConfigError, loadConfig } from './infra/config/config';
 import { type EmbeddedPostgresHandle, startEmbeddedPostgres } from './infra/postgres/embeddedPostgres';
 import { migrateLatest } from './infra/postgres/migrate';
 import { createPool } from './infra/postgres/pool';
-import { PostgresEventStore } from './infra/eventStore/postgresEventStore';
 import { projectionStatuses } from './projections/runtime/lag';
-import { rebuildProjection } from './projections/runtime/rebuild';
-import { allProjections } from './features';
+import { registerDeadLettersCommand, registerRebuildCommand } from './cli/projectionOperationsCommands';
 import { startService } from './service';
 import { ApiKeyConfigError, type LoadedKeys, loadApiKeys } from './infra/http/auth';
 
@@ -138,52 +135,8 @@ projections
     }),
   );
 
-projections
-  .command('rebuild')
-  .description("drop a projection's rows and checkpoint, then replay every event")
-  .argument('<name>', 'projection name', (v: string) => {
-    if (!/^[a-z0-9_]+$/.test(v)) throw new InvalidArgumentError('a projection name is lower_snake_case');
-    return v;
-  })
-  .option('--batch-size <n>', 'events per transaction', (v) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('a positive integer');
-    return n;
-  })
-  .action((name: string, options: { batchSize?: number }) =>
-    withDatabase(async (url) => {
-      const projection = allProjections().find((p) => p.name === name);
-      if (!projection) {
-        const names = allProjections().map((p) => p.name);
-        process.stderr.write(`unknown projection "${name}"; known: ${names.join(', ') || '(none)'}\n`);
-        process.exitCode = 2;
-        return;
-      }
-      await migrateLatest(url);
-      const pool = createPool(url, { max: 4 });
-      const bar = new SingleBar(
-        { format: `${name} [{bar}] {percentage}% | {value}/{total} events | {eta}s` },
-        Presets.shades_classic,
-      );
-      try {
-        bar.start(1, 0);
-        const result = await rebuildProjection(pool, new PostgresEventStore(pool), projection, {
-          ...(options.batchSize ? { batchSize: options.batchSize } : {}),
-          onProgress: (p) => {
-            bar.setTotal(Math.max(p.total, 1));
-            bar.update(p.processed);
-          },
-        });
-        bar.setTotal(Math.max(result.total, 1));
-        bar.update(result.processed);
-        bar.stop();
-        process.stdout.write(`rebuilt ${name} from ${result.processed} events\n`);
-      } finally {
-        bar.stop();
-        await pool.end();
-      }
-    }),
-  );
+registerRebuildCommand(projections, (work) => withDatabase((url) => work(url)));
+registerDeadLettersCommand(projections, (work) => withDatabase((url) => work(url)));
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);

@@ -134,7 +134,10 @@ export class ProjectionLane {
           continue;
         }
         if (err instanceof StaleCheckpointError) {
-          this.options.logger?.warn({ projection: projection.name }, 'projector: stale checkpoint, reloading');
+          this.options.logger?.warn(
+            { projection: projection.name },
+            'projector: stale checkpoint, reloading',
+          );
           continue;
         }
         if (err instanceof ProjectionApplyError) {
@@ -144,7 +147,10 @@ export class ProjectionLane {
             this.options.logger?.warn({ err: e }, 'projector: could not record the failure'),
           );
         } else {
-          this.options.logger?.warn({ err, projection: projection.name }, 'projector: batch failed, retrying');
+          this.options.logger?.warn(
+            { err, projection: projection.name },
+            'projector: batch failed, retrying',
+          );
         }
         await this.pause(this.backoff(Math.max(failures, 1)), signal, false);
       }

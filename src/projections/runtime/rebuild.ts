@@ -5,7 +5,13 @@ import { LockIds } from '../../infra/postgres/lockIds';
 import { inTransaction } from '../../infra/postgres/pool';
 import type { Projection } from '../projection';
 import { ProjectionApplyError, compareCheckpoints, ensureCheckpoints, loadCheckpoint } from './checkpoints';
-import { type ApplyTarget, type BatchOutcome, applyBatch, applyBatchIn, isTransientFailure } from './projectionApplier';
+import {
+  type ApplyTarget,
+  type BatchOutcome,
+  applyBatch,
+  applyBatchIn,
+  isTransientFailure,
+} from './projectionApplier';
 import { DEFAULT_BATCH_MAX_BYTES } from './projector';
 import {
   type RebuildLayout,
@@ -114,7 +120,11 @@ async function rebuildLocked(
   });
   options.logger?.info({ projection: projection.name }, 'rebuild: replaying into copies');
 
-  const target: ApplyTarget = { projection, checkpointName: layout.checkpointName, searchPath: layout.searchPath };
+  const target: ApplyTarget = {
+    projection,
+    checkpointName: layout.checkpointName,
+    searchPath: layout.searchPath,
+  };
   const read = (after: Checkpoint) =>
     store.readAll({
       after,
@@ -131,7 +141,7 @@ async function rebuildLocked(
   let expected = START;
   let cursor = START;
   let analyzed = false;
-  for (let attempt = 1; ; ) {
+  for (let attempt = 1; ;) {
     const page = await read(cursor);
     if (page.events.length > 0) {
       const outcome = await applyRebuildBatch(pool, target, expected, page.events, page.checkpoint);
@@ -149,16 +159,32 @@ async function rebuildLocked(
       analyzed = true;
     }
     try {
-      const applied = await swap(pool, store, layout, target, cursor, startedAt, read, options.swapWaitMs ?? 2000);
+      const applied = await swap(
+        pool,
+        store,
+        layout,
+        target,
+        cursor,
+        startedAt,
+        read,
+        options.swapWaitMs ?? 2000,
+      );
       advance(applied);
       options.logger?.info({ projection: projection.name, ...progress }, 'rebuild: swapped in');
       return progress;
     } catch (err) {
       if (!(err instanceof SwapNotReady) && !isTransientFailure(err)) throw err;
       if (attempt++ >= (options.swapAttempts ?? 30)) {
-        throw new RebuildFailedError(projection.name, `could not swap the tables in: ${(err as Error).message}`, err);
+        throw new RebuildFailedError(
+          projection.name,
+          `could not swap the tables in: ${(err as Error).message}`,
+          err,
+        );
       }
-      options.logger?.warn({ projection: projection.name, err }, 'rebuild: swap not possible yet, catching up again');
+      options.logger?.warn(
+        { projection: projection.name, err },
+        'rebuild: swap not possible yet, catching up again',
+      );
       expected = cursor = await loadCheckpoint(pool, layout.checkpointName);
       await new Promise((r) => setTimeout(r, 100 * Math.min(attempt, 10)));
     }
@@ -176,10 +202,12 @@ async function applyRebuildBatch(
   for (let transient = 0; ; transient++) {
     try {
       const outcome = await applyBatch(pool, target, expected, events, batchEnd).catch((err: unknown) => {
-        if (err instanceof ProjectionApplyError) return applyBatch(pool, target, expected, events, batchEnd, { isolate: true });
+        if (err instanceof ProjectionApplyError)
+          return applyBatch(pool, target, expected, events, batchEnd, { isolate: true });
         throw err;
       });
-      if (outcome.stoppedBy) throw new RebuildFailedError(target.projection.name, outcome.stoppedBy.message, outcome.stoppedBy);
+      if (outcome.stoppedBy)
+        throw new RebuildFailedError(target.projection.name, outcome.stoppedBy.message, outcome.stoppedBy);
       return outcome;
     } catch (err) {
       if (!isTransientFailure(err) || transient >= 10) throw err;
@@ -218,8 +246,11 @@ async function swap(
     for (;;) {
       const page = await read(cursor);
       if (page.events.length > 0) {
-        const outcome = await applyBatchIn(tx, target, expected, page.events, page.checkpoint, { isolate: true });
-        if (outcome.stoppedBy) throw new RebuildFailedError(projection.name, outcome.stoppedBy.message, outcome.stoppedBy);
+        const outcome = await applyBatchIn(tx, target, expected, page.events, page.checkpoint, {
+          isolate: true,
+        });
+        if (outcome.stoppedBy)
+          throw new RebuildFailedError(projection.name, outcome.stoppedBy.message, outcome.stoppedBy);
         expected = cursor = outcome.checkpoint;
         applied += outcome.applied + outcome.parked;
       } else if (compareCheckpoints(page.checkpoint, cursor) > 0) {
@@ -247,7 +278,8 @@ async function swap(
           and (transaction_id, global_position) <= ($3::xid8, $4::bigint)`,
       [projection.name, startedAt, final.transactionId, final.globalPosition],
     );
-    if (projection.changeChannel) await tx.query('select pg_notify($1, $2)', [projection.changeChannel, 'rebuilt']);
+    if (projection.changeChannel)
+      await tx.query('select pg_notify($1, $2)', [projection.changeChannel, 'rebuilt']);
     return applied;
   });
 }

@@ -23,7 +23,10 @@ export interface RebuildLayout {
 
 export const rebuildCheckpointName = (projection: string) => `${projection}@rebuild`;
 
-export async function rebuildLayout(db: pg.Pool | pg.ClientBase, projection: Projection): Promise<RebuildLayout> {
+export async function rebuildLayout(
+  db: pg.Pool | pg.ClientBase,
+  projection: Projection,
+): Promise<RebuildLayout> {
   const { rows } = await db.query<{ table_name: string; schema: string | null; search_path: string }>(
     `select t.name as table_name, n.nspname as schema, current_setting('search_path') as search_path
        from unnest($1::text[]) as t(name)
@@ -39,7 +42,9 @@ export async function rebuildLayout(db: pg.Pool | pg.ClientBase, projection: Pro
   }
   const schemas = [...new Set(rows.map((r) => r.schema!))];
   if (schemas.length !== 1) {
-    throw new Error(`projection ${projection.name}: its tables must live in one schema, found ${schemas.join(', ')}`);
+    throw new Error(
+      `projection ${projection.name}: its tables must live in one schema, found ${schemas.join(', ')}`,
+    );
   }
   // Schema names are identifiers of at most 63 bytes; projection names are lower_snake_case.
   const rebuilt = quote(`costsim_rebuild_${projection.name}`.slice(0, 63));
@@ -60,7 +65,9 @@ export const liveTables = (layout: RebuildLayout) =>
 
 /** What a killed rebuild left behind (its copies, its checkpoint). The live tables are never touched. */
 export async function dropRebuildLeftovers(db: pg.ClientBase, layout: RebuildLayout): Promise<void> {
-  await db.query(`drop schema if exists ${layout.rebuilt} cascade; drop schema if exists ${layout.retired} cascade`);
+  await db.query(
+    `drop schema if exists ${layout.rebuilt} cascade; drop schema if exists ${layout.retired} cascade`,
+  );
   await db.query('delete from projection_checkpoints where name = $1', [layout.checkpointName]);
 }
 
@@ -85,10 +92,14 @@ export async function createTableCopies(tx: pg.ClientBase, layout: RebuildLayout
     }
     // Through temporary names: a copy's generated name may be another live index's name.
     for (const [i, r] of renames.entries()) {
-      await tx.query(`alter index ${layout.rebuilt}.${quote(r.from)} rename to ${quote(`costsim_rebuild_${i}`)}`);
+      await tx.query(
+        `alter index ${layout.rebuilt}.${quote(r.from)} rename to ${quote(`costsim_rebuild_${i}`)}`,
+      );
     }
     for (const [i, r] of renames.entries()) {
-      await tx.query(`alter index ${layout.rebuilt}.${quote(`costsim_rebuild_${i}`)} rename to ${quote(r.to)}`);
+      await tx.query(
+        `alter index ${layout.rebuilt}.${quote(`costsim_rebuild_${i}`)} rename to ${quote(r.to)}`,
+      );
     }
   }
 }

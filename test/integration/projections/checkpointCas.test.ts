@@ -51,9 +51,9 @@ test('two projectors applying the same batch concurrently: the compare-and-set r
   expect(rows.every((r) => r.times === 1)).toBe(true);
 
   // Retrying with the stale checkpoint keeps failing; nothing more is applied.
-  await expect(
-    applyBatch(db.pool, target, expected, events, checkpoint),
-  ).rejects.toBeInstanceOf(StaleCheckpointError);
+  await expect(applyBatch(db.pool, target, expected, events, checkpoint)).rejects.toBeInstanceOf(
+    StaleCheckpointError,
+  );
   expect(await loadCheckpoint(db.pool, countingProjection.name)).toEqual(checkpoint);
 });
 

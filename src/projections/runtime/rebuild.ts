@@ -58,6 +58,8 @@ export class RebuildFailedError extends Error {
   }
 }
 
+const MAX_SWAP_BATCHES = 20;
+
 /** The swap could not happen this time (lock timeout, writers' events not readable yet): try again. */
 class SwapNotReady extends Error {}
 
@@ -125,10 +127,11 @@ async function rebuildLocked(
     checkpointName: layout.checkpointName,
     searchPath: layout.searchPath,
   };
+  const limit = options.batchSize ?? 1000;
   const read = (after: Checkpoint) =>
     store.readAll({
       after,
-      limit: options.batchSize ?? 1000,
+      limit,
       types: projection.handles,
       maxBytes: options.batchMaxBytes ?? DEFAULT_BATCH_MAX_BYTES,
     });
@@ -147,13 +150,13 @@ async function rebuildLocked(
       const outcome = await applyRebuildBatch(pool, target, expected, page.events, page.checkpoint);
       expected = cursor = outcome.checkpoint;
       advance(outcome.applied + outcome.parked);
-      continue;
-    }
-    if (compareCheckpoints(page.checkpoint, cursor) > 0) {
+      // Writers never stop on a live service: near the head is caught up enough, the swap applies the rest.
+      if (page.events.length >= limit || (await pendingAfter(pool, projection, cursor, limit)) >= limit)
+        continue;
+    } else if (compareCheckpoints(page.checkpoint, cursor) > 0) {
       cursor = page.checkpoint;
       continue;
     }
-    // Caught up with every readable event: swap, applying whatever arrived meanwhile in the same transaction.
     if (!analyzed) {
       await analyzeCopies(pool, layout);
       analyzed = true;
@@ -189,6 +192,17 @@ async function rebuildLocked(
       await new Promise((r) => setTimeout(r, 100 * Math.min(attempt, 10)));
     }
   }
+}
+
+/** Events of the projection's types committed past `after`, counted up to `cap`. */
+async function pendingAfter(pool: pg.Pool, projection: Projection, after: Checkpoint, cap: number) {
+  const { rows } = await pool.query<{ n: number }>(
+    `select count(*)::int as n from (
+       select 1 from es_events where (transaction_id, global_position) > ($1::xid8, $2::bigint)
+          and event_type = any($3) limit $4) pending`,
+    [after.transactionId, after.globalPosition, projection.handles, cap],
+  );
+  return rows[0]?.n ?? 0;
 }
 
 /** A failing batch is isolated at once (no one waits on a rebuild); an event that may not be parked ends it. */
@@ -243,7 +257,9 @@ async function swap(
     let expected = await lockedCheckpoint(tx, layout.checkpointName);
     let cursor = compareCheckpoints(from, expected) > 0 ? from : expected;
     let applied = 0;
-    for (;;) {
+    for (let batches = 0; ; batches++) {
+      // Locks are held: a rebuild that is far behind catches up outside, not here.
+      if (batches >= MAX_SWAP_BATCHES) throw new SwapNotReady('too far behind the head to swap now');
       const page = await read(cursor);
       if (page.events.length > 0) {
         const outcome = await applyBatchIn(tx, target, expected, page.events, page.checkpoint, {

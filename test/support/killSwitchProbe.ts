@@ -19,8 +19,10 @@ export async function v2Runs(pool: pg.Pool): Promise<number> {
 }
 
 export interface Probe {
-  /** GET /costsim/breakers/costsim_v2 → open */
+  /** GET /costsim/breakers/costsim_v2 → open (answered from the replica's in-memory copy, the V2 gate's) */
   breakerOpen(): Promise<boolean>;
+  /** GET /costsim/breakers → the global costsim_v2 listed open (a query on the cb_state table itself) */
+  breakerListedOpen(): Promise<boolean>;
   /** POST /costsim/v2/simulate → whether V2 ran (a v2_result in the answer) */
   simulateRanV2(): Promise<boolean>;
 }
@@ -41,6 +43,12 @@ export function probe(baseUrl: string): Probe {
   };
   return {
     breakerOpen: async () => (await call('GET', '/costsim/breakers/costsim_v2', testKeys.read)).open === true,
+    breakerListedOpen: async () => {
+      const { breakers } = (await call('GET', '/costsim/breakers', testKeys.read)) as {
+        breakers: Array<{ name: string; tenant_id: string | null; open: boolean }>;
+      };
+      return breakers.some((b) => b.name === 'costsim_v2' && b.tenant_id === null && b.open);
+    },
     simulateRanV2: async () =>
       'v2_result' in (await call('POST', '/costsim/v2/simulate', testKeys.write, SIMULATE_BODY)),
   };

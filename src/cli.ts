@@ -123,7 +123,8 @@ projections
             lag_events: s.lagEvents,
             lag_seconds: Number(s.lagSeconds.toFixed(3)),
             updated_at: s.updatedAt.toISOString(),
-            failing: s.failure ? `${s.failure.count}x since ${s.failure.at.toISOString()}` : '',
+            failing: s.failure ? `${s.failure.count}x, last ${s.failure.at.toISOString()}` : '',
+            dead_letters: s.deadLetters,
           })),
         );
         for (const s of statuses) {

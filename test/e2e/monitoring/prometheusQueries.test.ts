@@ -12,6 +12,7 @@ import {
 } from '../../support/monitoringQueries';
 import { type RunningPrometheus, type Sample, startPrometheus } from '../../support/prometheus';
 import { freePort } from '../../support/quietServe';
+import { testUnless } from '../../support/skippedByName';
 import { type TestService, startTestService, testKeys } from '../../support/serviceHarness';
 
 /**
@@ -42,9 +43,9 @@ const unexported = (expr: string) =>
   [...new Set(parsePromql(expr).metrics.map((m) => metricFamily(m, registered)))].filter(
     (family) => !registered.has(family),
   );
-const skippedReason = (expr: string) => {
+const skipReason = (expr: string) => {
   const missing = unexported(expr);
-  return missing.length ? ` — SKIPPED: metric not yet exported: ${missing.join(', ')}` : '';
+  return missing.length ? `metric not yet exported: ${missing.join(', ')}` : null;
 };
 const finite = (samples: Sample[]) => samples.filter((s) => Number.isFinite(Number(s.value[1])));
 
@@ -195,8 +196,7 @@ test('every exported costsim metric has a dashboard panel', () => {
 describe('every dashboard query returns data', () => {
   const cases = dashboardQueries().map((q) => ({ ...q, promql: withGrafanaVariables(q.expr, WINDOW) }));
   for (const q of cases) {
-    const reason = skippedReason(q.promql);
-    (reason ? test.skip : test)(`${q.panel} [${q.refId}]: ${q.expr}${reason}`, async () => {
+    testUnless(skipReason(q.promql), __filename)(`${q.panel} [${q.refId}]: ${q.expr}`, async () => {
       await eventually(
         async () => expect(finite(await prom.query(q.promql)).length).toBeGreaterThan(0),
         20_000,
@@ -208,8 +208,7 @@ describe('every dashboard query returns data', () => {
 
 describe('every rule expression returns data, or else each of its selectors does', () => {
   for (const rule of alertRules()) {
-    const reason = skippedReason(rule.expr);
-    (reason ? test.skip : test)(`${rule.alert}${reason}`, async () => {
+    testUnless(skipReason(rule.expr), __filename)(rule.alert, async () => {
       const whole = await prom.query(rule.expr);
       if (whole.length > 0) {
         ruleOutcomes.push(

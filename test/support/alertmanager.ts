@@ -1,8 +1,9 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { request } from 'undici';
-import { type Daemon, findExecutable, startDaemon } from './daemon';
 import { freePort } from './quietServe';
 
 /** An alert as `GET /api/v2/alerts` lists it (`gettableAlert`, the fields tests look at). */
@@ -31,6 +32,7 @@ export interface RunningAlertmanager {
 
 const INSTALL_HINT = 'apt-get install -y prometheus-alertmanager';
 const READY_TIMEOUT_MS = 20_000;
+const KILL_AFTER_MS = 5_000;
 // group_wait 0s: nothing here waits on notifications, and the "null" receiver sends none anyway.
 const CONFIG = `route:
   receiver: 'null'
@@ -41,7 +43,21 @@ receivers:
 
 /** ALERTMANAGER_BIN, else the Debian package's binary, else `alertmanager` on PATH; null if none. */
 export function alertmanagerBinary(): string | null {
-  return findExecutable(process.env.ALERTMANAGER_BIN, ['/usr/bin/prometheus-alertmanager'], ['alertmanager']);
+  const candidates = [
+    process.env.ALERTMANAGER_BIN,
+    '/usr/bin/prometheus-alertmanager',
+    ...(process.env.PATH ?? '').split(delimiter).map((dir) => dir && join(dir, 'alertmanager')),
+  ];
+  return candidates.find((path): path is string => !!path && isExecutable(path)) ?? null;
+}
+
+function isExecutable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Starts a real Alertmanager on a free loopback port, with its own config and storage in a temp dir. */
@@ -56,17 +72,20 @@ export async function startAlertmanager(): Promise<RunningAlertmanager> {
   const dir = await mkdtemp(join(tmpdir(), 'costsim-test-am-'));
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  let daemon: Daemon | undefined;
+  let child: ChildProcess | undefined;
+  let alive = false;
+  let exited: Promise<void> = Promise.resolve();
+  let output = '';
 
   async function start(): Promise<void> {
-    if (daemon?.alive) return;
+    if (alive) return;
     // stop() removed the directory; a later start() gets fresh storage rather than a crash.
     await mkdir(join(dir, 'data'), { recursive: true });
     await writeFile(join(dir, 'alertmanager.yml'), CONFIG);
-    daemon = await startDaemon({
-      name: 'Alertmanager',
+    output = '';
+    const proc = spawn(
       bin,
-      args: [
+      [
         `--config.file=${join(dir, 'alertmanager.yml')}`,
         `--storage.path=${join(dir, 'data')}`,
         `--web.listen-address=127.0.0.1:${port}`,
@@ -74,12 +93,46 @@ export async function startAlertmanager(): Promise<RunningAlertmanager> {
         '--cluster.listen-address=',
         '--log.level=warn',
       ],
-      readyUrl: `${url}/-/ready`,
-      timeoutMs: READY_TIMEOUT_MS,
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    child = proc;
+    alive = true;
+    proc.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+    proc.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+    let failure: string | undefined;
+    exited = new Promise((resolve) => {
+      proc.on('error', (err) => {
+        alive = false;
+        failure = `could not run ${bin}: ${err.message}`;
+        resolve();
+      });
+      proc.on('exit', (code, signal) => {
+        alive = false;
+        failure ??= `exited with ${code ?? signal}`;
+        resolve();
+      });
     });
+    const deadline = Date.now() + READY_TIMEOUT_MS;
+    for (;;) {
+      if (failure) throw new Error(`Alertmanager ${failure}:\n${output}`);
+      if ((await readyStatus(url)) === 200) return;
+      if (Date.now() > deadline) {
+        await halt('SIGKILL');
+        throw new Error(
+          `Alertmanager did not answer ${url}/-/ready within ${READY_TIMEOUT_MS} ms:\n${output}`,
+        );
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
   }
 
-  const halt = async (signal: NodeJS.Signals) => daemon?.halt(signal);
+  async function halt(signal: NodeJS.Signals): Promise<void> {
+    if (!alive) return exited;
+    child?.kill(signal);
+    const timer = signal === 'SIGKILL' ? undefined : setTimeout(() => child?.kill('SIGKILL'), KILL_AFTER_MS);
+    await exited;
+    clearTimeout(timer);
+  }
 
   async function alerts(): Promise<ListedAlert[]> {
     const { statusCode, body } = await request(
@@ -114,4 +167,15 @@ export async function startAlertmanager(): Promise<RunningAlertmanager> {
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** The status of GET /-/ready, or 0 while nothing listens yet. */
+async function readyStatus(url: string): Promise<number> {
+  try {
+    const { statusCode, body } = await request(`${url}/-/ready`, { signal: AbortSignal.timeout(1_000) });
+    await body.dump();
+    return statusCode;
+  } catch {
+    return 0;
+  }
 }

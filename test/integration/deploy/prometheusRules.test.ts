@@ -14,6 +14,8 @@ import { REPO_ROOT, RULES_FILE, alertRules, parsePromql } from '../../support/mo
  * `promtool check rules` accepts it, `promtool test rules` passes on deploy/prometheus/tests/, those tests
  * show every rule both firing and not firing, and a wrong expectation does fail them (they assert).
  */
+jest.setTimeout(60_000); // promtool on a shared, busy machine
+
 const run = promisify(execFile);
 const promtool = findExecutable(process.env.PROMTOOL_BIN, ['/usr/bin/promtool'], ['promtool']);
 if (!promtool)

@@ -53,6 +53,30 @@ export interface PanelOptions {
   width?: number;
 }
 
+/** What every panel builder of the SDK has: the parts all panels here share. */
+interface PanelBuilderBase {
+  title(title: string): this;
+  description(description: string): this;
+  datasource(datasource: dashboard.DataSourceRef): this;
+  span(span: number): this;
+  withTarget(target: prometheus.DataqueryBuilder): this;
+}
+
+/** Title, description, data source, width and queries (each shaped by `shape`) on any panel builder. */
+function withBasics<B extends PanelBuilderBase>(
+  b: B,
+  o: PanelOptions,
+  width: number,
+  shape: Partial<Query> = {},
+): B {
+  b.title(o.title)
+    .description(o.description)
+    .datasource(datasource)
+    .span(o.width ?? width);
+  o.queries.forEach((q, i) => b.withTarget(target({ ...q, ...shape }, i)));
+  return b;
+}
+
 export interface TimeseriesOptions extends PanelOptions {
   bars?: boolean;
   /** Stack the series to 100 %: shares rather than rates. */
@@ -63,12 +87,8 @@ export interface TimeseriesOptions extends PanelOptions {
 }
 
 export function timeseriesPanel(o: TimeseriesOptions): timeseries.PanelBuilder {
-  const b = new timeseries.PanelBuilder()
-    .title(o.title)
-    .description(o.description)
-    .datasource(datasource)
+  const b = withBasics(new timeseries.PanelBuilder(), o, 12)
     .unit(o.unit ?? 'short')
-    .span(o.width ?? 12)
     .legend(legendBelow())
     .lineWidth(1)
     .fillOpacity(o.bars || o.percentStack ? 80 : 10);
@@ -85,7 +105,6 @@ export function timeseriesPanel(o: TimeseriesOptions): timeseries.PanelBuilder {
       new common.GraphThresholdsStyleConfigBuilder().mode(common.GraphThresholdsStyleMode.Dashed),
     );
   }
-  o.queries.forEach((q, i) => b.withTarget(target(q, i)));
   return b;
 }
 
@@ -105,19 +124,14 @@ export interface StatOptions extends PanelOptions {
 }
 
 export function statPanel(o: StatOptions): stat.PanelBuilder {
-  const b = new stat.PanelBuilder()
-    .title(o.title)
-    .description(o.description)
-    .datasource(datasource)
+  const b = withBasics(new stat.PanelBuilder(), o, 6, { instant: true })
     .unit(o.unit ?? 'short')
-    .span(o.width ?? 6)
     .colorMode(common.BigValueColorMode.Background)
     .graphMode(common.BigValueGraphMode.None)
     .reduceOptions(new common.ReduceDataOptionsBuilder().calcs(['lastNotNull']));
   if (o.names) b.mappings(valueMappings(o.names));
   if (o.steps) b.thresholds(thresholdSteps(o.steps.map(([value, color]) => ({ value, color }))));
   if (o.noValue !== undefined) b.noValue(o.noValue);
-  o.queries.forEach((q, i) => b.withTarget(target({ ...q, instant: true }, i)));
   return b;
 }
 
@@ -126,29 +140,15 @@ export interface StateTimelineOptions extends PanelOptions {
 }
 
 export function stateTimelinePanel(o: StateTimelineOptions): statetimeline.PanelBuilder {
-  const b = new statetimeline.PanelBuilder()
-    .title(o.title)
-    .description(o.description)
-    .datasource(datasource)
-    .span(o.width ?? 12)
+  return withBasics(new statetimeline.PanelBuilder(), o, 12)
     .mappings(valueMappings(o.names))
     .showValue(common.VisibilityMode.Never)
     .mergeValues(true)
     .legend(legendBelow())
     .fillOpacity(80);
-  o.queries.forEach((q, i) => b.withTarget(target(q, i)));
-  return b;
 }
 
 /** A histogram's buckets over time; Grafana reads `le` as the y axis (the query's format is heatmap). */
 export function heatmapPanel(o: PanelOptions): heatmap.PanelBuilder {
-  const b = new heatmap.PanelBuilder()
-    .title(o.title)
-    .description(o.description)
-    .datasource(datasource)
-    .span(o.width ?? 12)
-    .calculate(false)
-    .showLegend();
-  o.queries.forEach((q, i) => b.withTarget(target({ ...q, format: 'heatmap' }, i)));
-  return b;
+  return withBasics(new heatmap.PanelBuilder(), o, 12, { format: 'heatmap' }).calculate(false).showLegend();
 }

@@ -1,5 +1,5 @@
 import { Gauge } from 'prom-client';
-import type { BreakerPolicy, BreakerState } from '../../domain/breaker';
+import type { BreakerPolicy } from '../../domain/breaker';
 import type { FeatureDefinition } from '../../infra/composition/featureModule';
 import { PostgresSnapshotStore } from '../../infra/eventStore/postgresSnapshotStore';
 import { LockIds } from '../../infra/postgres/lockIds';
@@ -72,22 +72,6 @@ export const breakerFeature: FeatureDefinition = {
         }
       },
     });
-    // The breaker-open alerts are per severity (deploy/prometheus/costsim-guard.rules.yml): the severity of
-    // the open incident, which cb_state keeps with the state it folded (BreakerState.incident).
-    new Gauge({
-      name: 'costsim_v2_circuit_breaker_open_severity',
-      help: '1 while the breaker is open, labelled with the severity of its open incident (P1|P2|P3; unknown if the state carries none)',
-      labelNames: [...labelNames, 'severity'],
-      registers: [ctx.metrics.registry],
-      collect() {
-        this.reset();
-        for (const b of cache.all()) {
-          if (!cache.isOpen(b.name, b.tenant_id)) continue;
-          const severity = (b.state as Partial<BreakerState>).incident?.severity ?? 'unknown';
-          this.set({ breaker: b.name, tenant_id: b.tenant_id ?? '', severity }, 1);
-        }
-      },
-    });
     new Gauge({
       name: 'costsim_cb_commands_waiting',
       help: 'Breaker commands queued on this instance behind the append in flight (503 past COMMAND_QUEUE_LIMIT per breaker)',
@@ -105,6 +89,25 @@ export const breakerFeature: FeatureDefinition = {
         this.reset();
         for (const b of cache.all()) {
           this.set({ breaker: b.name, tenant_id: b.tenant_id ?? '' }, b.state.consecutive_failures);
+        }
+      },
+    });
+
+    // The breaker-open alerts are per severity (deploy/prometheus/costsim-guard.rules.yml): the severity of
+    // the open incident, which the cached state carries (BreakerState.incident; the cache types it as the
+    // public snapshot, hence the narrow view here).
+    new Gauge({
+      name: 'costsim_v2_circuit_breaker_open_severity',
+      help: '1 while the breaker is open, labelled with the severity of its open incident (P1|P2|P3; unknown if the state carries none)',
+      labelNames: [...labelNames, 'severity'],
+      registers: [ctx.metrics.registry],
+      collect() {
+        this.reset();
+        for (const b of cache.all()) {
+          if (!cache.isOpen(b.name, b.tenant_id)) continue;
+          const { incident } = b.state as { incident?: { severity: string } | null };
+          const severity = incident?.severity ?? 'unknown';
+          this.set({ breaker: b.name, tenant_id: b.tenant_id ?? '', severity }, 1);
         }
       },
     });

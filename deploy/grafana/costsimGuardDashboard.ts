@@ -147,7 +147,17 @@ export function costsimGuardDashboard(): dashboard.Dashboard {
           'Per replica: breaker commands queued behind the append in flight (503 past COMMAND_QUEUE_LIMIT).',
         queries: [{ expr: 'sum by (instance) (costsim_cb_commands_waiting)', legend: '{{instance}}' }],
         min: 0,
-        width: 24,
+        width: 12,
+      }),
+    )
+    .withPanel(
+      timeseriesPanel({
+        title: 'V2 gate: age of its breaker state',
+        description:
+          'Per replica: seconds since its V2 gate last read the breaker events; past BREAKER_CACHE_MAX_STALENESS_MS it fails closed (V2 off).',
+        queries: [{ expr: 'max by (instance) (costsim_v2_gate_staleness_seconds)', legend: '{{instance}}' }],
+        unit: 's',
+        min: 0,
       }),
     )
 

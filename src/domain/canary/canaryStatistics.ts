@@ -54,7 +54,8 @@ function extent(values: ArrayLike<number>, into: { min: number; max: number }): 
  */
 export function klDivergence(v1: ArrayLike<number>, v2: ArrayLike<number>): number {
   if (v1.length === 0 || v2.length === 0) return 0;
-  const clamp = (values: ArrayLike<number>) => Float64Array.from(values as ArrayLike<number>, (v) => Math.max(v, 1));
+  const clamp = (values: ArrayLike<number>) =>
+    Float64Array.from(values as ArrayLike<number>, (v) => Math.max(v, 1));
   const a = clamp(v1);
   const b = clamp(v2);
   const range = { min: Infinity, max: -Infinity };
@@ -163,7 +164,11 @@ export function judgeCanary(
       `Major drift samples ${formatPercent(majorPct, 2)} > ${formatFixed(thresholds.major_ratio * 100, 0)}%`,
     );
   }
-  return { status: reasons.length > 0 ? 'fail' : 'pass', passed: reasons.length === 0, failure_reasons: reasons };
+  return {
+    status: reasons.length > 0 ? 'fail' : 'pass',
+    passed: reasons.length === 0,
+    failure_reasons: reasons,
+  };
 }
 
 /** The divergence report's statistics (domain.md §6), with the original's rounding. */
@@ -182,7 +187,10 @@ export interface DivergenceMetrics {
   matching_rate: number;
 }
 
-export function divergenceMetrics(samples: readonly CanarySample[], driftThreshold: number): DivergenceMetrics {
+export function divergenceMetrics(
+  samples: readonly CanarySample[],
+  driftThreshold: number,
+): DivergenceMetrics {
   const n = samples.length;
   if (n === 0) {
     return {

@@ -78,8 +78,7 @@ export function normalizeInput(raw: RawSimulationInput): SimulationInput {
 
 const KNOWN: ReadonlySet<string> = new Set(KNOWN_SKILLS);
 
-export const skillKey = (skill: string): SkillKey =>
-  KNOWN.has(skill) ? (skill as KnownSkill) : 'unknown';
+export const skillKey = (skill: string): SkillKey => (KNOWN.has(skill) ? (skill as KnownSkill) : 'unknown');
 
 /** A param the step gave (an own property; `"prompt" in params` in the original). */
 export const hasParam = (params: Readonly<Record<string, unknown>>, name: string): boolean =>

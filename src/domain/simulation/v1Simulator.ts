@@ -267,7 +267,9 @@ export function simulateV1(input: SimulationInput): V1Result {
     risks,
     step_estimates: estimates,
     // whenever the budget is insufficient, even when there are no LLM calls to save (0)
-    alternatives: budgetSufficient ? [] : [{ suggestion: 'Reduce LLM calls', potential_savings_cents: llmCost }],
+    alternatives: budgetSufficient
+      ? []
+      : [{ suggestion: 'Reduce LLM calls', potential_savings_cents: llmCost }],
     warnings,
     metadata: {
       plan_steps: input.plan.length,

@@ -190,7 +190,12 @@ export function simulateV2(input: SimulationInput, options: V2Options): V2Result
     totalLatency += step.latency;
     confidence *= step.confidence;
     if (step.factor > LISTED_RISK_ABOVE) {
-      risks.push({ step_index: step.index, skill_id: step.skill, risk_type: step.riskType, probability: step.risk });
+      risks.push({
+        step_index: step.index,
+        skill_id: step.skill,
+        risk_type: step.riskType,
+        probability: step.risk,
+      });
       cumulativeRisk = 1.0 - (1.0 - cumulativeRisk) * (1.0 - step.risk);
     }
   }

@@ -37,7 +37,12 @@ export function plainJson(value: unknown): unknown {
   if (typeof value === 'object' && value !== null) {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value)) {
-      Object.defineProperty(out, k, { value: plainJson(v), enumerable: true, writable: true, configurable: true });
+      Object.defineProperty(out, k, {
+        value: plainJson(v),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
     }
     return out;
   }

@@ -13,7 +13,7 @@ import {
   v2ErrorText,
 } from '../../domain/simulation/v2Engine';
 import { type V1Result, simulateV1 } from '../../domain/simulation/v1Simulator';
-import type { V2Result } from '../../domain/simulation/v2Simulator';
+import { type V2Result, v2IntegralLatencySteps } from '../../domain/simulation/v2Simulator';
 import type { NewProvenanceRecord } from '../provenance/provenanceWriter';
 import type { SimulateBody } from './simulateSchemas';
 import type { SimulationMetrics, V2SimulationStatus } from './simulationMetrics';
@@ -173,7 +173,7 @@ export class ShadowSimulation {
         adapter_version: this.config.adapterVersion,
         commit_sha: this.config.commitSha,
         input_hash: inputHash({ plan: writtenPlan, budget_cents: input.budget_cents }),
-        output_hash: outputHash(v2),
+        output_hash: outputHash(v2, v2IntegralLatencySteps(input)),
         v1_cost: comparison.v1_cost_cents,
         v2_cost: comparison.v2_cost_cents,
         drift_score: comparison.drift_score,

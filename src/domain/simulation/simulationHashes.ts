@@ -23,26 +23,37 @@ export interface HashedOutput {
   readonly step_estimates: readonly object[];
 }
 
+const NONE: ReadonlySet<number> = new Set();
+
 /** Step-estimate fields that were Python floats (`round(x, 2)` of a float); the rest were ints or strings. */
 const FLOAT_FIELDS = new Set(['cost_cents', 'latency_ms', 'confidence']);
 
 /**
  * SHA-256 of the deterministic part of V2's answer (runtime excluded, so equal answers hash equally):
  * `{feasible, status, estimated_cost_cents, estimated_duration_ms, step_estimates}`, the step numbers as
- * the floats the original hashed (`0.0`, `500.0`).
+ * the floats the original hashed (`0.0`, `500.0`) — except a latency the original computed as an int,
+ * which it hashed as one (`integralLatencySteps`, see v2IntegralLatencySteps: `min(500.0, 0 * 1000)` is the
+ * int 0).
  */
-export function outputHash(result: HashedOutput): string {
+export function outputHash(
+  result: HashedOutput,
+  integralLatencySteps: ReadonlySet<number> = NONE,
+): string {
   return sha256(
     canonicalJson({
       feasible: result.feasible,
       status: result.status,
       estimated_cost_cents: result.estimated_cost_cents,
       estimated_duration_ms: result.estimated_duration_ms,
-      step_estimates: result.step_estimates.map((estimate) =>
+      step_estimates: result.step_estimates.map((estimate, i) =>
         Object.fromEntries(
           Object.entries(estimate as Record<string, unknown>).map(([k, v]) => [
             k,
-            FLOAT_FIELDS.has(k) && typeof v === 'number' ? asFloat(v) : v,
+            FLOAT_FIELDS.has(k) &&
+            typeof v === 'number' &&
+            !(k === 'latency_ms' && integralLatencySteps.has(i))
+              ? asFloat(v)
+              : v,
           ]),
         ),
       ),

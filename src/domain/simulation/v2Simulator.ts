@@ -19,7 +19,7 @@ import {
   permissionGaps,
   skillKey,
 } from './simulationInput';
-import { numericValue } from './writtenJson';
+import { isWrittenNumber, numericValue, writtenIsInteger } from './writtenJson';
 import { EMPTY_PLAN_WARNING } from './v1Simulator';
 
 export type V2RiskType =
@@ -288,4 +288,24 @@ function estimateStep(step: PlanStep, index: number): StepModel {
     risk: n === null ? factor : 1.0 - exactPow(1.0 - factor, n),
     riskType: model.riskType,
   };
+}
+
+/**
+ * Steps whose `latency_ms` the original computed as an int, not a float: an http_call whose timeout was
+ * written as an integer (or a bool) below 0.5 s, since Python's `min(500.0, 0 * 1000)` is the int 0 and
+ * `round(0, 2)` stays an int. Their latency hashes as "0", every other as a float (simulationHashes).
+ */
+export function v2IntegralLatencySteps(input: SimulationInput): ReadonlySet<number> {
+  const steps = new Set<number>();
+  input.plan.forEach((step, i) => {
+    if (skillKey(step.skill) !== 'http_call' || !hasParam(step.params, 'timeout')) return;
+    const timeout = step.params['timeout'];
+    const integral =
+      typeof timeout === 'boolean' ||
+      (isWrittenNumber(timeout) && writtenIsInteger(timeout)) ||
+      (typeof timeout === 'number' && Number.isInteger(timeout));
+    const value = numericValue(timeout);
+    if (integral && value !== null && value * 1000 < V2_SKILLS.http_call.baseLatencyMs) steps.add(i);
+  });
+  return steps;
 }

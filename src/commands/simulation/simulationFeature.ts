@@ -12,6 +12,7 @@ import { BuiltinV2Engine } from './builtinV2Engine';
 import { ShadowSimulation } from './shadowSimulation';
 import { simulateBody } from './simulateSchemas';
 import { SimulationMetrics } from './simulationMetrics';
+import { V2Gate } from './v2Gate';
 import { writtenBodyOf } from './writtenBody';
 
 /**
@@ -48,6 +49,7 @@ export const simulationFeature: FeatureDefinition = {
     const engine: V2Engine = config.v2.url
       ? new HttpV2Engine({ url: config.v2.url, timeoutMs: config.v2.timeoutMs, logger: ctx.logger })
       : new BuiltinV2Engine(versions, ctx.logger);
+    const gate = new V2Gate(breaker.cache);
     const metrics = new SimulationMetrics(ctx.metrics.registry, bounds);
     const provenanceWrites = new ProvenanceGroupCommit(provenance.writer, {
       metadata: { actor_key: 'sandbox' },
@@ -61,7 +63,7 @@ export const simulationFeature: FeatureDefinition = {
       },
       engine,
       {
-        isV2Disabled: (tenantId) => breaker.cache.isV2Disabled(tenantId),
+        isV2Disabled: (tenantId) => gate.isV2Disabled(tenantId),
         reportDrift: async (ref, drift) => {
           const outcome = await breaker.service.execute(ref, (now, incidentId) => ({
             type: 'ReportDrift',
@@ -72,10 +74,11 @@ export const simulationFeature: FeatureDefinition = {
             incident_id: incidentId,
             now,
           }));
+          gate.observe(ref, outcome.after, outcome.version);
           return { tripped: outcome.tripped, reason: outcome.tripped ? outcome.after.disabled_reason : null };
         },
         reportSchemaError: async (ref, details) => {
-          await breaker.service.execute(ref, (now, incidentId) => ({
+          const outcome = await breaker.service.execute(ref, (now, incidentId) => ({
             type: 'ReportSchemaErrors',
             error_count: 1,
             details,
@@ -83,6 +86,7 @@ export const simulationFeature: FeatureDefinition = {
             incident_id: incidentId,
             now,
           }));
+          gate.observe(ref, outcome.after, outcome.version);
         },
         writeProvenance: (record) => provenanceWrites.write(record),
       },

@@ -35,10 +35,7 @@ const FLOAT_FIELDS = new Set(['cost_cents', 'latency_ms', 'confidence']);
  * which it hashed as one (`integralLatencySteps`, see v2IntegralLatencySteps: `min(500.0, 0 * 1000)` is the
  * int 0).
  */
-export function outputHash(
-  result: HashedOutput,
-  integralLatencySteps: ReadonlySet<number> = NONE,
-): string {
+export function outputHash(result: HashedOutput, integralLatencySteps: ReadonlySet<number> = NONE): string {
   return sha256(
     canonicalJson({
       feasible: result.feasible,

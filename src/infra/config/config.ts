@@ -81,9 +81,12 @@ const envSchema = z.object({
   COSTSIM_V2_URL: z
     .string()
     .optional()
-    .refine((v) => v === undefined || v === '' || (URL.canParse(v) && /^https?:$/.test(new URL(v).protocol)), {
-      message: 'must be an http(s) URL',
-    })
+    .refine(
+      (v) => v === undefined || v === '' || (URL.canParse(v) && /^https?:$/.test(new URL(v).protocol)),
+      {
+        message: 'must be an http(s) URL',
+      },
+    )
     .transform((v) => (v ? v : undefined)),
   COSTSIM_V2_TIMEOUT_MS: num(2000, 1, 600_000, true),
   GIT_COMMIT_SHA: z.string().default('unknown'),

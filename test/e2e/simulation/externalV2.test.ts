@@ -159,7 +159,9 @@ test('five answers that fail the schema trip the breaker at P3; then V2 is not c
   expect(calls).toBe(seen);
   // and so does every other replica once its cache has the trip: status reads the same cache
   await eventually(async () => {
-    const status = (await (await external.call('GET', '/costsim/v2/status', { key: testKeys.read })).json()) as {
+    const status = (await (
+      await external.call('GET', '/costsim/v2/status', { key: testKeys.read })
+    ).json()) as {
       circuit_breaker_open: boolean;
     };
     expect(status.circuit_breaker_open).toBe(true);

@@ -35,14 +35,21 @@ const FLOAT_FIELDS = new Set(['cost_cents', 'latency_ms', 'confidence']);
  * which it hashed as one (`integralLatencySteps`, see v2IntegralLatencySteps: `min(500.0, 0 * 1000)` is the
  * int 0).
  */
+/** The deterministic part of an answer, in canonical JSON (runtime excluded). */
+const hashedPart = (result: HashedOutput, stepEstimates: readonly object[]): string =>
+  canonicalJson({
+    feasible: result.feasible,
+    status: result.status,
+    estimated_cost_cents: result.estimated_cost_cents,
+    estimated_duration_ms: result.estimated_duration_ms,
+    step_estimates: stepEstimates,
+  });
+
 export function outputHash(result: HashedOutput, integralLatencySteps: ReadonlySet<number> = NONE): string {
   return sha256(
-    canonicalJson({
-      feasible: result.feasible,
-      status: result.status,
-      estimated_cost_cents: result.estimated_cost_cents,
-      estimated_duration_ms: result.estimated_duration_ms,
-      step_estimates: result.step_estimates.map((estimate, i) =>
+    hashedPart(
+      result,
+      result.step_estimates.map((estimate, i) =>
         Object.fromEntries(
           Object.entries(estimate as Record<string, unknown>).map(([k, v]) => [
             k,
@@ -54,7 +61,7 @@ export function outputHash(result: HashedOutput, integralLatencySteps: ReadonlyS
           ]),
         ),
       ),
-    }),
+    ),
   );
 }
 
@@ -62,14 +69,5 @@ export function outputHash(result: HashedOutput, integralLatencySteps: ReadonlyS
  * The same digest over V1's answer, for V1 baseline records (the original stored none; numbers as V1 had
  * them: integral ones as ints).
  */
-export function v1OutputHash(result: HashedOutput): string {
-  return sha256(
-    canonicalJson({
-      feasible: result.feasible,
-      status: result.status,
-      estimated_cost_cents: result.estimated_cost_cents,
-      estimated_duration_ms: result.estimated_duration_ms,
-      step_estimates: result.step_estimates,
-    }),
-  );
-}
+export const v1OutputHash = (result: HashedOutput): string =>
+  sha256(hashedPart(result, result.step_estimates));

@@ -6,23 +6,25 @@ import {
 } from '../../domain/canary/canaryStatistics';
 import { type Verdict, VERDICTS } from '../../domain/simulation/comparison';
 
+interface DetailedRow {
+  id: string;
+  run_id: string | null;
+  tenant_id: string | null;
+  input_hash: string;
+  v1_cost: number;
+  v2_cost: number;
+  cost_delta: number;
+  drift_score: number | null;
+  verdict: string | null;
+  created_at: Date;
+}
+
 export interface DivergenceReport extends DivergenceMetrics {
   start_date: string;
   end_date: string;
   version: string;
   /** the most recent pairs (at most 100) */
-  detailed_samples: Array<{
-    id: string;
-    run_id: string | null;
-    tenant_id: string | null;
-    input_hash: string;
-    v1_cost: number;
-    v2_cost: number;
-    cost_delta: number;
-    drift_score: number | null;
-    verdict: string | null;
-    created_at: string;
-  }>;
+  detailed_samples: Array<Omit<DetailedRow, 'created_at'> & { created_at: string }>;
 }
 
 const KNOWN_VERDICTS: ReadonlySet<string> = new Set(VERDICTS);
@@ -51,18 +53,7 @@ export async function divergenceReport(
       values: params,
       rowMode: 'array',
     }),
-    pool.query<{
-      id: string;
-      run_id: string | null;
-      tenant_id: string | null;
-      input_hash: string;
-      v1_cost: number;
-      v2_cost: number;
-      cost_delta: number;
-      drift_score: number | null;
-      verdict: string | null;
-      created_at: Date;
-    }>(
+    pool.query<DetailedRow>(
       `select id, run_id, tenant_id, input_hash, v1_cost, v2_cost, cost_delta, drift_score, verdict, created_at
        ${PAIRS} order by created_at desc, id desc limit ${DETAILED}`,
       params,

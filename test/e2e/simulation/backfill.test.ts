@@ -26,8 +26,8 @@ let db: TestDatabase;
 const dir = mkdtempSync(join(tmpdir(), 'costsim-backfill-'));
 beforeAll(async () => {
   db = await createTestDatabase();
-});
-afterAll(async () => db.drop());
+}, 60_000);
+afterAll(async () => db.drop(), 60_000);
 
 function cli(args: string[]): {
   child: ChildProcess;

@@ -5,6 +5,8 @@ import { simulateV2 } from '../../../src/domain/simulation/v2Simulator';
 import { eventually } from '../../support/eventually';
 import { type TestService, startTestService, testKeys } from '../../support/serviceHarness';
 
+// Tests start whole services (a fresh database each): generous on a shared machine.
+jest.setTimeout(60_000);
 /**
  * An external V2 (COSTSIM_V2_URL) against a real HTTP server this test starts: node:http serving the
  * built-in V2 model over HTTP, or, on demand, hanging, failing with 500 or answering garbage. The server
@@ -56,12 +58,12 @@ beforeAll(async () => {
       COSTSIM_V2_TIMEOUT_MS: String(TIMEOUT_MS),
     }),
   ]);
-});
+}, 60_000);
 afterAll(async () => {
   for (const release of hanging) release();
-  for (const t of [builtin, external, ...others]) await t?.stop();
+  await Promise.all([builtin, external, ...others].map((t) => t?.stop()));
   await new Promise((r) => server.close(r));
-});
+}, 60_000);
 
 const request = {
   plan: [

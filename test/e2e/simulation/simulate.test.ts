@@ -2,6 +2,8 @@ import { klDivergence } from '../../../src/domain/canary/canaryStatistics';
 import { eventually } from '../../support/eventually';
 import { type TestService, startTestService, testKeys } from '../../support/serviceHarness';
 
+// Tests start whole services (a fresh database each): generous on a shared machine.
+jest.setTimeout(60_000);
 /**
  * POST /costsim/v2/simulate end to end: V1 answers; with the sandbox on, V2 runs beside it, the pair is
  * recorded as provenance and observed by the breaker; drift trips the breaker, after which V2 stops
@@ -9,8 +11,8 @@ import { type TestService, startTestService, testKeys } from '../../support/serv
  */
 const services: TestService[] = [];
 afterAll(async () => {
-  for (const s of services) await s.stop();
-});
+  await Promise.all(services.map((s) => s.stop()));
+}, 60_000);
 const start = async (env: Record<string, string>) => {
   const t = await startTestService(env);
   services.push(t);

@@ -22,6 +22,9 @@ import { type TestDatabase, createTestDatabase } from '../../support/testDatabas
  * CLI against a real database: what it inserts, skips and refuses; a 100 000-line file streamed; two
  * concurrent backfills.
  */
+// Tests run the CLI as child processes (tsx start-up each): generous on a shared machine.
+jest.setTimeout(120_000);
+
 let db: TestDatabase;
 const dir = mkdtempSync(join(tmpdir(), 'costsim-backfill-'));
 beforeAll(async () => {

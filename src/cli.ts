@@ -7,6 +7,7 @@ import { projectionStatuses } from './projections/runtime/lag';
 import { registerDeadLettersCommand, registerRebuildCommand } from './cli/projectionOperationsCommands';
 import { startService } from './service';
 import { ApiKeyConfigError, type LoadedKeys, loadApiKeys } from './infra/http/auth';
+import { registerBackfillCommand } from './commands/provenance/backfillCommand';
 
 function configOrExit(): Config {
   try {
@@ -138,6 +139,8 @@ projections
 
 registerRebuildCommand(projections, (work) => withDatabase((url) => work(url)));
 registerDeadLettersCommand(projections, (work) => withDatabase((url) => work(url)));
+
+registerBackfillCommand(program, withDatabase);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);

@@ -51,13 +51,16 @@ export interface ApplyOptions {
 const fenceSql = `select ${advisoryLockHeldSql.replace(/\$PID/g, '$1').replace(/\$LOCK/g, '$2')} as held`;
 
 /**
- * Failures that say nothing about the events (a lost connection, a deadlock, a lock or statement timeout,
- * resources running out): the batch is retried as it is, never isolated, nothing is parked for them.
+ * Whether a failure is about the events — their data cannot be stored (PostgreSQL's data exceptions,
+ * constraint violations, program limits: SQLSTATE classes 22, 23, 54) or the projection's code threw on
+ * them — rather than about the environment (a lost connection, a deadlock, a timeout, a missing table, a
+ * permission, a full disk). Only the former are isolated and may be parked; the latter are retried as
+ * they are, for as long as they last, and nothing is parked for them.
  */
-export function isTransientFailure(err: unknown): boolean {
-  if (isConnectionError(err)) return true;
-  if (!isPgError(err)) return false;
-  return /^(40001|40P01|55P03|57014|25P03|53...|58...)$/.test(err.code);
+export function isEventFailure(err: unknown): boolean {
+  if (isConnectionError(err)) return false;
+  if (!isPgError(err)) return true;
+  return /^(22|23|54)/.test(err.code);
 }
 
 /** One batch of one projection in ONE transaction (see applyBatchIn). */
@@ -76,7 +79,7 @@ export function applyBatch(
  * Applies the events a projection handles past `expected`, moves its checkpoint to `batchEnd` by
  * compare-and-set, and — with a fence — checks the leader's lock is still held before commit. The caller's
  * transaction rolls back on any error: a stale checkpoint (someone else applied it), a lost lock, or a
- * projection failure (ProjectionApplyError unless it was transient).
+ * projection failure (a ProjectionApplyError when it is about the events, see isEventFailure).
  */
 export async function applyBatchIn(
   tx: pg.ClientBase,
@@ -95,7 +98,7 @@ export async function applyBatchIn(
   if (!isolate) {
     if (relevant.length > 0) {
       await projection.apply(tx, relevant).catch((err: unknown) => {
-        if (isTransientFailure(err)) throw err;
+        if (!isEventFailure(err)) throw err;
         throw new ProjectionApplyError(projection.name, relevant[0]!, relevant.length, err);
       });
     }
@@ -152,7 +155,7 @@ async function applyIsolating(
       if (isConnectionError(err)) throw err;
       await tx.query('rollback to savepoint costsim_isolate');
       await tx.query('release savepoint costsim_isolate');
-      if (isTransientFailure(err)) throw err;
+      if (!isEventFailure(err)) throw err;
       if (hi - lo > 1) {
         const mid = lo + Math.floor((hi - lo) / 2);
         return (await attempt(lo, mid)) && attempt(mid, hi);

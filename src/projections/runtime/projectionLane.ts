@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { Logger } from 'pino';
-import type { Checkpoint, EventStore, ReadAllResult } from '../../infra/eventStore/eventStore';
+import type { Checkpoint, EventStore, ReadAllResult, StoredEvent } from '../../infra/eventStore/eventStore';
+import { isConnectionError } from '../../infra/postgres/pool';
 import type { Projection } from '../projection';
 import {
   LeadershipLostError,
@@ -9,6 +10,7 @@ import {
   advanceCheckpoint,
   compareCheckpoints,
   ensureCheckpoints,
+  errorText,
   failureOf,
   loadCheckpoint,
   recordProjectionFailure,
@@ -76,7 +78,9 @@ export class ProjectionLane {
   /** Runs until `signal` aborts; the batch in flight finishes (or rolls back) first. Never throws. */
   async run(signal: AbortSignal, fence?: Fence): Promise<void> {
     const { pool, projection, retry } = this.options;
-    let failures = 0;
+    let failures = 0; // about the events: counted towards isolating the failing one
+    let environmentFailures = 0; // about the database or the deployment: only retried
+    let pending: StoredEvent | undefined;
     let expected: Checkpoint | null = null;
     let cursor: Checkpoint | null = null;
     let idleSince = 0;
@@ -87,6 +91,7 @@ export class ProjectionLane {
           expected = cursor = await loadCheckpoint(pool, projection.name);
         }
         this.woken = false;
+        pending = undefined;
         const page = await this.read(cursor);
         if (page.events.length === 0) {
           const advanced = compareCheckpoints(page.checkpoint, cursor) > 0;
@@ -102,6 +107,7 @@ export class ProjectionLane {
           continue;
         }
         const startedAt = performance.now();
+        pending = page.events[0];
         const outcome = await applyBatch(
           pool,
           { projection, checkpointName: projection.name },
@@ -120,7 +126,7 @@ export class ProjectionLane {
           await this.pause(this.backoff(failures), signal, false);
           continue;
         }
-        failures = 0;
+        failures = environmentFailures = 0;
         cursor = page.checkpoint;
         const full = page.events.length >= this.options.batchSize;
         const wait = full ? 0 : this.options.batchWindowMs - (performance.now() - startedAt);
@@ -147,12 +153,22 @@ export class ProjectionLane {
             this.options.logger?.warn({ err: e }, 'projector: could not record the failure'),
           );
         } else {
+          environmentFailures++;
           this.options.logger?.warn(
-            { err, projection: projection.name },
-            'projector: batch failed, retrying',
+            { err, projection: projection.name, attempt: environmentFailures },
+            'projector: batch failed (not because of its events), retrying',
           );
+          if (!isConnectionError(err) && pending) {
+            // Stuck all the same while it lasts (a missing table, a permission, a full disk).
+            this.options.observer?.onFailure?.(projection.name);
+            const message = `projection ${projection.name} cannot apply its next batch: ${errorText(err)}`;
+            await recordProjectionFailure(pool, projection.name, {
+              message: message.slice(0, 2000),
+              eventId: pending.eventId,
+            }).catch(() => {});
+          }
         }
-        await this.pause(this.backoff(Math.max(failures, 1)), signal, false);
+        await this.pause(this.backoff(Math.max(failures, environmentFailures, 1)), signal, false);
       }
     }
   }

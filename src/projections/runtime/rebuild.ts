@@ -10,7 +10,7 @@ import {
   type BatchOutcome,
   applyBatch,
   applyBatchIn,
-  isTransientFailure,
+  isEventFailure,
 } from './projectionApplier';
 import { DEFAULT_BATCH_MAX_BYTES } from './projector';
 import {
@@ -176,7 +176,7 @@ async function rebuildLocked(
       options.logger?.info({ projection: projection.name, ...progress }, 'rebuild: swapped in');
       return progress;
     } catch (err) {
-      if (!(err instanceof SwapNotReady) && !isTransientFailure(err)) throw err;
+      if (!(err instanceof SwapNotReady) && isEventFailure(err)) throw err;
       if (attempt++ >= (options.swapAttempts ?? 30)) {
         throw new RebuildFailedError(
           projection.name,
@@ -224,7 +224,7 @@ async function applyRebuildBatch(
         throw new RebuildFailedError(target.projection.name, outcome.stoppedBy.message, outcome.stoppedBy);
       return outcome;
     } catch (err) {
-      if (!isTransientFailure(err) || transient >= 10) throw err;
+      if (isEventFailure(err) || transient >= 10) throw err;
       await new Promise((r) => setTimeout(r, 100 * 2 ** Math.min(transient, 5)));
     }
   }

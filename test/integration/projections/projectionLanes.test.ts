@@ -172,3 +172,35 @@ test('a batch is bounded by bytes: a read stops once the stored payloads pass th
   // Without a limit both come together.
   expect((await store.readAll({ after: cursor, limit: 100 })).events).toHaveLength(2);
 });
+
+test('a failure that is not about the events (its table gone) is retried, marked on the checkpoint, never parked', async () => {
+  const parkedBefore = (await listDeadLetters(db.pool, { projection: parking.name })).length;
+  await db.pool.query(`alter table ${parking.name}_rows rename to ${parking.name}_hidden`);
+  try {
+    await store.append(
+      'lane-env',
+      Array.from({ length: 5 }, () => ({ type: 'Counted', data: {} })),
+    );
+    const stuck = await eventually(async () => {
+      const s = await statusOf(parking.name);
+      expect(s.failure?.count).toBeGreaterThanOrEqual(4); // past the attempts that would isolate an event
+      return s;
+    });
+    expect(stuck.failure!.message).toMatch(/does not exist/);
+    // The counting projection is not held up.
+    await eventually(async () => {
+      const { rows } = await db.pool.query(`select events from test_counts where stream_name = 'lane-env'`);
+      expect(rows).toEqual([{ events: 5 }]);
+    });
+  } finally {
+    await db.pool.query(`alter table ${parking.name}_hidden rename to ${parking.name}_rows`);
+  }
+  await eventually(async () => {
+    const s = await statusOf(parking.name);
+    expect(s.failure).toBeNull();
+    expect(s.lagEvents).toBe(0);
+  }, 30_000);
+  expect((await listDeadLetters(db.pool, { projection: parking.name })).length).toBe(parkedBefore);
+  const { rows } = await db.pool.query(`select 1 from ${parking.name}_rows where stream_name = 'lane-env'`);
+  expect(rows).toHaveLength(5);
+});

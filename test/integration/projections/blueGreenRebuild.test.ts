@@ -1,7 +1,8 @@
 import { PostgresEventStore } from '../../../src/infra/eventStore/postgresEventStore';
 import type { Projection } from '../../../src/projections/projection';
 import { projectionStatuses } from '../../../src/projections/runtime/lag';
-import { Projector } from '../../../src/projections/runtime/projector';
+import type { Projector } from '../../../src/projections/runtime/projector';
+import { startProjector } from '../../support/breakerProjector';
 import { RebuildFailedError, rebuildProjection } from '../../../src/projections/runtime/rebuild';
 import { countingProjection, countingSnapshot, createCountingTables } from '../../support/countingProjection';
 import { eventually } from '../../support/eventually';
@@ -23,17 +24,7 @@ beforeAll(async () => {
   store = new PostgresEventStore(db.pool);
   await createCountingTables(db.pool);
   await db.pool.query('create index test_counts_events on test_counts (events)');
-  projector = new Projector({
-    pool: db.pool,
-    store,
-    connectionString: db.url,
-    projections: [countingProjection],
-    lockId: 7010,
-    batchSize: 50,
-    pollMs: 10,
-    retryMs: 50,
-  });
-  projector.start();
+  projector = startProjector(db, [countingProjection], { batchSize: 50, pollMs: 10 });
 });
 afterAll(async () => {
   await projector.stop();

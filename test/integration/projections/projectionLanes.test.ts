@@ -3,7 +3,8 @@ import { START } from '../../../src/infra/eventStore/eventStore';
 import { type Projection, parkAny } from '../../../src/projections/projection';
 import { listDeadLetters } from '../../../src/projections/runtime/deadLetters';
 import { projectionStatuses } from '../../../src/projections/runtime/lag';
-import { Projector } from '../../../src/projections/runtime/projector';
+import type { Projector } from '../../../src/projections/runtime/projector';
+import { startProjector } from '../../support/breakerProjector';
 import { countingProjection } from '../../support/countingProjection';
 import { eventually } from '../../support/eventually';
 import { createTestDatabase, type TestDatabase } from '../../support/testDatabase';
@@ -54,18 +55,11 @@ beforeAll(async () => {
     create table test_applied (event_id uuid primary key, times int not null);
     create table test_counts (stream_name text primary key, events int not null, last_version bigint not null);
   `);
-  projector = new Projector({
-    pool: db.pool,
-    store,
-    connectionString: db.url,
-    projections: [parking, stopping, countingProjection],
-    lockId: 7010,
+  projector = startProjector(db, [parking, stopping, countingProjection], {
     pollMs: 10,
-    retryMs: 50,
     retry: { attempts: 2, backoffMs: 20, maxBackoffMs: 200 },
     observer: { onFailure: (projection) => void failures.push(projection) },
   });
-  projector.start();
 });
 afterAll(async () => {
   await projector.stop();

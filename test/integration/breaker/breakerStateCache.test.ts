@@ -78,3 +78,35 @@ test('a row written by a transaction that commits after a later one is not misse
     await late.end();
   }
 });
+
+test('a table swapped in by a rebuild is read whole, in one step, even rows written before the last refresh', async () => {
+  // The rebuild's copy, written (as a rebuild writes it) long before the swap: its changed_tx are old.
+  await db.pool.query(`
+    create schema swap_test;
+    create table swap_test.cb_state (like public.cb_state including all);
+    insert into swap_test.cb_state (name, tenant_id, open, consecutive_failures, version, state, changed_tx)
+      select name, tenant_id, open, consecutive_failures, version, state, changed_tx from public.cb_state;`);
+  // What the rebuild corrected: t9 is open in the events (the old table said closed), t10 is gone.
+  await db.pool.query(`update swap_test.cb_state set open = true, state = $1::jsonb where tenant_id = 't9'`, [
+    JSON.stringify(state(true, 2)),
+  ]);
+  await db.pool.query(`delete from swap_test.cb_state where tenant_id = 't10'`);
+  await db.pool.query('update swap_test.cb_state set changed_tx = $1::xid8', ['1']);
+  await cache.reload(); // the horizon moves past every row of the copy
+  expect(cache.isV2Disabled('t9')).toBe(false);
+  const client = await db.pool.connect();
+  try {
+    await client.query('begin');
+    await client.query('create schema swap_retired');
+    await client.query('alter table public.cb_state set schema swap_retired');
+    await client.query('alter table swap_test.cb_state set schema public');
+    await client.query('commit');
+  } finally {
+    client.release();
+  }
+  await cache.reload();
+  expect(cache.isV2Disabled('t9')).toBe(true);
+  expect(cache.snapshot('costsim_v2', 't10')).toBeUndefined();
+  expect(cache.all()).toHaveLength(BREAKERS - 1);
+  expect(cache.lastRefreshRows).toBe(BREAKERS - 1);
+});

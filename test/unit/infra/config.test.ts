@@ -67,6 +67,24 @@ describe('configuration', () => {
     }
   });
 
+  test('projector: batches bounded by bytes, retries with back-off (docs/projections.md)', () => {
+    expect(loadConfig({}).projector).toMatchObject({
+      batchSize: 500,
+      batchMaxBytes: 8 * 1024 * 1024,
+      retry: { attempts: 3, backoffMs: 200, maxBackoffMs: 10_000 },
+    });
+    const c = loadConfig({
+      PROJECTOR_BATCH_MAX_BYTES: '1048576',
+      PROJECTOR_RETRY_ATTEMPTS: '0',
+      PROJECTOR_RETRY_BACKOFF_MS: '500',
+      PROJECTOR_RETRY_MAX_BACKOFF_MS: '100', // below the base: the base wins
+    });
+    expect(c.projector.batchMaxBytes).toBe(1_048_576);
+    expect(c.projector.retry).toEqual({ attempts: 0, backoffMs: 500, maxBackoffMs: 500 });
+    expect(() => loadConfig({ PROJECTOR_BATCH_MAX_BYTES: '1000' })).toThrow(/PROJECTOR_BATCH_MAX_BYTES/);
+    expect(() => loadConfig({ PROJECTOR_RETRY_ATTEMPTS: '-1' })).toThrow(/PROJECTOR_RETRY_ATTEMPTS/);
+  });
+
   test('a warning threshold above the drift threshold is rejected', () => {
     expect(() => loadConfig({ COSTSIM_DRIFT_WARNING_THRESHOLD: '0.3' })).toThrow(
       /COSTSIM_DRIFT_WARNING_THRESHOLD/,

@@ -7,6 +7,7 @@ import * as projectionFailures from './005_projection_failures';
 import * as cbStateChanges from './006_cb_state_changes';
 import * as alerts from './007_alerts';
 import * as provenance from './008_provenance';
+import * as esEventsTypeCommitOrder from './013_es_events_type_commit_order';
 
 /**
  * Migrations are listed here rather than discovered on disk, so they load the same way under tsx, jest
@@ -21,6 +22,7 @@ const migrations: ReadonlyArray<readonly [string, Knex.Migration]> = [
   ['006_cb_state_changes', cbStateChanges],
   ['007_alerts', alerts],
   ['008_provenance', provenance],
+  ['013_es_events_type_commit_order', esEventsTypeCommitOrder],
 ];
 
 export const migrationSource: Knex.MigrationSource<string> = {

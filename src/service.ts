@@ -123,6 +123,7 @@ export async function startService({
         metrics,
         maxLagSeconds: config.projector.maxLagSeconds,
         projectionNames: projections.map((p) => p.name),
+        readiness: () => modules.flatMap((m) => (m.readiness ? [m.readiness()] : [])),
       });
       for (const m of modules) m.mount?.(express);
     },

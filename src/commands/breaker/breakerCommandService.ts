@@ -86,12 +86,18 @@ export class BreakerCommandService {
       maxQueue?: number;
       /** Recorded in every event's metadata: alerts label an incident with the instance that opened it. */
       instance?: string;
+      /**
+       * Told each breaker state proved current, before the command is answered: how this replica's V2
+       * gate has its own changes at once (BreakerStateCache.learn).
+       */
+      onCurrentState?: (stream: string, state: BreakerState, version: number) => void;
     } = {},
   ) {
-    const { clock, snapshots, maxQueue } = options;
+    const { clock, snapshots, maxQueue, onCurrentState } = options;
     this.runner = new DeciderCommandRunner(store, createBreakerDecider(policy), {
       ...(clock ? { clock } : {}),
       ...(maxQueue !== undefined ? { maxQueue } : {}),
+      ...(onCurrentState ? { onCurrentState } : {}),
       ...(snapshots && snapshots.every > 0
         ? { snapshots: { ...snapshots, schema: BREAKER_SNAPSHOT_SCHEMA } }
         : {}),

@@ -1,12 +1,13 @@
 import { Gauge } from 'prom-client';
 import type { BreakerPolicy } from '../../domain/breaker';
 import type { FeatureDefinition } from '../../infra/composition/featureModule';
+import { EVENTS_CHANNEL } from '../../infra/eventStore/postgresEventStore';
 import { PostgresSnapshotStore } from '../../infra/eventStore/postgresSnapshotStore';
+import { createPool } from '../../infra/postgres/pool';
 import { LockIds } from '../../infra/postgres/lockIds';
 import { BreakerQueries } from '../../projections/breaker/breakerQueries';
 import { mountBreakerQueryRoutes } from '../../projections/breaker/breakerQueryRoutes';
 import { BreakerStateCache } from '../../projections/breaker/breakerStateCache';
-import { CB_STATE_CHANNEL as CB_STATE_CHANNEL_NAME } from '../../projections/breaker/cbStateProjection';
 import { cbIncidentsProjection } from '../../projections/breaker/cbIncidentsProjection';
 import { cbStateProjection } from '../../projections/breaker/cbStateProjection';
 import { BreakerCommandService, registerBreakerCounters } from './breakerCommandService';
@@ -17,7 +18,6 @@ import { breakerRouteDocs } from './breakerRouteDocs';
 export const breakerFeature: FeatureDefinition = {
   name: 'breaker',
   projections: [cbStateProjection, cbIncidentsProjection],
-  channels: [CB_STATE_CHANNEL_NAME],
   routes: breakerRouteDocs,
   create(ctx) {
     const policy: BreakerPolicy = {
@@ -28,6 +28,28 @@ export const breakerFeature: FeatureDefinition = {
       autoRecover: ctx.config.breaker.autoRecover,
       disableTtlHours: ctx.config.breaker.disableTtlHours,
     };
+    // The V2 gate reads on connections of its own (a short statement timeout): a pool busy with bulk
+    // writes must not delay it past its staleness limit.
+    const gatePool = createPool(ctx.connectionString, {
+      max: 2,
+      applicationName: `costsim-guard:${ctx.config.instanceId}:v2-gate`,
+      statementTimeoutMs: 5000,
+    });
+    const cache = new BreakerStateCache(gatePool, policy, {
+      pollMs: ctx.config.breaker.cachePollMs,
+      maxStalenessMs: ctx.config.breaker.cacheMaxStalenessMs,
+      wakeups: ctx.listener.on(EVENTS_CHANNEL),
+      onError: (err) => ctx.logger.warn({ err }, 'V2 gate: reading breaker events failed'),
+      onTrustChange: (status) => {
+        if (status.trusted) ctx.logger.info('V2 gate trusted again: V2 may run where breakers are closed');
+        else {
+          ctx.logger.error(
+            { gate_reasons: status.reasons, gate_detail: status.detail },
+            'V2 gate failing closed: V2 is off for every tenant on this replica',
+          );
+        }
+      },
+    });
     const service = new BreakerCommandService(ctx.store, policy, {
       counters: registerBreakerCounters(ctx.metrics.registry),
       maxQueue: ctx.config.commandQueueLimit,
@@ -37,11 +59,7 @@ export const breakerFeature: FeatureDefinition = {
         every: ctx.config.breaker.snapshotEvery,
         onError: (err) => ctx.logger.warn({ err }, 'breaker snapshot failed (a longer replay next time)'),
       },
-    });
-    const cache = new BreakerStateCache(ctx.pool, policy, {
-      pollMs: ctx.config.breaker.cachePollMs,
-      changes: ctx.listener.on(CB_STATE_CHANNEL_NAME),
-      onError: (err) => ctx.logger.warn({ err }, 'breaker cache reload failed'),
+      onCurrentState: (stream, state, version) => cache.learn(stream, state, version),
     });
     const queries = new BreakerQueries(ctx.pool, policy, () => new Date(), cache);
     const recovery = policy.autoRecover
@@ -70,6 +88,22 @@ export const breakerFeature: FeatureDefinition = {
             cache.isOpen(b.name, b.tenant_id) ? 1 : 0,
           );
         }
+      },
+    });
+    new Gauge({
+      name: 'costsim_v2_gate_fail_closed',
+      help: "1 while this replica's V2 gate cannot trust its breaker states and keeps V2 off for everyone (reasons in /health/ready)",
+      registers: [ctx.metrics.registry],
+      collect() {
+        this.set(cache.failingClosed ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'costsim_v2_gate_staleness_seconds',
+      help: 'Seconds since the V2 gate last read the breaker events successfully (it fails closed past BREAKER_CACHE_MAX_STALENESS_MS)',
+      registers: [ctx.metrics.registry],
+      collect() {
+        this.set(Math.min(cache.stalenessSeconds, 1e9));
       },
     });
     new Gauge({
@@ -104,6 +138,7 @@ export const breakerFeature: FeatureDefinition = {
           sandboxEnabled: ctx.config.sandboxEnabled,
           modelVersion: ctx.config.modelVersion,
           adapterVersion: ctx.config.adapterVersion,
+          gate: cache,
         });
         mountBreakerCommandRoutes(app, service, policy);
       },
@@ -111,9 +146,19 @@ export const breakerFeature: FeatureDefinition = {
         await cache.start();
         recovery?.start();
       },
+      readiness() {
+        const status = cache.status();
+        return {
+          name: 'v2_gate',
+          ready: status.trusted,
+          reasons: status.reasons.map((r) => `V2 gate failing closed (V2 off): ${r}`),
+          check: status.trusted ? 'ok' : { fail_closed: true, reasons: status.reasons },
+        };
+      },
       async stop() {
         await recovery?.stop();
         cache.stop();
+        await gatePool.end();
       },
     };
   },

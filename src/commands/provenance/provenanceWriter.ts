@@ -5,6 +5,7 @@ import {
   costDelta,
   provenanceStream,
 } from '../../domain/provenance/provenanceRecorded';
+import { assertStorableRecord } from '../../domain/provenance/provenanceValidation';
 import type { EventStore, JsonObject } from '../../infra/eventStore/eventStore';
 
 /** A record as writers give it: ids, cost_delta and (unless given) created_at are the writer's. */
@@ -20,6 +21,8 @@ export class ProvenanceWriter {
   constructor(private readonly store: EventStore) {}
 
   async write(records: readonly NewProvenanceRecord[], metadata: JsonObject = {}): Promise<string[]> {
+    // Before anything is written: a record the projection could not hold fails this write, not the projector.
+    for (const r of records) assertStorableRecord(r);
     const now = new Date().toISOString();
     const full: ProvenanceRecord[] = records.map((r) => ({
       ...r,

@@ -94,7 +94,13 @@ const envSchema = z.object({
   PROJECTOR_BATCH_WINDOW_MS: num(20, 0, 1000, true),
   PROJECTOR_MAX_LAG_SECONDS: num(30, 1, 86400),
   BREAKER_RECOVERY_POLL_MS: num(1000, 50, 60_000, true),
-  BREAKER_CACHE_POLL_MS: num(500, 50, 60_000, true),
+  /** The V2 gate reads breaker events at least this often (wake-ups on appends make it earlier). */
+  BREAKER_CACHE_POLL_MS: num(250, 50, 60_000, true),
+  /**
+   * The V2 gate fails closed (V2 off on this replica) when its last successful read of breaker events is
+   * older than this: the 1 s propagation contract (docs/gate.md). Keep it above BREAKER_CACHE_POLL_MS.
+   */
+  BREAKER_CACHE_MAX_STALENESS_MS: num(1000, 100, 600_000, true),
   /** Commands that may wait on one stream per instance before new ones get 503 (load shedding). */
   COMMAND_QUEUE_LIMIT: num(10_000, 1, 10_000_000, true),
   /** A breaker stream is snapshotted every this many events (0 = never). */
@@ -127,6 +133,7 @@ export interface Config {
     scope: 'global' | 'tenant';
     recoveryPollMs: number;
     cachePollMs: number;
+    cacheMaxStalenessMs: number;
     snapshotEvery: number;
   };
   modelVersion: string;
@@ -165,6 +172,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message}`));
   }
   const e = parsed.data;
+  if (e.BREAKER_CACHE_POLL_MS >= e.BREAKER_CACHE_MAX_STALENESS_MS) {
+    throw new ConfigError([
+      `BREAKER_CACHE_POLL_MS: must be below BREAKER_CACHE_MAX_STALENESS_MS (${e.BREAKER_CACHE_MAX_STALENESS_MS}), or the V2 gate fails closed between two polls`,
+    ]);
+  }
   if (e.COSTSIM_DRIFT_WARNING_THRESHOLD > e.COSTSIM_DRIFT_THRESHOLD) {
     throw new ConfigError([
       `COSTSIM_DRIFT_WARNING_THRESHOLD: must not exceed COSTSIM_DRIFT_THRESHOLD (${e.COSTSIM_DRIFT_THRESHOLD})`,
@@ -192,6 +204,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       scope: e.COSTSIM_BREAKER_SCOPE,
       recoveryPollMs: e.BREAKER_RECOVERY_POLL_MS,
       cachePollMs: e.BREAKER_CACHE_POLL_MS,
+      cacheMaxStalenessMs: e.BREAKER_CACHE_MAX_STALENESS_MS,
       snapshotEvery: e.BREAKER_SNAPSHOT_EVERY,
     },
     modelVersion: e.COSTSIM_MODEL_VERSION,

@@ -6,6 +6,7 @@ import { projectionStatuses } from '../../projections/runtime/lag';
 import { problems } from './problem';
 import { sendProblem } from './httpApp';
 import type { RouteDoc } from './openapi';
+import type { ReadinessCheck } from '../composition/featureModule';
 
 export const operationsRouteDocs: RouteDoc[] = [
   { method: 'get', path: '/health/live', summary: 'Process is up', scope: null },
@@ -20,6 +21,8 @@ export interface OperationsDeps {
   /** Readiness fails when any projection is older than this. */
   maxLagSeconds: number;
   projectionNames: readonly string[];
+  /** The slices' own readiness checks (in memory). */
+  readiness?: () => ReadinessCheck[];
 }
 
 async function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
@@ -89,6 +92,10 @@ export function mountOperationsRoutes(app: Express, deps: OperationsDeps): void 
     } catch (err) {
       checks.database = 'unreachable';
       reasons.push(`database unreachable: ${(err as Error).message}`);
+    }
+    for (const r of deps.readiness?.() ?? []) {
+      checks[r.name] = r.check;
+      if (!r.ready) reasons.push(...r.reasons);
     }
     if (reasons.length > 0) {
       return sendProblem(res, req, problems.unavailable(reasons.join('; '), { reasons, checks }));

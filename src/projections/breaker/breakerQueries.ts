@@ -36,14 +36,14 @@ export class BreakerQueries {
     private readonly pool: pg.Pool,
     private readonly policy: RecoveryPolicy,
     private readonly clock: () => Date = () => new Date(),
-    /** In-memory replica of cb_state (NOTIFY + poll); single-breaker reads use it when it is loaded. */
-    private readonly replica?: BreakerStateCache,
+    /** The V2 gate (states folded from breaker events); single-breaker reads use it while it is trusted. */
+    private readonly gate?: BreakerStateCache,
   ) {}
 
-  /** One breaker from the replica when available (no query), else from cb_state. */
+  /** One breaker from the gate while it is trusted (no query, never behind the projector), else cb_state. */
   async get(name: string, tenantId: string | null): Promise<BreakerStateView> {
-    if (this.replica?.loadedAt) {
-      const state = this.replica.snapshot(name, tenantId) ?? initialBreakerState();
+    if (this.gate && !this.gate.failingClosed) {
+      const state = this.gate.snapshot(name, tenantId) ?? initialBreakerState();
       return breakerStateView(name, tenantId, state, this.clock(), this.policy);
     }
     return this.getFromTable(name, tenantId);
@@ -106,8 +106,22 @@ export class BreakerQueries {
     return { incidents: page.rows.map(toIncident), total: Number(count.rows[0]?.n ?? 0) };
   }
 
-  /** Breakers whose TTL has passed but whose recovery is not written yet (the recovery worker's input). */
+  /**
+   * Breakers whose TTL has passed but whose recovery is not written yet (the recovery worker's input):
+   * from the gate while it is trusted (so a recovery is never late because the projector is), else cb_state.
+   */
   async expired(now: Date): Promise<Array<{ name: string; tenant_id: string | null }>> {
+    if (this.gate && !this.gate.failingClosed) {
+      return this.gate
+        .all()
+        .filter(
+          ({ state }) =>
+            state.open && state.disabled_until !== null && Date.parse(state.disabled_until) <= +now,
+        )
+        .sort((a, b) => Date.parse(a.state.disabled_until!) - Date.parse(b.state.disabled_until!))
+        .slice(0, 500)
+        .map(({ name, tenant_id }) => ({ name, tenant_id }));
+    }
     const { rows } = await this.pool.query<{ name: string; tenant_id: string | null }>(
       'select name, tenant_id from cb_state where open and disabled_until <= $1 order by disabled_until limit 500',
       [now],

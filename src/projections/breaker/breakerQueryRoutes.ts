@@ -18,7 +18,7 @@ import {
   stateQuery,
 } from '../../commands/breaker/breakerSchemas';
 import type { BreakerQueries } from './breakerQueries';
-import { DEFAULT_BREAKER } from './breakerStateCache';
+import { type BreakerStateCache, DEFAULT_BREAKER } from './breakerStateCache';
 import { breakerStateView } from './breakerViews';
 
 export interface BreakerQueryDeps {
@@ -28,6 +28,8 @@ export interface BreakerQueryDeps {
   sandboxEnabled: boolean;
   modelVersion: string;
   adapterVersion: string;
+  /** The V2 gate: /costsim/v2/status answers what it decides. */
+  gate?: Pick<BreakerStateCache, 'isV2Disabled'>;
 }
 
 /** Query routes of the breaker: read models only, except history, which is the audit log itself. */
@@ -99,7 +101,8 @@ export function mountBreakerQueryRoutes(app: Express, deps: BreakerQueryDeps): v
     const open = [global, tenant].filter((s) => s?.open);
     res.json({
       sandbox_enabled: deps.sandboxEnabled,
-      circuit_breaker_open: open.length > 0,
+      // The V2 gate's own answer: open also while the gate fails closed (V2 is off then too).
+      circuit_breaker_open: deps.gate ? deps.gate.isV2Disabled(tenantId) : open.length > 0,
       disabled_by_drift: open.some((s) => s?.disabled_by === 'circuit_breaker'),
       model_version: deps.modelVersion,
       adapter_version: deps.adapterVersion,

@@ -106,11 +106,13 @@ export interface EventBatch {
 export interface SubscribeOptions {
   after: Checkpoint;
   limit?: number;
-  /**
-   * Only these event types. A batch may then have no events: the checkpoint moved past events of other
-   * types, and a consumer that stores it keeps its lag right.
-   */
+  /** Only these event types (filtered by the store). */
   types?: readonly string[];
+  /**
+   * With `types`: also emit a batch without events whenever the checkpoint moved past events of other
+   * types only, so a consumer that stores its checkpoint keeps its lag right.
+   */
+  reportProgress?: boolean;
   ack?: 'auto' | 'manual';
   /** Polling fallback when no wake-up arrives; LISTEN/NOTIFY only makes delivery earlier. */
   pollIntervalMs?: number;

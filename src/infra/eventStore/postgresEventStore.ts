@@ -273,6 +273,7 @@ export class PostgresEventStore implements EventStore {
     after,
     limit = 500,
     types,
+    reportProgress = false,
     ack = 'auto',
     pollIntervalMs = 250,
   }: SubscribeOptions): Observable<EventBatch> {
@@ -312,8 +313,8 @@ export class PostgresEventStore implements EventStore {
             const advanced = checkpoint !== cursor;
             cursor = checkpoint;
             // With a type filter the checkpoint also moves past events of other types: passed on (as an
-            // empty batch) so the consumer can store it.
-            if (events.length > 0 || (advanced && types)) {
+            // empty batch) when asked, so the consumer can store it.
+            if (events.length > 0 || (advanced && types && reportProgress)) {
               let acked: () => void = () => {};
               const ackedSignal = new Promise<void>((resolve) => (acked = resolve));
               subscriber.next({ events, checkpoint, ack: () => acked() });

@@ -75,8 +75,22 @@ export class BreakerQueries {
     }
   }
 
-  /** Global breakers plus, for a tenant, its own; a global caller (tenant undefined) sees every breaker. */
+  /**
+   * Global breakers plus, for a tenant, its own; a global caller (tenant undefined) sees every breaker.
+   * From the gate while it is trusted (it holds every breaker that has an event), so a list agrees with
+   * the single-breaker reads; else from cb_state.
+   */
   async list(tenantId: string | null | undefined): Promise<BreakerStateView[]> {
+    if (this.gate && !this.gate.failingClosed) {
+      const now = this.clock();
+      return this.gate
+        .all()
+        .filter((b) => tenantId === undefined || b.tenant_id === null || b.tenant_id === tenantId)
+        .sort((a, b) =>
+          a.name === b.name ? ((a.tenant_id ?? '') < (b.tenant_id ?? '') ? -1 : 1) : a.name < b.name ? -1 : 1,
+        )
+        .map((b) => breakerStateView(b.name, b.tenant_id, b.state, now, this.policy));
+    }
     const { rows } = await this.pool.query<{ name: string; tenant_id: string | null; state: BreakerState }>(
       `select name, tenant_id, state from cb_state
         where $1::boolean or tenant_id is null or tenant_id = $2

@@ -1,7 +1,8 @@
 import { Gauge } from 'prom-client';
 import type { BreakerPolicy } from '../../domain/breaker';
 import type { FeatureDefinition } from '../../infra/composition/featureModule';
-import { EVENTS_CHANNEL } from '../../infra/eventStore/postgresEventStore';
+import { EVENTS_CHANNEL, PostgresEventStore } from '../../infra/eventStore/postgresEventStore';
+import { CoalescingNotifier } from '../../infra/postgres/notifications';
 import { PostgresSnapshotStore } from '../../infra/eventStore/postgresSnapshotStore';
 import { createPool } from '../../infra/postgres/pool';
 import { LockIds } from '../../infra/postgres/lockIds';
@@ -28,8 +29,20 @@ export const breakerFeature: FeatureDefinition = {
       autoRecover: ctx.config.breaker.autoRecover,
       disableTtlHours: ctx.config.breaker.disableTtlHours,
     };
-    // The V2 gate reads on connections of its own (a short statement timeout): a pool busy with bulk
-    // writes must not delay it past its staleness limit.
+    // Bulkheads: the kill switch never queues behind bulk work for a connection. Breaker commands (their
+    // appends and the NOTIFY that wakes other replicas' gates) and the V2 gate's reads each have
+    // connections of their own, so a pool busy with provenance writes delays neither.
+    const commandPool = createPool(ctx.connectionString, {
+      max: 4,
+      applicationName: `costsim-guard:${ctx.config.instanceId}:breaker`,
+    });
+    const commandStore = new PostgresEventStore(commandPool, {
+      notifier: new CoalescingNotifier(commandPool),
+      onAppend: (seconds, count) => {
+        ctx.metrics.appendDuration.observe(seconds);
+        ctx.metrics.appendedEvents.inc(count);
+      },
+    });
     const gatePool = createPool(ctx.connectionString, {
       max: 2,
       applicationName: `costsim-guard:${ctx.config.instanceId}:v2-gate`,
@@ -50,7 +63,7 @@ export const breakerFeature: FeatureDefinition = {
         }
       },
     });
-    const service = new BreakerCommandService(ctx.store, policy, {
+    const service = new BreakerCommandService(commandStore, policy, {
       counters: registerBreakerCounters(ctx.metrics.registry),
       maxQueue: ctx.config.commandQueueLimit,
       instance: ctx.config.instanceId,
@@ -159,6 +172,7 @@ export const breakerFeature: FeatureDefinition = {
         await recovery?.stop();
         cache.stop();
         await gatePool.end();
+        await commandPool.end();
       },
     };
   },

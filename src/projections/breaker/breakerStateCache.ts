@@ -95,6 +95,7 @@ export class BreakerStateCache {
   private subscription: Subscription | null = null;
   private lastReadAt = Number.NEGATIVE_INFINITY;
   private reportedTrust: boolean | null = null;
+  private distrustSeen = false;
   private stopped = false;
   /** When the first complete read finished (null: not yet, the gate is closed). */
   loadedAt: Date | null = null;
@@ -336,10 +337,24 @@ export class BreakerStateCache {
     return !this.trusted();
   }
 
+  /**
+   * Tells onTrustChange about transitions (after the first load). A distrust that the very next check
+   * no longer sees is not reported: after an event-loop stall the staleness limit is passed until the
+   * next read lands, and V2 is off meanwhile (isV2Disabled checks trust itself), but that blip is not
+   * worth two log lines.
+   */
   private reportTrust(): void {
-    if (this.loadedAt === null) return; // starting: not a transition worth a log line
+    if (this.loadedAt === null) return;
     const trusted = this.trusted();
-    if (trusted === this.reportedTrust) return;
+    if (!trusted && !this.distrustSeen && this.poisoned.size === 0) {
+      this.distrustSeen = true;
+      return;
+    }
+    this.distrustSeen = !trusted;
+    if (trusted === this.reportedTrust || (trusted && this.reportedTrust === null)) {
+      this.reportedTrust ??= trusted;
+      return;
+    }
     this.reportedTrust = trusted;
     this.options.onTrustChange?.(this.status());
   }

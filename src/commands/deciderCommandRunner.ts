@@ -105,7 +105,9 @@ const READ_PAGE = 5000;
  * of the whole queue go out in ONE append (group commit), so concurrent callers on a hot stream do not
  * conflict with one another. A cached state is used as is (one round trip per batch: the append); another
  * replica's write shows up as a version conflict, and the batch catches the state up from the stream and
- * is decided again (bounded). A long stream is never re-read from the start.
+ * is decided again (bounded). A long stream is never re-read from the start. An append the store refuses
+ * (not a conflict, not a lost connection) is split down to single commands, so one bad command fails alone
+ * (see runContained).
  */
 export class DeciderCommandRunner<Command, Event extends DomainEvent, State> {
   private readonly queues = new Map<string, Array<Job<Command, Event, State>>>();

@@ -10,6 +10,7 @@ import { rebuildProjection } from './projections/runtime/rebuild';
 import { allProjections } from './features';
 import { startService } from './service';
 import { ApiKeyConfigError, type LoadedKeys, loadApiKeys } from './infra/http/auth';
+import { registerBackfillCommand } from './commands/provenance/backfillCommand';
 
 function configOrExit(): Config {
   try {
@@ -184,6 +185,8 @@ projections
       }
     }),
   );
+
+registerBackfillCommand(program, withDatabase);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);

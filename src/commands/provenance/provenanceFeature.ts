@@ -69,6 +69,7 @@ export const provenanceFeature: FeatureDefinition = {
           queries,
           pool: ctx.pool,
           modelVersion: ctx.config.modelVersion,
+          driftThreshold: ctx.config.breaker.driftThreshold,
         });
       },
     };

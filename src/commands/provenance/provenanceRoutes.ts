@@ -37,7 +37,14 @@ function readScope(req: Request, explicit: string | undefined): string | undefin
 /** api.md "Provenance": write one record or a batch; query newest first; drift statistics. */
 export function mountProvenanceRoutes(
   app: Express,
-  deps: { writer: ProvenanceWriter; queries: ProvenanceQueries; pool: pg.Pool; modelVersion: string },
+  deps: {
+    writer: ProvenanceWriter;
+    queries: ProvenanceQueries;
+    pool: pg.Pool;
+    modelVersion: string;
+    /** COSTSIM_DRIFT_THRESHOLD: the divergence report's fail_ratio counts stored drift scores above it */
+    driftThreshold: number;
+  },
 ): void {
   app.post('/costsim/provenance', requireScope('write'), async (req, res) => {
     const principal = principalOf(req);
@@ -98,7 +105,7 @@ export function mountProvenanceRoutes(
       await divergenceReport(
         deps.pool,
         { from, to, ...(tenant !== undefined ? { tenant } : {}) },
-        deps.modelVersion,
+        { version: deps.modelVersion, driftThreshold: deps.driftThreshold },
       ),
     );
   });

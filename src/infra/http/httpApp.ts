@@ -7,6 +7,13 @@ import { accessLog } from './accessLog';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 
+declare module 'express-serve-static-core' {
+  interface Request {
+    /** The JSON body's bytes as sent (application/json bodies parsed by the JSON parser). */
+    rawBody?: Buffer;
+  }
+}
+
 export interface HttpAppOptions {
   logger: Logger;
   metrics: ServiceMetrics;
@@ -63,7 +70,13 @@ export function createHttpApp({ logger, metrics, mount, errorMappers = [] }: Htt
     next();
   });
   // Bodies are parsed (and their content type checked) only where a method can carry one.
-  const json = express.json({ limit: MAX_BODY_BYTES, strict: false, type: 'application/json' });
+  const json = express.json({
+    limit: MAX_BODY_BYTES,
+    strict: false,
+    type: 'application/json',
+    // The bytes as sent, for a route that must see numbers as written (the simulation's input hash).
+    verify: (req, _res, buf) => void ((req as Request).rawBody = buf),
+  });
   app.use((req, res, next) => {
     if (req.method === 'GET' || req.method === 'HEAD') return next();
     if (hasBody(req) && !req.is('application/json')) {

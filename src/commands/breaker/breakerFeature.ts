@@ -88,6 +88,10 @@ export const breakerFeature: FeatureDefinition = {
 
     // Gauges read the in-memory cache at scrape time: no query per scrape.
     const labelNames = ['breaker', 'tenant_id'] as const;
+    // A global breaker's series carry no tenant_id at all: in Prometheus an empty label is the same as
+    // none, and a series that names no tenant is not mistaken for a tenant's.
+    const labelsOf = (b: { name: string; tenant_id: string | null }) =>
+      b.tenant_id === null ? { breaker: b.name } : { breaker: b.name, tenant_id: b.tenant_id };
     new Gauge({
       name: 'costsim_v2_circuit_breaker_state',
       help: '1 when the breaker is open (V2 disabled), else 0',
@@ -96,10 +100,7 @@ export const breakerFeature: FeatureDefinition = {
       collect() {
         this.reset();
         for (const b of cache.all()) {
-          this.set(
-            { breaker: b.name, tenant_id: b.tenant_id ?? '' },
-            cache.isOpen(b.name, b.tenant_id) ? 1 : 0,
-          );
+          this.set(labelsOf(b), cache.isOpen(b.name, b.tenant_id) ? 1 : 0);
         }
       },
     });
@@ -135,7 +136,7 @@ export const breakerFeature: FeatureDefinition = {
       collect() {
         this.reset();
         for (const b of cache.all()) {
-          this.set({ breaker: b.name, tenant_id: b.tenant_id ?? '' }, b.state.consecutive_failures);
+          this.set(labelsOf(b), b.state.consecutive_failures);
         }
       },
     });
@@ -154,7 +155,7 @@ export const breakerFeature: FeatureDefinition = {
           if (!cache.isOpen(b.name, b.tenant_id)) continue;
           const { incident } = b.state as { incident?: { severity: string } | null };
           const severity = incident?.severity ?? 'unknown';
-          this.set({ breaker: b.name, tenant_id: b.tenant_id ?? '', severity }, 1);
+          this.set({ ...labelsOf(b), severity }, 1);
         }
       },
     });

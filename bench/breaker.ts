@@ -15,9 +15,7 @@ import { createLogger } from '../src/infra/logging/logger';
 import type { BreakerStateCache } from '../src/projections/breaker/breakerStateCache';
 import { type RunningService, startService } from '../src/service';
 import { type GateCycle, gateCycles, provenanceFlood, quantile } from '../test/support/gateUnderLoad';
-import { startQuietServe } from '../test/support/quietServe';
-import { replicaEnv } from '../test/support/replicaEnv';
-import type { ServeProcess } from '../test/support/serveProcess';
+import { type ServeReplicas, startServeReplicas } from '../test/support/serveReplicas';
 import { testApiKeys, testKeys } from '../test/support/serviceHarness';
 import {
   type Figure,
@@ -74,11 +72,10 @@ async function measured(
 /** Gate staleness over three serve replicas, without and with a provenance flood (one run, one database). */
 async function gateStaleness(figures: Figure[], targets: string[]): Promise<void> {
   const db = await createBenchDatabase(4);
-  const dirs: string[] = [];
-  const procs: ServeProcess[] = [];
+  let replicas: ServeReplicas | undefined;
   try {
-    for (let i = 0; i < 3; i++) procs.push(await startQuietServe(replicaEnv(db.url, 'bench-gate', i, dirs)));
-    const urls = procs.map((p) => p.url);
+    replicas = await startServeReplicas(db.url, 'bench-gate', 3);
+    const urls = replicas.urls;
     const observed = (cycles: GateCycle[]) => {
       const all = cycles.flatMap((c) => [...c.disableMs, ...c.enableMs]);
       if (all.some((ms) => ms === null) || cycles.some((c) => c.errors.length > 0)) {
@@ -116,9 +113,8 @@ async function gateStaleness(figures: Figure[], targets: string[]): Promise<void
         `${loaded.length} observations each (3 replicas x ${GATE_CYCLES} disables + enables), ${flood.written()} records written`,
     );
   } finally {
-    await Promise.all(procs.map((p) => p.stop()));
+    await replicas?.stop();
     await db.drop();
-    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   }
 }
 

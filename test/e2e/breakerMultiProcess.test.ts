@@ -1,4 +1,3 @@
-import { rmSync } from 'node:fs';
 import {
   type BreakerEvent,
   type BreakerState,
@@ -13,9 +12,8 @@ import { cbStateProjection } from '../../src/projections/breaker/cbStateProjecti
 import { projectionStatuses } from '../../src/projections/runtime/lag';
 import { rebuildProjection } from '../../src/projections/runtime/rebuild';
 import { eventually } from '../support/eventually';
-import { startQuietServe } from '../support/quietServe';
-import { replicaEnv } from '../support/replicaEnv';
 import type { ServeProcess } from '../support/serveProcess';
+import { type ServeReplicas, startServeReplicas } from '../support/serveReplicas';
 import { testKeys } from '../support/serviceHarness';
 import { createTestDatabase, type TestDatabase } from '../support/testDatabase';
 
@@ -44,9 +42,8 @@ const LOAD_BREAKERS = [GLOBAL, TENANT_A, TENANT_B];
 const streamOf = (ref: Ref) => breakerStreamName(ref.name, ref.tenant);
 
 let db: TestDatabase;
-const dirs: string[] = [];
+let replicas: ServeReplicas | undefined;
 let procs: ServeProcess[] = [];
-let stopped = false;
 
 /** Every HTTP response this test received, by status: every 5xx and 409 is a failure. */
 const statuses = new Map<number, number>();
@@ -161,10 +158,7 @@ async function waitForProjections(): Promise<void> {
   }, 10_000);
 }
 
-async function stopAll(): Promise<Array<number | null>> {
-  stopped = true;
-  return Promise.all(procs.map((p) => p.stop()));
-}
+const stopAll = (): Promise<Array<number | null>> => replicas!.stop();
 
 /** Deterministic pseudo-random numbers (mulberry32), so a failing mix can be replayed. */
 function rng(seed: number): () => number {
@@ -180,31 +174,18 @@ function rng(seed: number): () => number {
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  const env = (i: number) => replicaEnv(db.url, 'mp', i, dirs);
-  // allSettled: a process that did start must still be stopped in afterAll when another one failed.
-  const started = await Promise.allSettled(
-    Array.from({ length: PROCESSES }, (_, i) => startQuietServe(env(i))),
-  );
-  procs = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
-  const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-  if (failed) throw failed.reason;
+  replicas = await startServeReplicas(db.url, 'mp', PROCESSES);
+  procs = replicas.procs;
 }, 90_000);
 
 afterAll(async () => {
   try {
-    if (!stopped) await stopAll();
+    await replicas?.stop();
   } finally {
     // Whatever the processes logged at warn or above (LOG_LEVEL=warn) helps diagnose a failure.
-    const logged = procs.flatMap((p, i) =>
-      p
-        .output()
-        .split('\n')
-        .filter((l) => /"level":(40|50|60)/.test(l))
-        .map((l) => `process ${i}: ${l}`),
-    );
+    const logged = replicas?.warnings() ?? [];
     if (logged.length > 0) console.warn(logged.slice(0, 50).join('\n'));
     await db?.drop();
-    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   }
 });
 

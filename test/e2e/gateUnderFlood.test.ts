@@ -1,4 +1,3 @@
-import { rmSync } from 'node:fs';
 import { projectionStatuses } from '../../src/projections/runtime/lag';
 import {
   gateCycles,
@@ -8,9 +7,7 @@ import {
   statusNotOpenAfterGrace,
   v2RunsWhileDisabled,
 } from '../support/gateUnderLoad';
-import { startQuietServe } from '../support/quietServe';
-import { replicaEnv } from '../support/replicaEnv';
-import type { ServeProcess } from '../support/serveProcess';
+import { type ServeReplicas, startServeReplicas } from '../support/serveReplicas';
 import { createTestDatabase, type TestDatabase } from '../support/testDatabase';
 
 /**
@@ -29,40 +26,25 @@ const MIN_RECORDS = 100_000;
 const CAP = 600_000;
 
 let db: TestDatabase;
-const dirs: string[] = [];
-let procs: ServeProcess[] = [];
+let replicas: ServeReplicas | undefined;
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  const started = await Promise.allSettled(
-    [0, 1, 2].map((i) =>
-      startQuietServe({ ...replicaEnv(db.url, 'flood', i, dirs), COSTSIM_V2_SANDBOX: 'true' }),
-    ),
-  );
-  procs = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
-  const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-  if (failed) throw failed.reason;
+  replicas = await startServeReplicas(db.url, 'flood', 3, { COSTSIM_V2_SANDBOX: 'true' });
 }, 120_000);
 
 afterAll(async () => {
   try {
-    await Promise.all(procs.map((p) => p.stop()));
-    const logged = procs.flatMap((p, i) =>
-      p
-        .output()
-        .split('\n')
-        .filter((l) => /"level":(40|50|60)/.test(l))
-        .map((l) => `process ${i}: ${l}`),
-    );
+    await replicas?.stop();
+    const logged = replicas?.warnings() ?? [];
     if (logged.length > 0) console.warn(logged.slice(0, 30).join('\n'));
   } finally {
     await db?.drop();
-    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   }
 });
 
 test(`${CYCLES} disables and enables reach three replicas' gates within 1 s under a provenance flood, and V2 stops`, async () => {
-  const urls = procs.map((p) => p.url);
+  const urls = replicas!.urls;
   // At least MIN_RECORDS, and on until the last cycle is over (capped, in case the machine is very fast).
   const flood = provenanceFlood(urls, { records: MIN_RECORDS, upTo: CAP, batch: 5000, clients: 4 });
   const sims = simulateTraffic(urls);

@@ -2,7 +2,7 @@ import type { Express, Request } from 'express';
 import type { z } from 'zod';
 import type { BreakerCommand, BreakerPolicy } from '../../domain/breaker';
 import { addressedTenant, requireScope, principalOf } from '../../infra/http/auth';
-import { ifMatchVersion, setVersionEtag } from '../../infra/http/etag';
+import { ifMatchVersions, setVersionEtag } from '../../infra/http/etag';
 import { parseOrThrow } from '../../infra/http/validation';
 import { breakerStateView, openIncidentView } from '../../projections/breaker/breakerViews';
 import { DEFAULT_BREAKER } from '../../projections/breaker/breakerStateCache';
@@ -46,7 +46,7 @@ export function mountBreakerCommandRoutes(
     ref: BreakerRef,
     build: (now: Date, incidentId: string) => BreakerCommand,
   ) => {
-    const ifMatch = ifMatchVersion(req);
+    const ifMatch = ifMatchVersions(req);
     return service.execute(ref, build, {
       ...(ifMatch !== undefined ? { ifMatch } : {}),
       metadata: metadata(req),

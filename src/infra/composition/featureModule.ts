@@ -1,4 +1,4 @@
-import type { Express } from 'express';
+import type { Express, Request } from 'express';
 import type pg from 'pg';
 import type { Config } from '../config/config';
 import type { EventStore } from '../eventStore/eventStore';
@@ -32,6 +32,10 @@ export interface FeatureModule {
   /** What the slice offers in-process to the composition root, tests and other roles (e.g. the V2 gate). */
   api?: unknown;
   mount?(app: Express): void;
+  /** A larger body limit (bytes) for some of the slice's routes; undefined = the default 1 MiB. */
+  bodyLimit?(req: Request): number | undefined;
+  /** True for the slice's requests whose route reads the body itself, as a stream. */
+  streamsBody?(req: Request): boolean;
   start?(): Promise<void>;
   stop?(): Promise<void>;
 }

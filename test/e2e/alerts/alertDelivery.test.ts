@@ -97,7 +97,11 @@ test('a trip fires CostSimV2Disabled in Alertmanager with the incident labels; a
     (await t.call('POST', '/costsim/breakers/alerted/enable', { key: testKeys.admin, body: {} })).status,
   ).toBe(200);
   await eventually(async () => {
-    expect((await am.alerts()).filter((a) => a.labels.circuit_breaker === 'alerted')).toEqual([]);
+    const held = (await am.alerts()).filter((a) => a.labels.circuit_breaker === 'alerted');
+    // The firing alert is resolved; the informational CostSimV2Reenabled is active for five minutes
+    // (domain.md §4: an alert that arrived resolved would never be notified).
+    expect(held.map((a) => [a.labels.alertname, a.status.state])).toEqual([['CostSimV2Reenabled', 'active']]);
+    expect(Date.parse(held[0]!.endsAt) - Date.now()).toBeGreaterThan(4 * 60_000);
     const rows = await queue('alerted');
     expect(rows.map((r) => [r.alert_type, r.status]).sort()).toEqual([
       ['disable', 'sent'],

@@ -136,7 +136,11 @@ test('a firing alert is re-asserted while the breaker is open, and the resolve i
 
   await t.call('POST', '/costsim/breakers/ops_b/enable', { key: testKeys.admin, body: { reason: 'fixed' } });
   await eventually(async () =>
-    expect((await am.alerts()).filter((a) => a.labels.circuit_breaker === 'ops_b')).toEqual([]),
+    expect(
+      (await am.alerts()).filter(
+        (a) => a.labels.circuit_breaker === 'ops_b' && a.labels.alertname === 'CostSimV2Disabled',
+      ),
+    ).toEqual([]),
   );
   // An Alertmanager that got the firing alert late (or lost the resolve) is told again: put the stale
   // firing alert back, and the next re-assertion pass resolves it.
@@ -154,10 +158,18 @@ test('a firing alert is re-asserted while the breaker is open, and the resolve i
     ]),
   });
   expect(stale.status).toBe(200);
-  expect((await am.alerts()).some((a) => a.labels.circuit_breaker === 'ops_b')).toBe(true);
+  expect(
+    (await am.alerts()).some(
+      (a) => a.labels.circuit_breaker === 'ops_b' && a.labels.alertname === 'CostSimV2Disabled',
+    ),
+  ).toBe(true);
   await reasserter.reassert();
   await eventually(async () =>
-    expect((await am.alerts()).filter((a) => a.labels.circuit_breaker === 'ops_b')).toEqual([]),
+    expect(
+      (await am.alerts()).filter(
+        (a) => a.labels.circuit_breaker === 'ops_b' && a.labels.alertname === 'CostSimV2Disabled',
+      ),
+    ).toEqual([]),
   );
 });
 

@@ -7,6 +7,7 @@ import * as projectionFailures from './005_projection_failures';
 import * as cbStateChanges from './006_cb_state_changes';
 import * as alerts from './007_alerts';
 import * as provenance from './008_provenance';
+import * as breakerDeclarations from './015_breaker_declarations';
 
 /**
  * Migrations are listed here rather than discovered on disk, so they load the same way under tsx, jest
@@ -21,6 +22,7 @@ const migrations: ReadonlyArray<readonly [string, Knex.Migration]> = [
   ['006_cb_state_changes', cbStateChanges],
   ['007_alerts', alerts],
   ['008_provenance', provenance],
+  ['015_breaker_declarations', breakerDeclarations],
 ];
 
 export const migrationSource: Knex.MigrationSource<string> = {

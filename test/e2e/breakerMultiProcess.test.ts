@@ -180,7 +180,10 @@ function rng(seed: number): () => number {
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  const env = (i: number) => replicaEnv(db.url, 'mp', i, dirs);
+  const env = (i: number) => ({
+    ...replicaEnv(db.url, 'mp', i, dirs),
+    COSTSIM_BREAKERS: 'ttl_idle,ttl_raced',
+  });
   // allSettled: a process that did start must still be stopped in afterAll when another one failed.
   const started = await Promise.allSettled(
     Array.from({ length: PROCESSES }, (_, i) => startQuietServe(env(i))),

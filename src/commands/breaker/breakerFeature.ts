@@ -11,12 +11,15 @@ import { cbIncidentsProjection } from '../../projections/breaker/cbIncidentsProj
 import { cbStateProjection } from '../../projections/breaker/cbStateProjection';
 import { BreakerCommandService, registerBreakerCounters } from './breakerCommandService';
 import { BreakerRecoveryWorker } from './breakerRecoveryWorker';
+import { BreakerDeclarations } from './breakerDeclarations';
+import { mountBreakerDeclarationRoutes } from './breakerDeclarationRoutes';
+import { cbDeclarationsProjection } from '../../projections/breaker/cbDeclarationsProjection';
 import { mountBreakerCommandRoutes } from './breakerRoutes';
 import { breakerRouteDocs } from './breakerRouteDocs';
 
 export const breakerFeature: FeatureDefinition = {
   name: 'breaker',
-  projections: [cbStateProjection, cbIncidentsProjection],
+  projections: [cbStateProjection, cbIncidentsProjection, cbDeclarationsProjection],
   channels: [CB_STATE_CHANNEL_NAME],
   routes: breakerRouteDocs,
   create(ctx) {
@@ -44,6 +47,7 @@ export const breakerFeature: FeatureDefinition = {
       onError: (err) => ctx.logger.warn({ err }, 'breaker cache reload failed'),
     });
     const queries = new BreakerQueries(ctx.pool, policy, () => new Date(), cache);
+    const declarations = new BreakerDeclarations(ctx.store, ctx.pool, ctx.config.declaredBreakers);
     const recovery = policy.autoRecover
       ? new BreakerRecoveryWorker(
           ctx.connectionString,
@@ -94,8 +98,10 @@ export const breakerFeature: FeatureDefinition = {
     });
 
     return {
-      api: { service, queries, cache, recovery },
+      api: { service, queries, cache, recovery, declarations },
       mount(app) {
+        // First: a route on an undeclared breaker answers 404 before anything else runs.
+        mountBreakerDeclarationRoutes(app, declarations);
         // Reads first: they are the hot path, and express matches routes in order.
         mountBreakerQueryRoutes(app, {
           queries,
@@ -104,10 +110,12 @@ export const breakerFeature: FeatureDefinition = {
           sandboxEnabled: ctx.config.sandboxEnabled,
           modelVersion: ctx.config.modelVersion,
           adapterVersion: ctx.config.adapterVersion,
+          declarations,
         });
         mountBreakerCommandRoutes(app, service, policy);
       },
       async start() {
+        await declarations.start();
         await cache.start();
         recovery?.start();
       },

@@ -1,4 +1,5 @@
 import type { RouteDoc } from '../../infra/http/openapi';
+import { declareBody } from './breakerDeclarationRoutes';
 import {
   disableBody,
   driftBody,
@@ -22,6 +23,14 @@ export const breakerRouteDocs: RouteDoc[] = [
     summary: 'Breaker state',
     scope: 'read',
     query: stateQuery,
+  },
+  {
+    method: 'put',
+    path: '/costsim/breakers/:name',
+    summary: 'Declare a breaker (global admin key; 201 the first time, 200 after)',
+    scope: 'admin',
+    body: declareBody,
+    bodyOptional: true,
   },
   {
     method: 'post',

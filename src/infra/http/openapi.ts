@@ -3,7 +3,7 @@ import type { Scope } from './auth';
 
 /** One documented route; the schemas are the very ones that validate requests. */
 export interface RouteDoc {
-  method: 'get' | 'post';
+  method: 'get' | 'post' | 'put';
   path: string;
   summary: string;
   scope: Scope | null;

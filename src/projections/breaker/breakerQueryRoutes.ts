@@ -28,6 +28,8 @@ export interface BreakerQueryDeps {
   sandboxEnabled: boolean;
   modelVersion: string;
   adapterVersion: string;
+  /** Declared breakers: listed (closed, version 0) before they have any event. */
+  declarations?: { list(): Promise<Array<{ name: string }>> };
 }
 
 /** Query routes of the breaker: read models only, except history, which is the audit log itself. */
@@ -39,7 +41,12 @@ export function mountBreakerQueryRoutes(app: Express, deps: BreakerQueryDeps): v
     const p = principalOf(req);
     // A global key without X-Tenant-ID sees every breaker; otherwise the tenant's own plus the global ones.
     const scope = p.keyTenant === null && p.tenantId === null ? undefined : p.tenantId;
-    res.json({ breakers: await queries.list(scope) });
+    const [listed, declared] = await Promise.all([queries.list(scope), deps.declarations?.list() ?? []]);
+    const seen = new Set(listed.filter((b) => b.tenant_id === null).map((b) => b.name));
+    const unused = declared
+      .filter((d) => !seen.has(d.name))
+      .map((d) => breakerStateView(d.name, null, initialBreakerState(), new Date(), policy));
+    res.json({ breakers: [...listed, ...unused].sort((a, b) => a.name.localeCompare(b.name)) });
   });
 
   app.get('/costsim/breakers/:name', requireScope('read'), async (req, res) => {

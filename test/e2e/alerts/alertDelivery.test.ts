@@ -20,6 +20,7 @@ beforeAll(async () => {
     ALERT_DELIVERY_POLL_MS: '50',
     ALERT_RESEND_INTERVAL: '60',
     INSTANCE_ID: 'alerts-e2e',
+    COSTSIM_BREAKERS: 'alerted,outage',
     COSTSIM_PUBLIC_URL: 'https://costsim.example.test',
   });
 });

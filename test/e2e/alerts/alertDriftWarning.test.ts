@@ -16,6 +16,7 @@ beforeAll(async () => {
     ALERT_DELIVERY_POLL_MS: '50',
     COSTSIM_V2_AUTO_DISABLE: 'false',
     INSTANCE_ID: 'drift-warning',
+    COSTSIM_BREAKERS: 'watched',
   });
 });
 afterAll(async () => {

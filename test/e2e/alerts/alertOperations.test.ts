@@ -32,6 +32,7 @@ beforeAll(async () => {
     ALERT_DELIVERY_POLL_MS: '50',
     ALERT_RESEND_INTERVAL: '1',
     INSTANCE_ID: 'alerts-ops',
+    COSTSIM_BREAKERS: 'ops_a,ops_b',
   });
 });
 afterAll(async () => {

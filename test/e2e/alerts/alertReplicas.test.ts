@@ -29,6 +29,10 @@ beforeAll(async () => {
         ALERTMANAGER_URL: am.url,
         ALERTMANAGER_TIMEOUT: '1',
         ALERT_DELIVERY_POLL_MS: '100',
+        COSTSIM_BREAKERS: [
+          ...Array.from({ length: 12 }, (_, i) => `replica_${i}`),
+          ...Array.from({ length: 6 }, (_, i) => `replica_after_${i}`),
+        ].join(','),
       }),
     );
   }

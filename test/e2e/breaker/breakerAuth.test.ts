@@ -54,7 +54,7 @@ const keyWith: Record<Scope, string> = { read: testKeys.read, write: testKeys.wr
 let t: TestService;
 
 beforeAll(async () => {
-  t = await startTestService();
+  t = await startTestService({ COSTSIM_BREAKERS: 'auth-x,ids,x' });
 });
 afterAll(async () => t?.stop());
 

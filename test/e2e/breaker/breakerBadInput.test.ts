@@ -595,7 +595,7 @@ const cases: Case[] = [
 let t: TestService;
 
 beforeAll(async () => {
-  t = await startTestService();
+  t = await startTestService({ COSTSIM_BREAKERS: 'bad-seed,sql-reason' });
   // Non-empty read models to compare: a global breaker with a resolved and an open incident, a tenant
   // breaker mid-count, and an open costsim_v2 (the target of /costsim/v2/reset).
   const seed: Array<[string, unknown, string]> = [
@@ -633,7 +633,7 @@ describe('bad input', () => {
   let before: DbSnapshot;
   beforeAll(async () => {
     before = await snapshot(t.db);
-    expect(before.events[0]).toMatchObject({ n: '5' });
+    expect(before.events[0]).toMatchObject({ n: '7' }); // 5 breaker events + 2 declarations
     expect(before.state).toHaveLength(3);
     expect(before.incidents).toHaveLength(3);
   });

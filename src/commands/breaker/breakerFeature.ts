@@ -11,6 +11,7 @@ import { cbIncidentsProjection } from '../../projections/breaker/cbIncidentsProj
 import { cbStateProjection } from '../../projections/breaker/cbStateProjection';
 import { BreakerCommandService, registerBreakerCounters } from './breakerCommandService';
 import { BreakerRecoveryWorker } from './breakerRecoveryWorker';
+import { breakerPolicyFromConfig } from './breakerPolicyFromConfig';
 import { BreakerDeclarations } from './breakerDeclarations';
 import { mountBreakerDeclarationRoutes } from './breakerDeclarationRoutes';
 import { cbDeclarationsProjection } from '../../projections/breaker/cbDeclarationsProjection';
@@ -23,14 +24,7 @@ export const breakerFeature: FeatureDefinition = {
   channels: [CB_STATE_CHANNEL_NAME],
   routes: breakerRouteDocs,
   create(ctx) {
-    const policy: BreakerPolicy = {
-      driftThreshold: ctx.config.breaker.driftThreshold,
-      failureThreshold: ctx.config.breaker.failureThreshold,
-      schemaErrorThreshold: ctx.config.breaker.schemaErrorThreshold,
-      autoDisable: ctx.config.breaker.autoDisable,
-      autoRecover: ctx.config.breaker.autoRecover,
-      disableTtlHours: ctx.config.breaker.disableTtlHours,
-    };
+    const policy: BreakerPolicy = breakerPolicyFromConfig(ctx.config);
     const service = new BreakerCommandService(ctx.store, policy, {
       counters: registerBreakerCounters(ctx.metrics.registry),
       maxQueue: ctx.config.commandQueueLimit,

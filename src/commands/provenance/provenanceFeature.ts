@@ -1,4 +1,6 @@
+import type { Request } from 'express';
 import type { FeatureDefinition } from '../../infra/composition/featureModule';
+import { NDJSON } from './provenanceNdjson';
 import { provenanceProjection } from '../../projections/provenance/provenanceProjection';
 import { ProvenanceQueries } from '../../projections/provenance/provenanceQueries';
 import { mountProvenanceRoutes } from './provenanceRoutes';
@@ -20,7 +22,8 @@ export const provenanceFeature: FeatureDefinition = {
     {
       method: 'post',
       path: '/costsim/provenance',
-      summary: 'Record one provenance record, or {records: [...]} (at most 10 000)',
+      summary:
+        'Record one provenance record, {records: [...]} (at most 10 000), or an NDJSON stream (one record per line)',
       scope: 'write',
       body: provenanceBatchBody,
     },
@@ -57,8 +60,13 @@ export const provenanceFeature: FeatureDefinition = {
       retentionDays: ctx.config.provenanceRetentionDays,
       logger: ctx.logger,
     });
+    const isWrite = (req: Request) => req.method === 'POST' && req.path === '/costsim/provenance';
     return {
       api: { queries, writer, retention },
+      // api.md Conventions: provenance writes take COSTSIM_MAX_BATCH_BYTES (a 10 000-record batch fits);
+      // an NDJSON upload is read by its route as a stream, line by line, with no total limit.
+      bodyLimit: (req) => (isWrite(req) ? ctx.config.maxBatchBytes : undefined),
+      streamsBody: (req) => isWrite(req) && req.is(NDJSON) === NDJSON,
       async start() {
         retention.start();
       },
@@ -69,6 +77,7 @@ export const provenanceFeature: FeatureDefinition = {
           queries,
           pool: ctx.pool,
           modelVersion: ctx.config.modelVersion,
+          maxBatchBytes: ctx.config.maxBatchBytes,
         });
       },
     };

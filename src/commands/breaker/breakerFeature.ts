@@ -29,6 +29,7 @@ export const breakerFeature: FeatureDefinition = {
       counters: registerBreakerCounters(ctx.metrics.registry),
       maxQueue: ctx.config.commandQueueLimit,
       instance: ctx.config.instanceId,
+      logger: ctx.logger,
       snapshots: {
         store: new PostgresSnapshotStore(ctx.pool),
         every: ctx.config.breaker.snapshotEvery,

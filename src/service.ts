@@ -112,7 +112,7 @@ export async function startService({
   projector?.start();
   for (const m of modules) await m.start?.();
 
-  const routeDocs = [...operationsRouteDocs, ...definitions.flatMap((f) => f.routes ?? [])];
+  const routeDocs = [...operationsRouteDocs, ...definitions.flatMap((f) => f.routes ?? [])]; // = allRouteDocs() for the default features
   const openapi = buildOpenApi(routeDocs, serviceVersion());
   const app = createHttpApp({
     logger,

@@ -1,4 +1,10 @@
 import type { Request } from 'express';
+import {
+  divergenceResponse,
+  driftStatsResponse,
+  provenanceListResponse,
+  provenanceWriteResponse,
+} from './provenanceResponseSchemas';
 import type { FeatureDefinition } from '../../infra/composition/featureModule';
 import { NDJSON } from './provenanceNdjson';
 import { provenanceProjection } from '../../projections/provenance/provenanceProjection';
@@ -10,7 +16,7 @@ import { LockIds } from '../../infra/postgres/lockIds';
 import {
   divergenceQuery,
   driftStatsQuery,
-  provenanceBatchBody,
+  provenanceWriteBody,
   provenanceListQuery,
 } from './provenanceSchemas';
 
@@ -22,14 +28,26 @@ export const provenanceFeature: FeatureDefinition = {
     {
       method: 'post',
       path: '/costsim/provenance',
+      response: provenanceWriteResponse,
+      status: 201,
+      alternativeBodies: {
+        'application/x-ndjson': {
+          schema: {
+            type: 'string',
+            description: 'One provenance record (the JSON record schema) per line; any number of lines',
+          },
+          description: 'bulk ingest',
+        },
+      },
       summary:
         'Record one provenance record, {records: [...]} (at most 10 000), or an NDJSON stream (one record per line)',
       scope: 'write',
-      body: provenanceBatchBody,
+      body: provenanceWriteBody,
     },
     {
       method: 'get',
       path: '/costsim/provenance',
+      response: provenanceListResponse,
       summary: 'Provenance records, newest first, with a cursor',
       scope: 'read',
       query: provenanceListQuery,
@@ -37,6 +55,7 @@ export const provenanceFeature: FeatureDefinition = {
     {
       method: 'get',
       path: '/costsim/divergence',
+      response: divergenceResponse,
       summary: 'V1 vs V2 divergence over the recorded sandbox pairs of a window (default 7 days)',
       scope: 'read',
       query: divergenceQuery,
@@ -44,6 +63,7 @@ export const provenanceFeature: FeatureDefinition = {
     {
       method: 'get',
       path: '/costsim/provenance/drift-stats',
+      response: driftStatsResponse,
       summary: 'Cost-delta statistics over records with both costs',
       scope: 'read',
       query: driftStatsQuery,

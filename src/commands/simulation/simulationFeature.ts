@@ -6,6 +6,7 @@ import type { BreakerStateCache } from '../../projections/breaker/breakerStateCa
 import type { BreakerCommandService } from '../breaker/breakerCommandService';
 import type { ProvenanceWriter } from '../provenance/provenanceWriter';
 import { ShadowSimulation } from './shadowSimulation';
+import { simulateResponse } from './simulateResponseSchema';
 import { simulateBody } from './simulateSchemas';
 
 /**
@@ -22,6 +23,7 @@ export const simulationFeature: FeatureDefinition = {
       summary: 'Simulate a plan with V1; V2 in shadow when the sandbox is on and the breaker closed',
       scope: 'write',
       body: simulateBody,
+      response: simulateResponse,
     },
   ],
   create(ctx) {

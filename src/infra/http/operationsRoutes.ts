@@ -1,6 +1,7 @@
 import { timingSafeEqual, createHash } from 'node:crypto';
 import { join } from 'node:path';
 import express, { type Express, type Request } from 'express';
+import { z } from 'zod';
 import type pg from 'pg';
 import { pendingMigrations } from '../postgres/migrate';
 import type { ServiceMetrics } from '../metrics/metrics';
@@ -12,10 +13,41 @@ import { sendProblem } from './httpApp';
 import type { RouteDoc } from './openapi';
 
 export const operationsRouteDocs: RouteDoc[] = [
-  { method: 'get', path: '/health/live', summary: 'Process is up', scope: null },
-  { method: 'get', path: '/health/ready', summary: 'Database, migrations and projector lag', scope: null },
-  { method: 'get', path: '/metrics', summary: 'Prometheus metrics', scope: null },
-  { method: 'get', path: '/openapi.json', summary: 'This document', scope: null },
+  {
+    method: 'get',
+    path: '/health/live',
+    summary: 'Process is up',
+    scope: null,
+    response: z.object({ status: z.literal('ok') }),
+  },
+  {
+    method: 'get',
+    path: '/health/ready',
+    summary: 'Database, migrations and projector lag (503 problem with reasons otherwise)',
+    scope: null,
+    response: z.object({ status: z.literal('ready'), checks: z.record(z.string(), z.unknown()) }),
+  },
+  {
+    method: 'get',
+    path: '/metrics',
+    summary: 'Prometheus metrics (tenant and breaker series aggregated unless detail or the metrics token)',
+    scope: null,
+    produces: 'text/plain',
+  },
+  {
+    method: 'get',
+    path: '/openapi.json',
+    summary: 'This document',
+    scope: null,
+    response: z.record(z.string(), z.unknown()),
+  },
+  {
+    method: 'get',
+    path: '/docs/runbooks/:file',
+    summary: 'A runbook of the repository (docs/runbooks/), which alerts link as runbook_url',
+    scope: null,
+    produces: 'text/markdown',
+  },
 ];
 
 export interface OperationsDeps {

@@ -23,9 +23,21 @@ export function parseOrThrow<S extends z.ZodType>(
   return result.data;
 }
 
+const queryInts = new WeakMap<object, { min: number; max: number }>();
+
 /** Query-string helpers: values arrive as strings (or arrays when repeated — rejected). */
-export const queryInt = (min: number, max: number) =>
-  z.string().regex(/^\d+$/, 'must be an integer').transform(Number).pipe(z.number().int().min(min).max(max));
+export const queryInt = (min: number, max: number) => {
+  const schema = z
+    .string()
+    .regex(/^\d+$/, 'must be an integer')
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+  queryInts.set(schema, { min, max }); // /openapi.json documents it as the integer it is
+  return schema;
+};
+
+/** The bounds of a queryInt schema (undefined for any other schema). */
+export const queryIntBounds = (schema: object) => queryInts.get(schema);
 
 export const queryBool = z
   .enum(['true', 'false'], { message: 'must be true or false' })

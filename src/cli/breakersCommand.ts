@@ -3,6 +3,7 @@ import type { z } from 'zod';
 import { BreakerCommandService } from '../commands/breaker/breakerCommandService';
 import { BreakerDeclarations } from '../commands/breaker/breakerDeclarations';
 import { breakerPolicyFromConfig } from '../commands/breaker/breakerPolicyFromConfig';
+import { disableCommand, enableCommand } from '../commands/breaker/breakerCommandInputs';
 import { breakerName, disableBody, enableBody } from '../commands/breaker/breakerSchemas';
 import { declareBody } from '../commands/breaker/breakerDeclarationRoutes';
 import { commandErrorToProblem } from '../commands/commandErrors';
@@ -214,22 +215,10 @@ export function registerBreakersCommand(program: Command): Command {
         );
         await requireDeclared(b, r.name);
         const actor = cliActor();
-        const outcome = await b.service.execute(
-          r,
-          (now, incidentId) => ({
-            type: 'DisableBreaker',
-            reason: input.reason,
-            actor,
-            ttl_hours: input.ttl_hours ?? null,
-            disabled_until: input.disabled_until ?? null,
-            incident_id: incidentId,
-            now,
-          }),
-          {
-            metadata: actorMetadata(),
-            ...(options.ifMatch !== undefined ? { ifMatch: options.ifMatch } : {}),
-          },
-        );
+        const outcome = await b.service.execute(r, disableCommand(input, actor), {
+          metadata: actorMetadata(),
+          ...(options.ifMatch !== undefined ? { ifMatch: options.ifMatch } : {}),
+        });
         const state = breakerStateView(r.name, r.tenantId, outcome.after, new Date(), b.service.policy);
         const incident = outcome.changed ? openIncidentView(r.name, r.tenantId, outcome.after) : null;
         output(options, { changed: outcome.changed, state, incident }, () => {
@@ -258,11 +247,9 @@ export function registerBreakersCommand(program: Command): Command {
       );
       await requireDeclared(b, r.name);
       const actor = cliActor();
-      const outcome = await b.service.execute(
-        r,
-        (now) => ({ type: 'EnableBreaker', actor, reason: input.reason || null, now }),
-        { metadata: actorMetadata() },
-      );
+      const outcome = await b.service.execute(r, enableCommand(input.reason, actor), {
+        metadata: actorMetadata(),
+      });
       const state = breakerStateView(r.name, r.tenantId, outcome.after, new Date(), b.service.policy);
       output(options, { changed: outcome.changed, state }, () => {
         process.stdout.write(outcome.changed ? 'enabled\n' : 'no change: the breaker was not open\n');

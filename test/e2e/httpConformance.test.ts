@@ -1,8 +1,7 @@
-import { Writable } from 'node:stream';
-import pino from 'pino';
 import { type TestService, startTestService, testKeys } from '../support/serviceHarness';
 import { expectProblem, snapshot } from '../support/breakerHttp';
 import { parseRawResponse, rawHttp } from '../support/rawHttp';
+import { capturingLogger } from '../support/logCapture';
 import { eventually } from '../support/eventually';
 
 /**
@@ -12,13 +11,7 @@ import { eventually } from '../support/eventually';
  * without tenant ids or breaker names for an unauthenticated scraper; plus the traceparent logged.
  */
 const METRICS_TOKEN = 'metrics-token-0123456789';
-const logLines: Array<Record<string, unknown>> = [];
-const logStream = new Writable({
-  write(chunk: Buffer, _enc, cb) {
-    for (const line of chunk.toString().split('\n').filter(Boolean)) logLines.push(JSON.parse(line));
-    cb();
-  },
-});
+const { logger, lines: logLines } = capturingLogger();
 
 let t: TestService;
 beforeAll(async () => {
@@ -30,7 +23,7 @@ beforeAll(async () => {
       HTTP_MAX_CONNECTIONS_PER_CLIENT: '8',
     },
     undefined,
-    { logger: pino({ level: 'info' }, logStream) },
+    { logger },
   );
   // A tenant breaker gives /metrics tenant and breaker labels to hide.
   const res = await t.call('POST', '/costsim/breakers/conf/disable?tenant_id=secret-tenant', {

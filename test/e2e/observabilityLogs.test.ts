@@ -1,5 +1,4 @@
-import { Writable } from 'node:stream';
-import pino from 'pino';
+import { capturingLogger } from '../support/logCapture';
 import { eventually } from '../support/eventually';
 import { type TestService, startTestService, testKeys } from '../support/serviceHarness';
 
@@ -7,13 +6,7 @@ import { type TestService, startTestService, testKeys } from '../support/service
  * One structured log line per breaker transition (trip, amend, enable, TTL recovery), per alert delivery
  * outcome, and per leadership change (issue #11 item 6).
  */
-const lines: Array<Record<string, unknown>> = [];
-const stream = new Writable({
-  write(chunk: Buffer, _enc, cb) {
-    for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line));
-    cb();
-  },
-});
+const { logger, lines } = capturingLogger();
 let t: TestService;
 beforeAll(async () => {
   t = await startTestService(
@@ -25,7 +18,7 @@ beforeAll(async () => {
       ALERT_DELIVERY_POLL_MS: '50',
     },
     undefined,
-    { logger: pino({ level: 'info' }, stream) },
+    { logger },
   );
 });
 afterAll(async () => t?.stop());

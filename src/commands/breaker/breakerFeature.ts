@@ -92,6 +92,25 @@ export const breakerFeature: FeatureDefinition = {
       },
     });
 
+    // The breaker-open alerts are per severity (deploy/prometheus/costsim-guard.rules.yml): the severity of
+    // the open incident, which the cached state carries (BreakerState.incident; the cache types it as the
+    // public snapshot, hence the narrow view here).
+    new Gauge({
+      name: 'costsim_v2_circuit_breaker_open_severity',
+      help: '1 while the breaker is open, labelled with the severity of its open incident (P1|P2|P3; unknown if the state carries none)',
+      labelNames: [...labelNames, 'severity'],
+      registers: [ctx.metrics.registry],
+      collect() {
+        this.reset();
+        for (const b of cache.all()) {
+          if (!cache.isOpen(b.name, b.tenant_id)) continue;
+          const { incident } = b.state as { incident?: { severity: string } | null };
+          const severity = incident?.severity ?? 'unknown';
+          this.set({ breaker: b.name, tenant_id: b.tenant_id ?? '', severity }, 1);
+        }
+      },
+    });
+
     return {
       api: { service, queries, cache, recovery, declarations },
       mount(app) {

@@ -1,5 +1,5 @@
 /** The runbooks of docs/runbooks/ that alerts link (annotation `runbook_url`). */
-export type Runbook = 'breaker-tripped' | 'canary-failed' | 'alert-queue' | 'projection-lagging';
+export type Runbook = 'breaker-tripped' | 'canary-failed' | 'alert-queue' | 'projection-stuck';
 
 /**
  * The runbook URL of an alert. `base` ending in "/" is a directory of runbooks (the default, the service's

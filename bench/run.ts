@@ -4,6 +4,7 @@ import * as eventstore from './eventstore';
 import * as breaker from './breaker';
 import * as alerts from './alerts';
 import * as provenance from './provenance';
+import * as simulate from './simulate';
 
 /** npm run bench -- <name> [<name>...]: runs the named benchmarks (all when none is named). */
 const benches: Record<string, { run: () => Promise<Figure[]> }> = {
@@ -11,6 +12,7 @@ const benches: Record<string, { run: () => Promise<Figure[]> }> = {
   breaker,
   alerts,
   provenance,
+  simulate,
 };
 
 async function main(): Promise<void> {

@@ -1,11 +1,12 @@
 import { Command } from 'commander';
 import { serviceVersion } from './infra/version';
-import { CliError } from './cli/cliContext';
 import { registerAlertsCommand } from './cli/alertsCommand';
 import { registerBreakersCommand } from './cli/breakersCommand';
 import { registerMigrateCommand } from './cli/migrateCommand';
 import { registerProjectionsCommand } from './cli/projectionsCommand';
 import { registerServeCommand } from './cli/serveCommand';
+import { CliError, withDatabase } from './cli/cliContext';
+import { registerBackfillCommand } from './commands/provenance/backfillCommand';
 
 /**
  * The costsim-guard CLI. Each command lives in its own file under src/cli/ and registers itself here with
@@ -24,6 +25,7 @@ registerMigrateCommand(program);
 registerProjectionsCommand(program);
 registerBreakersCommand(program);
 registerAlertsCommand(program);
+registerBackfillCommand(program, (work) => withDatabase({}, work));
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof CliError) {

@@ -23,7 +23,7 @@ import { randomIdGenerator } from '../randomIds';
  * Names the shape of the breaker state in snapshots (BreakerState and what evolve makes of it). Change it
  * with any change to either, and snapshots written by older code are ignored instead of misread.
  */
-export const BREAKER_SNAPSHOT_SCHEMA = 'breaker-state/1';
+export const BREAKER_SNAPSHOT_SCHEMA = 'breaker-state/2';
 
 /** 12 URL-safe characters (domain.md §3 incident ids). */
 export const newIncidentId = randomIdGenerator(9);

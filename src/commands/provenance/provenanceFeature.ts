@@ -98,6 +98,7 @@ export const provenanceFeature: FeatureDefinition = {
           pool: ctx.pool,
           modelVersion: ctx.config.modelVersion,
           maxBatchBytes: ctx.config.maxBatchBytes,
+          driftThreshold: ctx.config.breaker.driftThreshold,
         });
       },
     };

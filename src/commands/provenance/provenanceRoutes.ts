@@ -70,6 +70,8 @@ export function mountProvenanceRoutes(
     modelVersion: string;
     /** Body limit of JSON writes, and the byte bound of one NDJSON chunk (COSTSIM_MAX_BATCH_BYTES). */
     maxBatchBytes: number;
+    /** COSTSIM_DRIFT_THRESHOLD: the divergence report's fail_ratio counts stored drift scores above it */
+    driftThreshold: number;
   },
 ): void {
   app.post('/costsim/provenance', requireScope('write'), async (req, res) => {
@@ -132,7 +134,7 @@ export function mountProvenanceRoutes(
       await divergenceReport(
         deps.pool,
         { from, to, ...(tenant !== undefined ? { tenant } : {}) },
-        deps.modelVersion,
+        { version: deps.modelVersion, driftThreshold: deps.driftThreshold },
       ),
     );
   });

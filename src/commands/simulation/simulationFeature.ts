@@ -1,17 +1,26 @@
 import type { Express } from 'express';
 import type { FeatureDefinition } from '../../infra/composition/featureModule';
-import { addressedTenant, requireScope, principalOf } from '../../infra/http/auth';
+import { addressedTenant, principalOf, requireScope } from '../../infra/http/auth';
 import { parseOrThrow } from '../../infra/http/validation';
+import { HttpV2Engine } from '../../infra/v2/httpV2Engine';
+import type { V2Engine } from '../../domain/simulation/v2Engine';
 import type { BreakerStateCache } from '../../projections/breaker/breakerStateCache';
 import type { BreakerCommandService } from '../breaker/breakerCommandService';
+import { ProvenanceGroupCommit } from '../provenance/provenanceGroupCommit';
 import type { ProvenanceWriter } from '../provenance/provenanceWriter';
+import { BuiltinV2Engine } from './builtinV2Engine';
 import { ShadowSimulation } from './shadowSimulation';
 import { simulateResponse } from './simulateResponseSchema';
 import { simulateBody } from './simulateSchemas';
+import { SimulationMetrics } from './simulationMetrics';
+import { V2Gate } from './v2Gate';
+import { writtenBodyOf } from './writtenBody';
 
 /**
- * POST /costsim/v2/simulate (api.md, the original route): V1 answers, V2 runs in shadow, every pair is
- * recorded as provenance and fed to the breaker. Uses the breaker and provenance slices' in-process APIs.
+ * POST /costsim/v2/simulate (api.md, the original route): V1 answers, V2 runs in shadow — the built-in
+ * model, or an external V2 at COSTSIM_V2_URL — and every pair is recorded as provenance (group-committed
+ * across concurrent requests) and fed to the breaker. Uses the breaker and provenance slices' in-process
+ * APIs.
  */
 export const simulationFeature: FeatureDefinition = {
   name: 'simulation',
@@ -32,18 +41,33 @@ export const simulationFeature: FeatureDefinition = {
     const provenance = ctx.apis.get('provenance') as { writer: ProvenanceWriter } | undefined;
     if (!breaker || !provenance)
       throw new Error('the simulation slice needs the breaker and provenance slices');
+    const { config } = ctx;
+    const bounds = { warning: config.breaker.driftWarningThreshold, drift: config.breaker.driftThreshold };
+    const versions = {
+      modelVersion: config.modelVersion,
+      adapterVersion: config.adapterVersion,
+      commitSha: config.commitSha,
+    };
+    const engine: V2Engine = config.v2.url
+      ? new HttpV2Engine({ url: config.v2.url, timeoutMs: config.v2.timeoutMs, logger: ctx.logger })
+      : new BuiltinV2Engine(versions, ctx.logger);
+    const gate = new V2Gate(breaker.cache);
+    const metrics = new SimulationMetrics(ctx.metrics.registry, bounds);
+    const provenanceWrites = new ProvenanceGroupCommit(provenance.writer, {
+      metadata: { actor_key: 'sandbox' },
+    });
     const shadow = new ShadowSimulation(
       {
-        sandboxEnabled: ctx.config.sandboxEnabled,
-        breakerScope: ctx.config.breaker.scope,
-        modelVersion: ctx.config.modelVersion,
-        adapterVersion: ctx.config.adapterVersion,
-        commitSha: ctx.config.commitSha,
+        sandboxEnabled: config.sandboxEnabled,
+        breakerScope: config.breaker.scope,
+        verdictBounds: bounds,
+        ...versions,
       },
+      engine,
       {
-        isV2Disabled: (tenantId) => breaker.cache.isV2Disabled(tenantId),
+        isV2Disabled: (tenantId) => gate.isV2Disabled(tenantId),
         reportDrift: async (ref, drift) => {
-          await breaker.service.execute(ref, (now, incidentId) => ({
+          const outcome = await breaker.service.execute(ref, (now, incidentId) => ({
             type: 'ReportDrift',
             drift_score: drift.score,
             sample_count: 1,
@@ -52,19 +76,36 @@ export const simulationFeature: FeatureDefinition = {
             incident_id: incidentId,
             now,
           }));
+          gate.observe(ref, outcome.after, outcome.version);
+          return { tripped: outcome.tripped, reason: outcome.tripped ? outcome.after.disabled_reason : null };
         },
-        writeProvenance: (records) => provenance.writer.write(records, { actor_key: 'sandbox' }),
+        reportSchemaError: async (ref, details) => {
+          const outcome = await breaker.service.execute(ref, (now, incidentId) => ({
+            type: 'ReportSchemaErrors',
+            error_count: 1,
+            details,
+            actor: 'sandbox',
+            incident_id: incidentId,
+            now,
+          }));
+          gate.observe(ref, outcome.after, outcome.version);
+        },
+        writeProvenance: (record) => provenanceWrites.write(record),
       },
+      metrics,
       ctx.logger,
     );
     return {
-      api: { shadow },
+      api: { shadow, engine },
       mount(app: Express) {
         app.post('/costsim/v2/simulate', requireScope('write'), async (req, res) => {
           const body = parseOrThrow(simulateBody, req.body ?? {}, 'body');
           const tenantId = addressedTenant(principalOf(req), body.tenant_id);
-          res.json(await shadow.simulate(body, tenantId));
+          res.json(await shadow.simulate(body, tenantId, writtenBodyOf(req)));
         });
+      },
+      stop: async () => {
+        await engine.close?.();
       },
     };
   },

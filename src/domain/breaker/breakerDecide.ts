@@ -247,20 +247,41 @@ function reportDrift(
   ];
 }
 
-/** Always recorded; a report at or above the threshold trips at once (P3) unless already open. */
+/**
+ * Always recorded. Closed: a report at or above the threshold trips at once (P3, N = its count); a smaller
+ * one adds to `consecutive_schema_errors`, and the sum trips the same way once it reaches the threshold
+ * (N = the sum) — so an external V2 answering garbage trips after 5 answers, one report each (domain.md
+ * §3). Open: recorded only; the breaker is already off, nothing adds up, nothing re-trips.
+ */
 function reportSchemaErrors(
   policy: BreakerPolicy,
   command: Valid<'ReportSchemaErrors'>,
   state: BreakerState,
 ): BreakerEvent[] {
-  const { error_count, details, actor, now } = command;
+  const { details, actor, now } = command;
   const threshold = policy.schemaErrorThreshold;
-  const exceeded = error_count >= threshold;
+  const before = state.consecutive_schema_errors ?? 0;
+  const alone = command.error_count >= threshold;
+  const sum = before + command.error_count;
+  const exceeded = alone || sum >= threshold;
+  const trips = !state.open && exceeded;
   const reported: BreakerEvent = {
     type: 'SchemaErrorsReported',
-    data: { error_count, threshold, details, exceeded, breaker_open: state.open, actor, at: now },
+    data: {
+      error_count: command.error_count,
+      threshold,
+      details,
+      exceeded,
+      breaker_open: state.open,
+      errors_before: before,
+      // a trip clears the sum; while open nothing adds up
+      errors_after: trips ? 0 : state.open ? before : sum,
+      actor,
+      at: now,
+    },
   };
-  if (state.open || !exceeded) return [reported];
+  if (!trips) return [reported];
+  const error_count = alone ? command.error_count : sum;
   return [
     reported,
     tripped({

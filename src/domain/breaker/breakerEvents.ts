@@ -40,7 +40,7 @@ export interface BreakerTrippedData extends Stamped {
   readonly threshold: number | null;
   /** drift only: consecutive failures needed to trip. */
   readonly failure_threshold: number | null;
-  /** schema errors only. */
+  /** schema errors only: the count that tripped (the report's, or the running sum it completed). */
   readonly error_count: number | null;
   readonly failures_before: number;
   /** always 0: a trip resets the counter. */
@@ -102,9 +102,12 @@ export interface SchemaErrorsReportedData extends Stamped {
   readonly error_count: number;
   readonly threshold: number;
   readonly details: BreakerDetails;
-  /** error_count >= threshold. */
+  /** error_count >= threshold, or the running sum reached it. */
   readonly exceeded: boolean;
   readonly breaker_open: boolean;
+  /** consecutive_schema_errors before and after this report (domain.md §3: reports add up while closed). */
+  readonly errors_before: number;
+  readonly errors_after: number;
 }
 
 /**

@@ -8,11 +8,14 @@ import type { BreakerState } from './breakerState';
  */
 export function evolveBreaker(state: BreakerState, event: BreakerEvent): BreakerState {
   const base = { ...state, version: state.version + 1, updated_at: event.data.at };
+  // domain.md §3: the schema-error sum goes back to 0 on any drift observation (a valid V2 answer) or
+  // trip, and a closing starts from a clean state.
+  const schemaErrorsCleared = { ...base, consecutive_schema_errors: 0 };
   switch (event.type) {
     case 'BreakerTripped': {
       const d = event.data;
       return {
-        ...base,
+        ...schemaErrorsCleared,
         open: true,
         disabled_by: d.disabled_by,
         disabled_reason: d.reason,
@@ -43,7 +46,7 @@ export function evolveBreaker(state: BreakerState, event: BreakerEvent): Breaker
     case 'BreakerEnabled':
     case 'BreakerAutoRecovered':
       return {
-        ...base,
+        ...schemaErrorsCleared,
         open: false,
         disabled_by: null,
         disabled_reason: null,
@@ -56,14 +59,18 @@ export function evolveBreaker(state: BreakerState, event: BreakerEvent): Breaker
       };
     case 'DriftObserved':
       return {
-        ...base,
+        ...schemaErrorsCleared,
         consecutive_failures: event.data.failures_after,
         last_failure_at: event.data.counted && event.data.exceeded ? event.data.at : state.last_failure_at,
       };
     case 'DriftTripSuppressed':
-      return { ...base, consecutive_failures: event.data.failures_after };
+      return { ...schemaErrorsCleared, consecutive_failures: event.data.failures_after };
     case 'SchemaErrorsReported':
-      return base;
+      // Reports recorded before the sum existed carry no errors_after: they changed nothing.
+      return {
+        ...base,
+        consecutive_schema_errors: event.data.errors_after ?? state.consecutive_schema_errors ?? 0,
+      };
     default:
       return unknownEvent(event);
   }

@@ -39,6 +39,12 @@ export interface BreakerState extends BreakerSnapshot {
   /** TTL of the current disable (0 = until enabled); null when an explicit disabled_until was given. */
   readonly ttl_hours: number | null;
   readonly incident: OpenIncident | null;
+  /**
+   * Schema errors reported below the threshold since the last drift observation or trip (domain.md §3):
+   * the reports add up, and the sum trips the breaker once it reaches the threshold. Absent in state
+   * stored before it existed (read as 0).
+   */
+  readonly consecutive_schema_errors: number;
 }
 
 export const initialBreakerState = (): BreakerState => ({
@@ -54,6 +60,7 @@ export const initialBreakerState = (): BreakerState => ({
   version: 0,
   ttl_hours: null,
   incident: null,
+  consecutive_schema_errors: 0,
 });
 
 /** Only the public fields, e.g. for the API or a read model row. */

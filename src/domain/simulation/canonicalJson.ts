@@ -1,30 +1,61 @@
+import { floatRepr, pythonNumberText } from './pythonFormat';
+import { isWrittenNumber } from './writtenJson';
+
+/**
+ * A number that was a float in the original, whatever its value (V2's step estimates: `round(0.0, 2)` is
+ * the float `0.0`, written "0.0" by json.dumps, where a plain JS 0 would be written "0").
+ */
+export class PyFloat {
+  constructor(readonly value: number) {}
+}
+
+export const asFloat = (value: number): PyFloat => new PyFloat(value);
+
 /**
  * JSON exactly as the original (Python) service wrote it for hashing: `json.dumps(value, sort_keys=True,
- * separators=(",", ":"))` with its default `ensure_ascii=True`. Hashes of provenance written by the original
- * must match ours (domain.md §2.3), so every difference from JSON.stringify matters:
- *  - keys sorted by code point (JS's default sort compares UTF-16 units, which differs above U+FFFF);
+ * separators=(",", ":"))` with its defaults `ensure_ascii=True, allow_nan=True` (domain.md §2.3). Hashes of
+ * provenance written by the original must match ours, so every difference from JSON.stringify matters:
+ *  - keys sorted by code point (JavaScript's default sort compares UTF-16 units, which differs above U+FFFF);
  *  - every character outside printable ASCII (space..~) escaped: \n \r \t \b \f as such, the rest as
  *    \uXXXX in lowercase hex on UTF-16 units (so astral characters become surrogate pairs), DEL included;
- *  - numbers as Python's repr: exponent form below 1e-4 and from 1e16 up (`1e-05`, `1e+16`).
- * One difference cannot be recovered from parsed JSON: Python kept `30.0` a float and printed "30.0", while
- * a JS number has no such memory; an integral number up to 2^53 is printed as an integer here.
+ *  - numbers as Python held them: a number as the client wrote it (a lossless-parsed WrittenNumber: "30.0"
+ *    and "1e3" were floats, written "30.0" and "1000.0"; "-0" was the int 0), a PyFloat as a float, a plain
+ *    JS number as an int when integral; floats in Python's repr (`1e-07`, `1e+16`, `-0.0`) and NaN/±inf as
+ *    `NaN`, `Infinity`, `-Infinity` (allow_nan).
  */
 export function canonicalJson(value: unknown): string {
   if (value === null || value === undefined) return 'null';
   if (typeof value === 'boolean') return value ? 'true' : 'false';
-  if (typeof value === 'number') return pythonNumber(value);
-  if (typeof value === 'string') return pythonString(value);
+  if (typeof value === 'string') return pythonJsonString(value);
+  if (typeof value === 'number') return nonFinite(value) ?? pythonNumberText(value);
+  if (value instanceof PyFloat) return nonFinite(value.value) ?? floatRepr(value.value);
+  if (isWrittenNumber(value)) {
+    const n = Number(value.value);
+    return Number.isFinite(n) ? pythonNumberText(value) : (nonFinite(n) ?? 'null');
+  }
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   if (typeof value === 'object') {
     const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
     entries.sort(([a], [b]) => compareCodePoints(a, b));
-    return `{${entries.map(([k, v]) => `${pythonString(k)}:${canonicalJson(v)}`).join(',')}}`;
+    return `{${entries.map(([k, v]) => `${pythonJsonString(k)}:${canonicalJson(v)}`).join(',')}}`;
   }
   throw new TypeError(`cannot encode ${typeof value} as JSON`);
 }
 
+/** json.dumps with allow_nan=True (its default). An integer text too large for a double stays an int. */
+function nonFinite(n: number): string | null {
+  if (Number.isNaN(n)) return 'NaN';
+  if (n === Infinity) return 'Infinity';
+  if (n === -Infinity) return '-Infinity';
+  return null;
+}
+
+const SURROGATE = /[\ud800-\udfff]/;
+
+/** Python's str order (code points); JavaScript's `<` compares UTF-16 units, which differs above U+FFFF. */
 function compareCodePoints(a: string, b: string): number {
-  const x = [...a];
+  if (!SURROGATE.test(a) && !SURROGATE.test(b)) return a < b ? -1 : a > b ? 1 : 0;
+  const x = [...a]; // for..of yields whole pairs, and a lone surrogate as itself, like Python's str
   const y = [...b];
   for (let i = 0; i < Math.min(x.length, y.length); i++) {
     const d = x[i]!.codePointAt(0)! - y[i]!.codePointAt(0)!;
@@ -43,7 +74,11 @@ const SHORT_ESCAPES: Record<string, string> = {
   '\f': '\\f',
 };
 
-function pythonString(s: string): string {
+/** Strings of printable ASCII without quotes or backslashes need no escaping (the common case). */
+const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
+function pythonJsonString(s: string): string {
+  if (PLAIN.test(s)) return `"${s}"`;
   let out = '"';
   for (let i = 0; i < s.length; i++) {
     const ch = s[i]!;
@@ -54,27 +89,4 @@ function pythonString(s: string): string {
     else out += `\\u${code.toString(16).padStart(4, '0')}`;
   }
   return `${out}"`;
-}
-
-function pythonNumber(n: number): string {
-  if (!Number.isFinite(n)) throw new TypeError('NaN and Infinity are not JSON'); // Python would write NaN
-  // A safe integer was an int for Python too; beyond 2^53 a JS number cannot have come from an exact JSON
-  // integer, so it is written the way Python writes the float it most likely was (6.02e+23).
-  if (Number.isSafeInteger(n)) return String(n);
-  // Shortest round-trip digits (JS and Python agree on them), laid out the way Python's repr does.
-  const [mantissa, expText] = n.toExponential().split('e') as [string, string];
-  const exp = Number(expText);
-  const negative = mantissa.startsWith('-');
-  const digits = mantissa.replace('-', '').replace('.', '');
-  if (exp >= -4 && exp < 16) {
-    // positional, as repr() writes floats in this range
-    let text: string;
-    if (exp < 0) text = `0.${'0'.repeat(-exp - 1)}${digits}`;
-    else if (digits.length > exp + 1) text = `${digits.slice(0, exp + 1)}.${digits.slice(exp + 1)}`;
-    else text = `${digits}${'0'.repeat(exp + 1 - digits.length)}.0`;
-    return negative ? `-${text}` : text;
-  }
-  const body = digits.length > 1 ? `${digits[0]}.${digits.slice(1)}` : digits;
-  const sign = exp < 0 ? '-' : '+';
-  return `${negative ? '-' : ''}${body}e${sign}${String(Math.abs(exp)).padStart(2, '0')}`;
 }

@@ -1,3 +1,5 @@
+import { scaledHalfEven } from './exactDouble';
+
 /**
  * Python's `round(x, digits)` for floats: round half to even, decided on the EXACT binary value of the double
  * (domain.md §2.2: "the original used Python's `round`").
@@ -31,17 +33,7 @@ export function roundHalfEven(x: number, digits = 0): number {
   // Fast path: an integral double needs no rounding at a non-negative number of digits.
   if (digits >= 0 && Number.isInteger(x)) return x;
 
-  const { mantissa, exponent } = decompose(Math.abs(x));
-  let num = mantissa;
-  let den = 1n;
-  if (exponent > 0) num <<= BigInt(exponent);
-  else den <<= BigInt(-exponent);
-  if (digits > 0) num *= 10n ** BigInt(digits);
-  else if (digits < 0) den *= 10n ** BigInt(-digits);
-
-  let q = num / den;
-  const twiceRemainder = (num % den) * 2n;
-  if (twiceRemainder > den || (twiceRemainder === den && (q & 1n) === 1n)) q += 1n;
+  const q = scaledHalfEven(x, digits);
   if (q === 0n) return 0;
 
   const magnitude = Number(`${q}e${-digits}`);
@@ -52,16 +44,3 @@ export function roundHalfEven(x: number, digits = 0): number {
 /** CPython's NDIGITS_MAX / NDIGITS_MIN for float rounding. */
 const MAX_DIGITS = 323;
 const MIN_DIGITS = -308;
-
-const scratch = new DataView(new ArrayBuffer(8));
-
-/** A positive finite double as exactly `mantissa · 2^exponent`. */
-function decompose(value: number): { mantissa: bigint; exponent: number } {
-  scratch.setFloat64(0, value);
-  const hi = scratch.getUint32(0);
-  const lo = scratch.getUint32(4);
-  const biasedExponent = (hi >>> 20) & 0x7ff;
-  const fraction = (BigInt(hi & 0xfffff) << 32n) | BigInt(lo);
-  if (biasedExponent === 0) return { mantissa: fraction, exponent: -1074 }; // subnormal
-  return { mantissa: fraction | (1n << 52n), exponent: biasedExponent - 1075 };
-}

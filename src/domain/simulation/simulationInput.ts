@@ -23,9 +23,17 @@ export type SkillKey = KnownSkill | 'unknown';
 export interface PlanStep {
   /** as given; a missing skill is "unknown" */
   readonly skill: string;
+  /**
+   * As the client wrote them: numbers may be lossless WrittenNumbers (writtenJson.ts), so that `str()` of a
+   * value and the hash see `30.0` as the float it was.
+   */
   readonly params: Readonly<Record<string, unknown>>;
-  /** 1..100 */
-  readonly iterations: number;
+  /**
+   * 1..100 when the step gave it; null when it did not. The two look different in V1's answer
+   * (domain.md §2.1: a step with `iterations` carries `iterations`, `base_cost_cents`, `base_latency_ms`
+   * and the "x{n}" description), so "not given" is kept apart from 1.
+   */
+  readonly iterations: number | null;
 }
 
 export interface SimulationInput {
@@ -44,39 +52,45 @@ export interface RawPlanStep {
   readonly iterations?: number | null;
 }
 
-/** domain.md §2 defaults: skill "unknown", params {}, iterations 1, budget 1000, threshold 0.5. */
-export function normalizeInput(raw: {
+export interface RawSimulationInput {
   plan: readonly RawPlanStep[];
   budget_cents?: number | null;
   allowed_skills?: readonly string[] | null;
   risk_threshold?: number | null;
-}): SimulationInput {
+}
+
+export const DEFAULT_BUDGET_CENTS = 1000;
+export const DEFAULT_RISK_THRESHOLD = 0.5;
+
+/** domain.md §2 defaults: skill "unknown", params {}, budget 1000, threshold 0.5; iterations kept as given. */
+export function normalizeInput(raw: RawSimulationInput): SimulationInput {
   return {
     plan: raw.plan.map((s) => ({
       skill: s.skill ?? 'unknown',
       params: s.params ?? {},
-      iterations: s.iterations ?? 1,
+      iterations: s.iterations ?? null,
     })),
-    budget_cents: raw.budget_cents ?? 1000,
+    budget_cents: raw.budget_cents ?? DEFAULT_BUDGET_CENTS,
     allowed_skills: raw.allowed_skills ?? null,
-    risk_threshold: raw.risk_threshold ?? 0.5,
+    risk_threshold: raw.risk_threshold ?? DEFAULT_RISK_THRESHOLD,
   };
 }
 
-export const skillKey = (skill: string): SkillKey =>
-  (KNOWN_SKILLS as readonly string[]).includes(skill) ? (skill as KnownSkill) : 'unknown';
+const KNOWN: ReadonlySet<string> = new Set(KNOWN_SKILLS);
 
-/** String lengths count Unicode code points, not UTF-16 units (domain.md §2). */
-export const codePointLength = (value: unknown): number =>
-  typeof value === 'string' ? [...value].length : 0;
+export const skillKey = (skill: string): SkillKey => (KNOWN.has(skill) ? (skill as KnownSkill) : 'unknown');
 
-/** Skills of the plan that `allowed_skills` does not allow, in plan order, each once. */
+/** A param the step gave (an own property; `"prompt" in params` in the original). */
+export const hasParam = (params: Readonly<Record<string, unknown>>, name: string): boolean =>
+  Object.prototype.hasOwnProperty.call(params, name);
+
+/**
+ * domain.md §2.1: the skill of EVERY step that `allowed_skills` does not allow, in step order, duplicates
+ * kept (the original appended one gap per step). No restriction when the list is null or empty.
+ */
 export function permissionGaps(input: SimulationInput): string[] {
   const allowed = input.allowed_skills;
   if (!allowed || allowed.length === 0) return [];
-  const gaps: string[] = [];
-  for (const step of input.plan) {
-    if (!allowed.includes(step.skill) && !gaps.includes(step.skill)) gaps.push(step.skill);
-  }
-  return gaps;
+  const set = new Set(allowed);
+  return input.plan.filter((step) => !set.has(step.skill)).map((step) => step.skill);
 }

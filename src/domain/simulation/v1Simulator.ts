@@ -1,24 +1,24 @@
 /**
  * V1 — the static-table cost simulator, the production answer (domain.md §2.1).
  *
- * Pure: no I/O, no clock, no randomness, so the same input always gives the same answer. That matters
- * because V1 is the reference every V2 answer is compared against, and its output is hashed into provenance.
+ * V1's output is what the original service's clients read and what its stored provenance holds, so every
+ * field, text and number is the original's: the mitigation texts, the one risk warning, a budget remaining
+ * below zero, every permission gap, the unrounded cumulative risk computed with the original's float
+ * expression, Python's `.0f` formatting (half to even on the exact binary value).
+ *
+ * Pure: no I/O, no clock, no randomness, so the same input always gives the same answer.
  */
+import { exactPow } from './exactDouble';
+import { formatFixed, pythonLen } from './pythonFormat';
 import {
   type PlanStep,
   type SimulationInput,
   type SkillKey,
-  codePointLength,
+  hasParam,
   permissionGaps,
   skillKey,
 } from './simulationInput';
-import {
-  type Alternative,
-  type RiskItem,
-  type SimulationResultCore,
-  type StepEstimate,
-  emptyPlanResult,
-} from './simulationResult';
+import { numericValue } from './writtenJson';
 
 export type V1RiskType =
   | 'timeout'
@@ -52,192 +52,229 @@ export const V1_SKILLS: Readonly<Record<SkillKey, V1SkillRow>> = Object.freeze({
   unknown: { cost_cents: 10, latency_ms: 1000, risk_probability: 0.2, risk_type: 'unknown' },
 });
 
-/** What to do about each risk type; the spec names only the idea, so these are short phrases. */
-export const MITIGATIONS: Readonly<Record<V1RiskType, string>> = Object.freeze({
-  timeout: 'Retry with exponential backoff',
-  rate_limit: 'Client-side throttling',
-  transform_error: 'Validate input schema',
-  not_found: 'Check existence before access',
-  permission: 'Verify permissions',
-  quota: 'Check quota',
-  delivery: 'Delivery confirmation',
-  unknown: 'Error handling and monitoring',
+/** domain.md §2.1, exactly the original's texts. */
+export const V1_MITIGATIONS: Readonly<Record<V1RiskType, string>> = Object.freeze({
+  timeout: 'Add retry with exponential backoff',
+  rate_limit: 'Implement client-side throttling',
+  transform_error: 'Validate input schema before transform',
+  not_found: 'Add existence check before access',
+  permission: 'Verify permissions before write',
+  quota: 'Check quota before operation',
+  delivery: 'Use delivery confirmation',
+  unknown: 'Add error handling and monitoring',
 });
 
-/** Status is 'feasible' when feasible, else the first failed check (or 'invalid_plan' for an empty plan). */
+/** Any risk type outside the table (none today; the original had the fallback). */
+export const V1_DEFAULT_MITIGATION = 'Add error handling';
+
 export type V1Status =
   'feasible' | 'budget_insufficient' | 'permission_denied' | 'risk_too_high' | 'invalid_plan';
 
-export type V1Result = SimulationResultCore;
-
-/** Only step risks strictly above this are listed in `risks` (they all still count in the cumulative risk). */
-const LISTED_RISK_THRESHOLD = 0.05;
-/** llm_invoke is priced 1¢ per 1000 prompt code points, never below the table's 5¢. */
-const LLM_MIN_COST_CENTS = 5;
-const LLM_CHARS_PER_CENT = 1000;
-/** http_call latency is its timeout, capped at the table's 500 ms. */
-const HTTP_MAX_LATENCY_MS = 500;
-
-/**
- * Rounds to `dp` decimals the way Python's `round(x, dp)` does. `toFixed` rounds the exact binary value
- * (unlike `Math.round(x * 10^dp)`, which rounds an already-rounded product), and a decimal tie can never
- * be an exact binary value at these scales, so the two agree.
- */
-const roundTo = (value: number, dp: number): number => Number(value.toFixed(dp));
-
-/**
- * Chance that at least one of two independent events happens: 1 − (1 − r)(1 − p), written as r + p − r·p.
- * The two are equal in exact arithmetic, but the spec's literal form loses the low bits in floating point
- * (1 − (1 − 0.05) is 0.050000000000000044), which would list a 0.05 step as "> 0.05" and fail a threshold
- * equal to a single step's risk. This form gives exactly p when r = 0.
- */
-export const combineRisk = (r: number, p: number): number => r + p - r * p;
-
-/**
- * 1 − (1 − p)^n, computed as n repeated combinations (n ≤ 100) so that n = 1 is exactly p and a step with
- * n iterations adds the same cumulative risk as n copies of it.
- */
-export function iteratedRisk(p: number, n: number): number {
-  let r = 0;
-  for (let i = 0; i < n; i++) r = combineRisk(r, p);
-  return r;
+/** One step's estimate; a step that gave `iterations` also carries the three iteration fields. */
+export interface V1StepEstimate {
+  readonly step_index: number;
+  readonly skill_id: string;
+  /** × iterations */
+  readonly cost_cents: number;
+  /** × iterations */
+  readonly latency_ms: number;
+  /** the table's p for ONE run (the original never compounded it here) */
+  readonly risk_probability: number;
+  readonly risk_type: V1RiskType;
+  readonly iterations?: number;
+  readonly base_cost_cents?: number;
+  readonly base_latency_ms?: number;
 }
 
-/** Chance that at least one step fails, steps independent: r ← 1 − (1 − r)(1 − p) over every step. */
-export const cumulativeRisk = (probabilities: readonly number[]): number =>
-  probabilities.reduce(combineRisk, 0);
+export interface V1Risk {
+  readonly step_index: number;
+  readonly skill_id: string;
+  readonly risk_type: V1RiskType;
+  /** p, or 1 − (1 − p)^n when the step gave iterations */
+  readonly probability: number;
+  readonly description: string;
+  readonly mitigation: string;
+}
 
-const singleRunCost = (step: PlanStep, row: V1SkillRow): number => {
-  const prompt = step.params['prompt'];
-  if (skillKey(step.skill) === 'llm_invoke' && typeof prompt === 'string') {
-    return Math.max(LLM_MIN_COST_CENTS, Math.floor(codePointLength(prompt) / LLM_CHARS_PER_CENT));
+export interface V1Alternative {
+  readonly suggestion: 'Reduce LLM calls';
+  readonly potential_savings_cents: number;
+}
+
+/** Field order as the original's `to_dict` (clients see the JSON). */
+export interface V1Result {
+  readonly feasible: boolean;
+  readonly status: V1Status;
+  readonly estimated_cost_cents: number;
+  readonly estimated_duration_ms: number;
+  /** budget − cost: negative when over budget */
+  readonly budget_remaining_cents: number;
+  readonly budget_sufficient: boolean;
+  readonly permission_gaps: readonly string[];
+  readonly risks: readonly V1Risk[];
+  readonly step_estimates: readonly V1StepEstimate[];
+  readonly alternatives: readonly V1Alternative[];
+  readonly warnings: readonly string[];
+  /** `{}` for an empty plan */
+  readonly metadata:
+    | {
+        readonly plan_steps: number;
+        /** unrounded */
+        readonly cumulative_risk: number;
+        /** cost / max(budget, 1), unrounded */
+        readonly budget_utilization: number;
+      }
+    | Record<string, never>;
+}
+
+/** Only step risks strictly above this are listed in `risks` (every step counts in the cumulative risk). */
+const LISTED_RISK_ABOVE = 0.05;
+const LLM_CHARS_PER_CENT = 1000;
+export const EMPTY_PLAN_WARNING = 'Empty plan provided';
+
+/** 1 − (1 − p)^n exactly as Python computed it (`**` correctly rounded, see exactPow). */
+export const compoundedRisk = (p: number, n: number): number => 1.0 - exactPow(1.0 - p, n);
+
+/** `max(cost, len(str(prompt)) // 1000)` when the step gives a prompt (any JSON value). */
+function singleRunCost(step: PlanStep, row: V1SkillRow): number {
+  if (step.skill === 'llm_invoke' && hasParam(step.params, 'prompt')) {
+    return Math.max(row.cost_cents, Math.floor(pythonLen(step.params['prompt']) / LLM_CHARS_PER_CENT));
   }
   return row.cost_cents;
-};
-
-const singleRunLatency = (step: PlanStep, row: V1SkillRow): number => {
-  const timeout = step.params['timeout'];
-  // A non-finite or negative timeout would give a meaningless latency; such steps keep the table value.
-  if (
-    skillKey(step.skill) === 'http_call' &&
-    typeof timeout === 'number' &&
-    Number.isFinite(timeout) &&
-    timeout >= 0
-  ) {
-    return Math.min(HTTP_MAX_LATENCY_MS, timeout * 1000);
-  }
-  return row.latency_ms;
-};
-
-export function estimateStep(step: PlanStep, stepIndex: number): StepEstimate {
-  const row = V1_SKILLS[skillKey(step.skill)];
-  const n = step.iterations;
-  return {
-    step_index: stepIndex,
-    // The name as given, not the table key, so callers can tell which unknown skill cost them 10¢.
-    skill_id: step.skill,
-    cost_cents: singleRunCost(step, row) * n,
-    latency_ms: singleRunLatency(step, row) * n,
-    risk_probability: iteratedRisk(row.risk_probability, n),
-    risk_type: row.risk_type,
-  };
-}
-
-/** "27.1", "19", "10": at most one decimal, no trailing ".0". */
-export const formatPercent = (probability: number): string => String(roundTo(probability * 100, 1));
-
-const mitigationFor = (riskType: string): string =>
-  riskType in MITIGATIONS ? MITIGATIONS[riskType as V1RiskType] : MITIGATIONS.unknown;
-
-function listedRisk(estimate: StepEstimate): RiskItem | null {
-  if (!(estimate.risk_probability > LISTED_RISK_THRESHOLD)) return null;
-  return {
-    step_index: estimate.step_index,
-    skill_id: estimate.skill_id,
-    risk_type: estimate.risk_type,
-    probability: estimate.risk_probability,
-    description: `${estimate.skill_id} has ${formatPercent(estimate.risk_probability)}% chance of ${estimate.risk_type}`,
-    mitigation: mitigationFor(estimate.risk_type),
-  };
-}
-
-const sum = (values: readonly number[]): number => values.reduce((a, b) => a + b, 0);
-
-interface FailedCheck {
-  readonly status: Exclude<V1Status, 'feasible' | 'invalid_plan'>;
-  readonly warning: string;
 }
 
 /**
- * Every failed check, in the spec's order (budget → permissions → risk). The first one decides the
- * status; all of them are reported as warnings so a caller fixing the budget is not surprised next by
- * a permission failure that was already known.
+ * `min(latency, timeout * 1000)` when the step gives a timeout. A timeout the original could not multiply
+ * (a string, null, an object: it answered HTTP 500) keeps the table latency here.
  */
-function failedChecks(
-  cost: number,
-  budget: number,
-  gaps: readonly string[],
-  risk: number,
-  threshold: number,
-): FailedCheck[] {
-  const failed: FailedCheck[] = [];
-  if (cost > budget) {
-    failed.push({
-      status: 'budget_insufficient',
-      warning: `Budget insufficient: need ${cost} cents, have ${budget}`,
-    });
+function singleRunLatency(step: PlanStep, row: V1SkillRow): number {
+  if (step.skill === 'http_call' && hasParam(step.params, 'timeout')) {
+    const timeout = numericValue(step.params['timeout']);
+    if (timeout !== null) return Math.min(row.latency_ms, timeout * 1000);
   }
-  if (gaps.length > 0) {
-    failed.push({ status: 'permission_denied', warning: `Permission denied for skills: ${gaps.join(', ')}` });
-  }
-  // Compared unrounded: the 4 dp rounding is for display in metadata only.
-  if (risk > threshold) {
-    failed.push({
-      status: 'risk_too_high',
-      warning: `Risk too high: ${(risk * 100).toFixed(1)}% > ${(threshold * 100).toFixed(1)}%`,
-    });
-  }
-  return failed;
+  return row.latency_ms;
 }
 
-/** The only alternative V1 knows: drop LLM calls, worth what they cost; offered only when they cost something. */
-function budgetAlternatives(estimates: readonly StepEstimate[]): Alternative[] {
-  const llmCost = sum(
-    estimates.filter((e) => skillKey(e.skill_id) === 'llm_invoke').map((e) => e.cost_cents),
-  );
-  return llmCost > 0 ? [{ description: 'Reduce LLM calls', estimated_savings_cents: llmCost }] : [];
+interface SteppedRisk {
+  readonly estimate: V1StepEstimate;
+  /** the step's risk over all its runs */
+  readonly risk: number;
+  readonly listed: V1Risk | null;
+}
+
+function estimateStep(step: PlanStep, stepIndex: number): SteppedRisk {
+  const row = V1_SKILLS[skillKey(step.skill)];
+  const cost = singleRunCost(step, row);
+  const latency = singleRunLatency(step, row);
+  const p = row.risk_probability;
+  const n = step.iterations;
+  const base = {
+    step_index: stepIndex,
+    // the name as given, not the table key: callers can tell which unknown skill cost them 10¢
+    skill_id: step.skill,
+  };
+  const estimate: V1StepEstimate =
+    n === null
+      ? { ...base, cost_cents: cost, latency_ms: latency, risk_probability: p, risk_type: row.risk_type }
+      : {
+          ...base,
+          cost_cents: cost * n,
+          latency_ms: latency * n,
+          risk_probability: p,
+          risk_type: row.risk_type,
+          iterations: n,
+          base_cost_cents: cost,
+          base_latency_ms: latency,
+        };
+  const risk = n === null ? p : compoundedRisk(p, n);
+  const listed: V1Risk | null =
+    p > LISTED_RISK_ABOVE
+      ? {
+          step_index: stepIndex,
+          skill_id: step.skill,
+          risk_type: row.risk_type,
+          probability: risk,
+          description:
+            n === null
+              ? `${step.skill} has ${formatFixed(p * 100, 0)}% chance of ${row.risk_type}`
+              : `${step.skill} x${n} has ${formatFixed(risk * 100, 0)}% chance of ${row.risk_type}`,
+          mitigation: V1_MITIGATIONS[row.risk_type] ?? V1_DEFAULT_MITIGATION,
+        }
+      : null;
+  return { estimate, risk, listed };
+}
+
+export function emptyV1Result(budgetCents: number): V1Result {
+  return {
+    feasible: false,
+    status: 'invalid_plan',
+    estimated_cost_cents: 0,
+    estimated_duration_ms: 0,
+    budget_remaining_cents: budgetCents,
+    budget_sufficient: true,
+    permission_gaps: [],
+    risks: [],
+    step_estimates: [],
+    alternatives: [],
+    warnings: [EMPTY_PLAN_WARNING],
+    metadata: {},
+  };
 }
 
 export function simulateV1(input: SimulationInput): V1Result {
-  if (input.plan.length === 0) return emptyPlanResult(input.budget_cents, 'invalid_plan');
-
   const budget = input.budget_cents;
-  const estimates = input.plan.map(estimateStep);
-  const cost = sum(estimates.map((e) => e.cost_cents));
-  const duration = sum(estimates.map((e) => e.latency_ms));
-  const risk = cumulativeRisk(estimates.map((e) => e.risk_probability));
+  if (input.plan.length === 0) return emptyV1Result(budget);
+
+  const estimates: V1StepEstimate[] = [];
+  const risks: V1Risk[] = [];
+  let cost = 0;
+  let duration = 0;
+  let cumulative = 0.0;
+  let llmCost = 0;
+  input.plan.forEach((step, i) => {
+    const s = estimateStep(step, i);
+    estimates.push(s.estimate);
+    if (s.listed) risks.push(s.listed);
+    cost += s.estimate.cost_cents;
+    duration += s.estimate.latency_ms;
+    if (s.estimate.skill_id === 'llm_invoke') llmCost += s.estimate.cost_cents;
+    // The original's expression, literally and unrounded (0.1 alone gives 0.09999999999999998).
+    cumulative = 1.0 - (1.0 - cumulative) * (1.0 - s.risk);
+  });
+
   const gaps = permissionGaps(input);
-  const failed = failedChecks(cost, budget, gaps, risk, input.risk_threshold);
   const budgetSufficient = cost <= budget;
+  // Checked in this order; V1 warns only when the risk decided the status (domain.md §2.1).
+  let status: V1Status = 'feasible';
+  const warnings: string[] = [];
+  if (!budgetSufficient) status = 'budget_insufficient';
+  else if (gaps.length > 0) status = 'permission_denied';
+  else if (!(cumulative <= input.risk_threshold)) {
+    status = 'risk_too_high';
+    warnings.push(
+      `Cumulative risk ${formatFixed(cumulative * 100, 0)}% exceeds threshold ${formatFixed(input.risk_threshold * 100, 0)}%`,
+    );
+  }
 
   return {
-    feasible: failed.length === 0,
-    status: failed[0]?.status ?? 'feasible',
+    feasible: status === 'feasible',
+    status,
     estimated_cost_cents: cost,
     estimated_duration_ms: duration,
-    // The spec does not say whether this may go negative; we clamp at 0 ("nothing left"), and the
-    // shortfall is visible in `budget_sufficient` and the budget warning.
-    budget_remaining_cents: Math.max(0, budget - cost),
+    budget_remaining_cents: budget - cost,
     budget_sufficient: budgetSufficient,
     permission_gaps: gaps,
-    risks: estimates.map(listedRisk).filter((r): r is RiskItem => r !== null),
+    risks,
     step_estimates: estimates,
-    alternatives: budgetSufficient ? [] : budgetAlternatives(estimates),
-    warnings: failed.map((f) => f.warning),
+    // whenever the budget is insufficient, even when there are no LLM calls to save (0)
+    alternatives: budgetSufficient
+      ? []
+      : [{ suggestion: 'Reduce LLM calls', potential_savings_cents: llmCost }],
+    warnings,
     metadata: {
       plan_steps: input.plan.length,
-      cumulative_risk: roundTo(risk, 4),
-      budget_utilization: roundTo(cost / Math.max(budget, 1), 4),
+      cumulative_risk: cumulative,
+      budget_utilization: cost / Math.max(budget, 1),
     },
   };
 }

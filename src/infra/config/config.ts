@@ -104,6 +104,18 @@ const envSchema = z.object({
   COSTSIM_MODEL_VERSION: z.string().min(1).default('2.0.0'),
   COSTSIM_ADAPTER_VERSION: z.string().min(1).default('2.0.0'),
   COSTSIM_PROVENANCE_RETENTION_DAYS: num(90, 1, 36500, true),
+  /** An external V2 (POST, JSON) instead of the built-in model; unset = built-in (docs/simulation.md). */
+  COSTSIM_V2_URL: z
+    .string()
+    .optional()
+    .refine(
+      (v) => v === undefined || v === '' || (URL.canParse(v) && /^https?:$/.test(new URL(v).protocol)),
+      {
+        message: 'must be an http(s) URL',
+      },
+    )
+    .transform((v) => (v ? v : undefined)),
+  COSTSIM_V2_TIMEOUT_MS: num(2000, 1, 600_000, true),
   GIT_COMMIT_SHA: z.string().default('unknown'),
   ALERTMANAGER_URL: urlList,
   ALERTMANAGER_TIMEOUT: num(10, 0.1, 300),
@@ -180,6 +192,8 @@ export interface Config {
   adapterVersion: string;
   commitSha: string;
   provenanceRetentionDays: number;
+  /** Which V2 runs beside V1: the built-in model (url undefined) or an external one over HTTP. */
+  v2: { url: string | undefined; timeoutMs: number };
   alertmanager: {
     urls: string[];
     timeoutSeconds: number;
@@ -256,6 +270,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     adapterVersion: e.COSTSIM_ADAPTER_VERSION,
     commitSha: e.GIT_COMMIT_SHA,
     provenanceRetentionDays: e.COSTSIM_PROVENANCE_RETENTION_DAYS,
+    v2: { url: e.COSTSIM_V2_URL, timeoutMs: e.COSTSIM_V2_TIMEOUT_MS },
     alertmanager: {
       urls: e.ALERTMANAGER_URL,
       timeoutSeconds: e.ALERTMANAGER_TIMEOUT,

@@ -16,6 +16,13 @@ import { accessLog, requestLogFields } from './accessLog';
 /** Every body but a provenance write's (api.md Conventions). */
 export const MAX_BODY_BYTES = 1024 * 1024;
 
+declare module 'express-serve-static-core' {
+  interface Request {
+    /** The JSON body's bytes as sent (application/json bodies parsed by the JSON parser). */
+    rawBody?: Buffer;
+  }
+}
+
 export interface HttpAppOptions {
   logger: Logger;
   metrics: ServiceMetrics;
@@ -139,7 +146,16 @@ export function createHttpApp({
   const parserFor = (limit: number) => {
     let parser = parsers.get(limit);
     if (!parser) {
-      parser = express.json({ limit, strict: false, type: 'application/json' });
+      parser = express.json({
+        limit,
+        strict: false,
+        type: 'application/json',
+        // The bytes as sent, for a route that must see numbers as written (the simulation's input hash);
+        // not kept for the large provenance batches, which have no use for them.
+        ...(limit <= MAX_BODY_BYTES
+          ? { verify: (req: Request, _res: Response, buf: Buffer) => void (req.rawBody = buf) }
+          : {}),
+      });
       parsers.set(limit, parser);
     }
     return parser;

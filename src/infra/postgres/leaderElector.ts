@@ -110,6 +110,11 @@ export class LeaderElector {
       // a healthy standby takes over instead of the instance whose connection just failed.
       await this.sleep(3 * (this.options.retryMs ?? 1000));
     }
+    // A standby keeps its connection for the next retry; stopping must close it, or it keeps the process
+    // (and a server connection) alive.
+    const idle = this.client;
+    this.client = null;
+    await idle?.end().catch(() => {});
   }
 
   private async tryAcquire(): Promise<{ client: pg.Client; pid: number } | null> {

@@ -2,6 +2,8 @@ import { klDivergence } from '../../../src/domain/canary/canaryStatistics';
 import { eventually } from '../../support/eventually';
 import { type TestService, startTestService, testKeys } from '../../support/serviceHarness';
 
+// Tests start whole services (a fresh database each): generous on a shared machine.
+jest.setTimeout(60_000);
 /**
  * POST /costsim/v2/simulate end to end: V1 answers; with the sandbox on, V2 runs beside it, the pair is
  * recorded as provenance and observed by the breaker; drift trips the breaker, after which V2 stops
@@ -9,8 +11,8 @@ import { type TestService, startTestService, testKeys } from '../../support/serv
  */
 const services: TestService[] = [];
 afterAll(async () => {
-  for (const s of services) await s.stop();
-});
+  await Promise.all(services.map((s) => s.stop()));
+}, 60_000);
 const start = async (env: Record<string, string>) => {
   const t = await startTestService(env);
   services.push(t);
@@ -59,15 +61,39 @@ describe('sandbox on', () => {
       budget_cents: 100,
       run_id: 'run-hello',
     });
+    // the full comparison object (domain.md §2.3), as the original's clients read it
     expect(body.comparison).toEqual({
       verdict: 'minor_drift',
       v1_cost_cents: 5,
       v2_cost_cents: 4,
       cost_delta_cents: -1,
       cost_delta_pct: 0.2,
-      drift_score: 0.12,
+      v1_duration_ms: 2000,
+      v2_duration_ms: 1802,
+      duration_delta_ms: -198,
+      v1_feasible: true,
+      v2_feasible: true,
       feasibility_match: true,
+      drift_score: 0.12,
+      details: {
+        v1_status: 'feasible',
+        v2_status: 'success',
+        v2_confidence: 0.92,
+        v1_risks_count: 0,
+        v2_risks_count: 1,
+      },
     });
+    expect(Object.keys(body)).toEqual([
+      'v1_feasible',
+      'v1_cost_cents',
+      'v1_duration_ms',
+      'v1_result',
+      'v2_result',
+      'comparison',
+      'sandbox_enabled',
+      'run_id',
+      'provenance_id',
+    ]);
     expect(body.run_id).toBe('run-hello');
     expect(body).not.toHaveProperty('v2_error');
     const id = body.provenance_id as string;
@@ -87,17 +113,25 @@ describe('sandbox on', () => {
     ]);
   });
 
-  test('three major drifts trip the breaker (P1); then V2 no longer runs and V1 still answers', async () => {
+  test('three mismatches trip the breaker (P1); then V2 no longer runs and V1 still answers', async () => {
     for (let i = 0; i < 3; i++) {
       const { body } = await simulate(t, { plan: [{ skill: 'teleport' }], budget_cents: 100 });
-      expect((body.comparison as { drift_score: number }).drift_score).toBe(0.3);
+      expect(body.comparison).toMatchObject({ drift_score: 0.3, verdict: 'mismatch' });
+      // the original's text on the request whose drift report tripped the breaker
+      if (i === 2)
+        expect(body.v2_error).toBe('Circuit breaker tripped: Drift exceeded threshold: 0.3000 > 0.2');
+      else expect(body).not.toHaveProperty('v2_error');
     }
     const trips = (await events(t, 'breaker-costsim_v2')).filter((e) => e.event_type === 'BreakerTripped');
     expect(trips.map((e) => e.data.severity)).toEqual(['P1']);
     await eventually(async () => {
       const { body } = await simulate(t, { plan: [{ skill: 'teleport' }], budget_cents: 100 });
       expect(body).not.toHaveProperty('v2_result');
-      expect(body).toMatchObject({ v1_cost_cents: 10, sandbox_enabled: true });
+      expect(body).toMatchObject({
+        v1_cost_cents: 10,
+        sandbox_enabled: true,
+        v2_error: 'V2 disabled by circuit breaker',
+      });
     });
   });
 });
@@ -167,4 +201,56 @@ test('GET /costsim/divergence reports on the recorded pairs of the window, with 
   });
   expect(await empty.json()).toMatchObject({ sample_count: 0, kl_divergence: 0, matching_rate: 0 });
   expect((await t.call('GET', '/costsim/divergence?days=91', { key: testKeys.read })).status).toBe(400);
+});
+
+test('the input hash sees the numbers as written (30.0 is a float) and rows carry both hashes', async () => {
+  const t = await start({ COSTSIM_V2_SANDBOX: 'true' });
+  const raw = (timeout: string) =>
+    `{"plan":[{"skill":"http_call","params":{"timeout":${timeout},"url":"https://api.example.com"}}],"budget_cents":100}`;
+  const ids: string[] = [];
+  for (const timeout of ['30.0', '30']) {
+    const res = await t.call('POST', '/costsim/v2/simulate', { key: testKeys.write, body: raw(timeout) });
+    expect(res.status).toBe(200);
+    ids.push(((await res.json()) as { provenance_id: string }).provenance_id);
+  }
+  const rows = await eventually(async () => {
+    const { rows } = await t.db.pool.query<{ id: string; input_hash: string; output_hash: string }>(
+      `select id, input_hash, output_hash from provenance where id = any($1::uuid[])`,
+      [ids],
+    );
+    expect(rows).toHaveLength(2);
+    return new Map(rows.map((r) => [r.id, r]));
+  });
+  // CPython: sha256(json.dumps({"plan":plan,"budget_cents":100}, sort_keys=True, separators=(",",":")))
+  expect(rows.get(ids[0]!)!.input_hash).toBe(
+    'fe85b8fa9fe89ef79b0c234b1f11cc0ed7cdef8f3f425718420221d7886a6b77',
+  );
+  expect(rows.get(ids[1]!)!.input_hash).toBe(
+    'd8b55e7fed92ac62857c2a0349112a722715a523975a15195caea3390ee3123c',
+  );
+  // V2's output hash with its step numbers as floats (0.0, 500.0), computed by CPython
+  expect(rows.get(ids[0]!)!.output_hash).toBe(
+    '48a480655e60bfc48aca7fced160ada111961390314fd1dd9872d3c7ae5bcf9b',
+  );
+  // a key given twice with different values is ambiguous: 400, nothing recorded
+  const dup = await t.call('POST', '/costsim/v2/simulate', {
+    key: testKeys.write,
+    body: '{"plan":[{"skill":"kv_get","params":{"a":1,"a":2}}]}',
+  });
+  expect(dup.status).toBe(400);
+  expect(((await dup.json()) as { errors: Array<{ path: string }> }).errors[0]!.path).toBe('body');
+});
+
+test('metrics at the point of comparison, on the service registry, without tenant labels', async () => {
+  const t = await start({ COSTSIM_V2_SANDBOX: 'true' });
+  await simulate(t, { plan: [{ skill: 'llm_invoke', params: { prompt: 'Hello world' } }] }, testKeys.tenantA);
+  const text = await (await t.call('GET', '/metrics')).text();
+  expect(text).toMatch(/costsim_v2_drift_score_count\{[^}]*\} 1/);
+  expect(text).toMatch(/costsim_v2_cost_delta_cents_sum\{[^}]*\} -1/);
+  expect(text).toMatch(/costsim_v2_comparison_verdict_total\{[^}]*verdict="minor_drift"[^}]*\} 1/);
+  expect(text).toMatch(/costsim_v2_simulation_duration_seconds_count\{[^}]*engine="v1"[^}]*\} 1/);
+  expect(text).toMatch(/costsim_v2_simulation_duration_seconds_count\{[^}]*engine="v2_builtin"[^}]*\} 1/);
+  expect(text).toMatch(/costsim_v2_simulations_total\{[^}]*status="success"[^}]*\} 1/);
+  expect(text).toMatch(/costsim_v2_schema_errors_total\{[^}]*\} 0/);
+  expect(text.split('\n').filter((l) => l.startsWith('costsim_v2_') && l.includes('tenant'))).toEqual([]);
 });

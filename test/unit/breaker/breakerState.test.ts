@@ -56,6 +56,7 @@ describe('state', () => {
       version: 0,
       ttl_hours: null,
       incident: null,
+      consecutive_schema_errors: 0,
     });
     expect(isOpenAt(decider.initialState(), T0, defaultBreakerPolicy)).toBe(false);
   });

@@ -1,0 +1,113 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from '../src/infra/config/config';
+import { createLogger } from '../src/infra/logging/logger';
+import { type RunningService, startService } from '../src/service';
+import { testApiKeys, testKeys } from '../test/support/serviceHarness';
+import { type Figure, createBenchDatabase, figure, measureThroughput, printFigures } from './harness';
+import { httpLoad } from './httpLoad';
+import { createRawInsertBaseline } from './rawInsertBaseline';
+
+/**
+ * POST /costsim/v2/simulate with the sandbox on, the whole service in-process on a fresh database, 16
+ * keep-alive clients from a worker thread (bench/httpLoad.ts). Every answer waits until its provenance
+ * record and its drift observation are stored; after the run both are counted against the requests sent
+ * (any miss fails the run). Baseline in the same run: a raw single-row INSERT at concurrency 8
+ * (bench/rawInsertBaseline.ts), measured just before and just after, averaged. Target >= 0.4 x raw.
+ * The plans drift little (match / minor drift), so the breaker stays closed and V2 runs for every request.
+ */
+const BENCH = 'simulate';
+const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 5000);
+const CLIENTS = 16;
+
+const plans = [
+  { plan: [{ skill: 'llm_invoke', params: { prompt: 'Hello world' } }], budget_cents: 100 },
+  {
+    plan: [{ skill: 'http_call', params: { url: 'https://api.example.com', timeout: 30.0 } }],
+    budget_cents: 100,
+  },
+  {
+    plan: [
+      { skill: 'kv_get', params: { key: 'a' } },
+      { skill: 'json_transform', params: { expression: '$.result' } },
+      { skill: 'fs_read', params: { path: '/tmp/x' } },
+    ],
+    budget_cents: 1000,
+  },
+];
+
+export async function run(): Promise<Figure[]> {
+  const db = await createBenchDatabase(16);
+  const dataDir = mkdtempSync(join(tmpdir(), 'costsim-bench-simulate-'));
+  let service: RunningService | null = null;
+  try {
+    const baseline = await createRawInsertBaseline(db.pool);
+    const rawInsert = () => measureThroughput(8, DURATION_MS, baseline.nextRun());
+    const config = loadConfig({
+      PORT: '0',
+      DATA_DIR: dataDir,
+      LOG_LEVEL: 'silent',
+      COSTSIM_V2_SANDBOX: 'true',
+    });
+    service = await startService({
+      config,
+      databaseUrl: db.url,
+      host: '127.0.0.1',
+      apiKeys: testApiKeys,
+      logger: createLogger('silent'),
+    });
+    const requests = plans.map((body) => ({
+      method: 'POST' as const,
+      path: '/costsim/v2/simulate',
+      headers: { authorization: `Bearer ${testKeys.write}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    }));
+    const rawBefore = await rawInsert();
+    const timed = await httpLoad(service.url, requests, { concurrency: CLIENTS, durationMs: DURATION_MS });
+    const rawAfter = await rawInsert();
+    if (timed.failures > 0) throw new Error(`simulate: ${timed.failures} failed, e.g. ${timed.firstFailure}`);
+    const raw = (rawBefore.opsPerSecond + rawAfter.opsPerSecond) / 2;
+
+    // Every answer's provenance record and drift observation were stored before it returned.
+    const sent = timed.warmUpOperations + timed.operations;
+    const { rows } = await db.pool.query<{ provenance: number; drift: number; trips: number }>(
+      `select count(*) filter (where event_type = 'ProvenanceRecorded')::int as provenance,
+              count(*) filter (where event_type = 'DriftObserved' and stream_name = 'breaker-costsim_v2')::int as drift,
+              count(*) filter (where event_type = 'BreakerTripped')::int as trips
+         from es_events`,
+    );
+    const stored = rows[0]!;
+    if (stored.provenance !== sent || stored.drift !== sent || stored.trips !== 0) {
+      throw new Error(
+        `sent ${sent}, stored ${JSON.stringify(stored)} (expected every record and observation, no trip)`,
+      );
+    }
+    const ratio = timed.opsPerSecond / raw;
+    console.log(
+      `simulate ${Math.round(timed.opsPerSecond)}/s = ${ratio.toFixed(3)} x raw INSERT c8 ` +
+        `(${Math.round(rawBefore.opsPerSecond)} before, ${Math.round(rawAfter.opsPerSecond)} after; target >= 0.4) ` +
+        `${ratio >= 0.4 ? 'OK' : 'MISSED'}; all ${sent} provenance records and drift observations stored`,
+    );
+    return [
+      figure(BENCH, 'raw_insert_c8', raw, 'rows/s'),
+      figure(BENCH, 'simulate_sandbox_c16', timed.opsPerSecond, 'requests/s', raw),
+      figure(BENCH, 'simulate_sandbox_c16_p50', timed.p50Ms, 'ms'),
+      figure(BENCH, 'simulate_sandbox_c16_p99', timed.p99Ms, 'ms'),
+      figure(BENCH, 'simulate_loop_us_per_request', timed.serverBusyUsPerOp, 'us'),
+      figure(BENCH, 'simulate_loop_utilization', timed.serverLoopUtilization, 'share'),
+      figure(BENCH, 'provenance_records_and_observations_stored', sent, 'requests'),
+    ];
+  } finally {
+    await service?.stop();
+    await db.drop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+if (require.main === module) {
+  run().then(printFigures, (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  });
+}

@@ -3,6 +3,7 @@ import { chmodSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { CLI, startServe } from '../support/serveProcess';
+import { eventually } from '../support/eventually';
 
 /**
  * First use on a fresh machine (issue #11): `npm start` runs serve on the embedded PostgreSQL with a
@@ -24,7 +25,8 @@ const cli = (...args: string[]) =>
 test('while serve runs on the embedded database, the CLI answers from it; after it stops, it says so', async () => {
   const serve = await startServe(env, 90_000);
   try {
-    expect(serve.output()).toContain(`serving on ${serve.url}`);
+    // The address line follows the service's own "serving" log line, which startServe waits for.
+    await eventually(() => expect(serve.output()).toContain(`serving on ${serve.url}`));
     const record = join(dataDir, 'service.json');
     expect(statSync(record).mode & 0o777).toBe(0o600); // it holds the database password: owner only
 

@@ -130,7 +130,12 @@ export async function run(): Promise<Figure[]> {
     const baseline = await createRawInsertBaseline(db.pool);
     const rawInsert = () => measureThroughput(8, DURATION_MS, baseline.nextRun());
 
-    const config = loadConfig({ PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'silent' });
+    const config = loadConfig({
+      PORT: '0',
+      DATA_DIR: dataDir,
+      LOG_LEVEL: 'silent',
+      COSTSIM_BREAKERS: DRIFT_BREAKER,
+    });
     service = await startService({
       config,
       databaseUrl: db.url,

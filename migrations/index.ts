@@ -8,6 +8,7 @@ import * as cbStateChanges from './006_cb_state_changes';
 import * as alerts from './007_alerts';
 import * as provenance from './008_provenance';
 import * as esEventsTypeCommitOrder from './013_es_events_type_commit_order';
+import * as breakerDeclarations from './015_breaker_declarations';
 
 /**
  * Migrations are listed here rather than discovered on disk, so they load the same way under tsx, jest
@@ -23,6 +24,7 @@ const migrations: ReadonlyArray<readonly [string, Knex.Migration]> = [
   ['007_alerts', alerts],
   ['008_provenance', provenance],
   ['013_es_events_type_commit_order', esEventsTypeCommitOrder],
+  ['015_breaker_declarations', breakerDeclarations],
 ];
 
 export const migrationSource: Knex.MigrationSource<string> = {

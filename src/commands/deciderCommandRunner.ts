@@ -12,10 +12,15 @@ import { isConnectionError } from '../infra/postgres/pool';
 
 export class PreconditionFailedError extends Error {
   constructor(
-    readonly expected: number,
+    readonly expected: number | readonly number[],
     readonly actual: number,
   ) {
-    super(`If-Match version ${expected} does not match the current version ${actual}`);
+    const given = typeof expected === 'number' ? [expected] : expected;
+    super(
+      given.length === 0
+        ? `If-Match names no strong version; the current version is ${actual}`
+        : `If-Match version ${given.join(', ')} does not match the current version ${actual}`,
+    );
     this.name = 'PreconditionFailedError';
   }
 }
@@ -66,8 +71,11 @@ export interface CommandOutcome<Event, State> {
 }
 
 export interface RunOptions {
-  /** If-Match: the stream version the caller last saw; anything else fails with PreconditionFailedError. */
-  ifMatch?: number;
+  /**
+   * If-Match: the stream version(s) the caller accepts (a list matches if any does; [] matches nothing);
+   * any other current version fails with PreconditionFailedError.
+   */
+  ifMatch?: number | readonly number[];
   metadata?: JsonObject;
 }
 
@@ -307,8 +315,12 @@ export class DeciderCommandRunner<Command, Event extends DomainEvent, State> {
     const events: NewEvent[] = [];
     const answers: Array<() => void> = [];
     for (const job of batch) {
-      if (job.options.ifMatch !== undefined && job.options.ifMatch !== version) {
-        const error = new PreconditionFailedError(job.options.ifMatch, version);
+      const ifMatch = job.options.ifMatch;
+      if (
+        ifMatch !== undefined &&
+        !(typeof ifMatch === 'number' ? ifMatch === version : ifMatch.includes(version))
+      ) {
+        const error = new PreconditionFailedError(ifMatch, version);
         answers.push(() => job.reject(error));
         continue;
       }

@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import {
   type BreakerEvent,
   type BreakerState,
@@ -12,10 +13,12 @@ import { cbStateProjection } from '../../src/projections/breaker/cbStateProjecti
 import { projectionStatuses } from '../../src/projections/runtime/lag';
 import { rebuildProjection } from '../../src/projections/runtime/rebuild';
 import { eventually } from '../support/eventually';
+import { startQuietServe } from '../support/quietServe';
+import { replicaEnv } from '../support/replicaEnv';
 import type { ServeProcess } from '../support/serveProcess';
-import { type ServeReplicas, startServeReplicas } from '../support/serveReplicas';
 import { testKeys } from '../support/serviceHarness';
 import { createTestDatabase, type TestDatabase } from '../support/testDatabase';
+import { type PrivatePostgres, startPrivatePostgres } from '../support/privatePostgres';
 
 /**
  * Three real `costsim-guard serve` processes on one database. 300 mixed breaker commands go round-robin
@@ -42,8 +45,9 @@ const LOAD_BREAKERS = [GLOBAL, TENANT_A, TENANT_B];
 const streamOf = (ref: Ref) => breakerStreamName(ref.name, ref.tenant);
 
 let db: TestDatabase;
-let replicas: ServeReplicas | undefined;
+const dirs: string[] = [];
 let procs: ServeProcess[] = [];
+let stopped = false;
 
 /** Every HTTP response this test received, by status: every 5xx and 409 is a failure. */
 const statuses = new Map<number, number>();
@@ -158,7 +162,10 @@ async function waitForProjections(): Promise<void> {
   }, 10_000);
 }
 
-const stopAll = (): Promise<Array<number | null>> => replicas!.stop();
+async function stopAll(): Promise<Array<number | null>> {
+  stopped = true;
+  return Promise.all(procs.map((p) => p.stop()));
+}
 
 /** Deterministic pseudo-random numbers (mulberry32), so a failing mix can be replayed. */
 function rng(seed: number): () => number {
@@ -172,20 +179,42 @@ function rng(seed: number): () => number {
   };
 }
 
+let server: PrivatePostgres | undefined;
 beforeAll(async () => {
-  db = await createTestDatabase();
-  replicas = await startServeReplicas(db.url, 'mp', PROCESSES);
-  procs = replicas.procs;
+  // Its own PostgreSQL: another test file's long transaction anywhere on a shared server would hold back
+  // the snapshot xmin this file's projector reads up to, and the 1 s propagation below would measure that
+  // (the cause of the old flake), not the replicas.
+  server = await startPrivatePostgres();
+  db = await createTestDatabase({ serverUrl: server.url });
+  const env = (i: number) => ({
+    ...replicaEnv(db.url, 'mp', i, dirs),
+    COSTSIM_BREAKERS: 'ttl_idle,ttl_raced',
+  });
+  // allSettled: a process that did start must still be stopped in afterAll when another one failed.
+  const started = await Promise.allSettled(
+    Array.from({ length: PROCESSES }, (_, i) => startQuietServe(env(i))),
+  );
+  procs = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+  const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) throw failed.reason;
 }, 90_000);
 
 afterAll(async () => {
   try {
-    await replicas?.stop();
+    if (!stopped) await stopAll();
   } finally {
     // Whatever the processes logged at warn or above (LOG_LEVEL=warn) helps diagnose a failure.
-    const logged = replicas?.warnings() ?? [];
+    const logged = procs.flatMap((p, i) =>
+      p
+        .output()
+        .split('\n')
+        .filter((l) => /"level":(40|50|60)/.test(l))
+        .map((l) => `process ${i}: ${l}`),
+    );
     if (logged.length > 0) console.warn(logged.slice(0, 50).join('\n'));
     await db?.drop();
+    await server?.stop();
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   }
 });
 
@@ -262,30 +291,36 @@ test('every process agrees with the event log on the V2 gate within 1 s of the l
   ];
 
   const deadline = lastCommandAt + 1000;
+  // Status and gauge are watched by two loops of their own, so neither's time includes the other's calls.
+  const until = async (
+    check: () => Promise<[boolean, string]>,
+  ): Promise<{ ms: number | null; seen: string }> => {
+    let seen = '';
+    while (Date.now() <= deadline + 250) {
+      const [ok, what] = await check();
+      seen = what;
+      if (ok) return { ms: Date.now() - lastCommandAt, seen };
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    return { ms: null, seen };
+  };
   const observe = async (proc: number) => {
-    let statusMs: number | null = null;
-    let gaugeMs: number | null = null;
-    let lastSeen = '';
-    while ((statusMs === null || gaugeMs === null) && Date.now() <= deadline + 250) {
-      if (statusMs === null) {
+    const [status, gauge] = await Promise.all([
+      until(async () => {
         const seen = await Promise.all(
           expectedStatus.map(([, key]) => call(proc, 'GET', '/costsim/v2/status', key)),
         );
         const open = seen.map((r) => r.body.circuit_breaker_open);
-        lastSeen = `status ${JSON.stringify(open)}`;
-        if (open.every((o, i) => o === expectedStatus[i]![2])) statusMs = Date.now() - lastCommandAt;
-      }
-      if (gaugeMs === null) {
+        return [open.every((o, i) => o === expectedStatus[i]![2]), `status ${JSON.stringify(open)}`];
+      }),
+      until(async () => {
         const g = await gauges(proc);
         const values = LOAD_BREAKERS.map((ref) => g.get(streamOf(ref)) ?? 0);
-        lastSeen += ` gauges ${JSON.stringify(values)}`;
-        if (values.every((v, i) => v === (truth.get(streamOf(LOAD_BREAKERS[i]!)) ? 1 : 0))) {
-          gaugeMs = Date.now() - lastCommandAt;
-        }
-      }
-      if (statusMs === null || gaugeMs === null) await new Promise((r) => setTimeout(r, 10));
-    }
-    return { proc, statusMs, gaugeMs, lastSeen };
+        const ok = values.every((v, i) => v === (truth.get(streamOf(LOAD_BREAKERS[i]!)) ? 1 : 0));
+        return [ok, `gauges ${JSON.stringify(values)}`];
+      }),
+    ]);
+    return { proc, statusMs: status.ms, gaugeMs: gauge.ms, lastSeen: `${status.seen} ${gauge.seen}` };
   };
   const agreed = await Promise.all(procs.map((_, i) => observe(i)));
   console.log(

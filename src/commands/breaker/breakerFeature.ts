@@ -13,22 +13,19 @@ import { cbIncidentsProjection } from '../../projections/breaker/cbIncidentsProj
 import { cbStateProjection } from '../../projections/breaker/cbStateProjection';
 import { BreakerCommandService, registerBreakerCounters } from './breakerCommandService';
 import { BreakerRecoveryWorker } from './breakerRecoveryWorker';
+import { breakerPolicyFromConfig } from './breakerPolicyFromConfig';
+import { BreakerDeclarations } from './breakerDeclarations';
+import { mountBreakerDeclarationRoutes } from './breakerDeclarationRoutes';
+import { cbDeclarationsProjection } from '../../projections/breaker/cbDeclarationsProjection';
 import { mountBreakerCommandRoutes } from './breakerRoutes';
 import { breakerRouteDocs } from './breakerRouteDocs';
 
 export const breakerFeature: FeatureDefinition = {
   name: 'breaker',
-  projections: [cbStateProjection, cbIncidentsProjection],
+  projections: [cbStateProjection, cbIncidentsProjection, cbDeclarationsProjection],
   routes: breakerRouteDocs,
   create(ctx) {
-    const policy: BreakerPolicy = {
-      driftThreshold: ctx.config.breaker.driftThreshold,
-      failureThreshold: ctx.config.breaker.failureThreshold,
-      schemaErrorThreshold: ctx.config.breaker.schemaErrorThreshold,
-      autoDisable: ctx.config.breaker.autoDisable,
-      autoRecover: ctx.config.breaker.autoRecover,
-      disableTtlHours: ctx.config.breaker.disableTtlHours,
-    };
+    const policy: BreakerPolicy = breakerPolicyFromConfig(ctx.config);
     // Bulkheads: the kill switch never queues behind bulk work for a connection. Breaker commands (their
     // appends and the NOTIFY that wakes other replicas' gates) and the V2 gate's reads each have
     // connections of their own, so a pool busy with provenance writes delays neither.
@@ -67,6 +64,7 @@ export const breakerFeature: FeatureDefinition = {
       counters: registerBreakerCounters(ctx.metrics.registry),
       maxQueue: ctx.config.commandQueueLimit,
       instance: ctx.config.instanceId,
+      logger: ctx.logger,
       snapshots: {
         store: new PostgresSnapshotStore(ctx.pool),
         every: ctx.config.breaker.snapshotEvery,
@@ -75,6 +73,7 @@ export const breakerFeature: FeatureDefinition = {
       onCurrentState: (stream, state, version) => cache.learn(stream, state, version),
     });
     const queries = new BreakerQueries(ctx.pool, policy, () => new Date(), cache);
+    const declarations = new BreakerDeclarations(ctx.store, ctx.pool, ctx.config.declaredBreakers);
     const recovery = policy.autoRecover
       ? new BreakerRecoveryWorker(
           ctx.connectionString,
@@ -161,8 +160,10 @@ export const breakerFeature: FeatureDefinition = {
     });
 
     return {
-      api: { service, queries, cache, recovery },
+      api: { service, queries, cache, recovery, declarations },
       mount(app) {
+        // First: a route on an undeclared breaker answers 404 before anything else runs.
+        mountBreakerDeclarationRoutes(app, declarations);
         // Reads first: they are the hot path, and express matches routes in order.
         mountBreakerQueryRoutes(app, {
           queries,
@@ -172,10 +173,12 @@ export const breakerFeature: FeatureDefinition = {
           modelVersion: ctx.config.modelVersion,
           adapterVersion: ctx.config.adapterVersion,
           gate: cache,
+          declarations,
         });
         mountBreakerCommandRoutes(app, service, policy);
       },
       async start() {
+        await declarations.start();
         await cache.start();
         recovery?.start();
       },

@@ -42,6 +42,9 @@ export const provenanceBatchBody = z
   .object({ records: z.array(provenanceRecordBody).min(1).max(MAX_RECORDS_PER_WRITE) })
   .strict();
 
+/** What POST /costsim/provenance takes as JSON: one record, or a batch (documented as either). */
+export const provenanceWriteBody = z.union([provenanceRecordBody, provenanceBatchBody]);
+
 /** A calendar day (whole day, inclusive) or an instant. */
 const dateBound = z.union([calendarDay, isoInstant], {
   message: 'must be a date (YYYY-MM-DD) or an ISO timestamp',

@@ -1,4 +1,4 @@
-import type { Express } from 'express';
+import type { Express, Request } from 'express';
 import type pg from 'pg';
 import type { Config } from '../config/config';
 import type { EventStore } from '../eventStore/eventStore';
@@ -44,6 +44,10 @@ export interface FeatureModule {
   mount?(app: Express): void;
   /** Evaluated on every /health/ready (in memory, no I/O). */
   readiness?(): ReadinessCheck;
+  /** A larger body limit (bytes) for some of the slice's routes; undefined = the default 1 MiB. */
+  bodyLimit?(req: Request): number | undefined;
+  /** True for the slice's requests whose route reads the body itself, as a stream. */
+  streamsBody?(req: Request): boolean;
   start?(): Promise<void>;
   stop?(): Promise<void>;
 }

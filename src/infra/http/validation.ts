@@ -41,26 +41,48 @@ export function unstorableErrors(value: unknown, prefix: string): FieldError[] {
 }
 
 /**
- * Parses or throws a 400 problem naming every bad field (one error per field). Nothing has been changed at
- * that point. The result shares free-form objects with `value` (see `storableJsonObject`).
+ * Parses `value` with `schema` and the storable walk (unstorableErrors): the data, or every bad field
+ * (one error per field). The result shares free-form objects with `value` (see `storableJsonObject`).
  */
+export function safeParseStorable<S extends z.ZodType>(
+  schema: S,
+  value: unknown,
+  prefix: string,
+): { success: true; data: z.infer<S> } | { success: false; errors: FieldError[] } {
+  const unstorable = unstorableErrors(value, prefix);
+  const result = schema.safeParse(value);
+  if (result.success && unstorable.length === 0) return { success: true, data: result.data };
+  const errors = [...unstorable, ...(result.success ? [] : fieldErrors(result.error, prefix))];
+  const seen = new Set<string>();
+  return { success: false, errors: errors.filter((e) => !seen.has(e.path) && seen.add(e.path)) };
+}
+
+/** Parses or throws a 400 problem naming every bad field. Nothing has been changed at that point. */
 export function parseOrThrow<S extends z.ZodType>(
   schema: S,
   value: unknown,
   where: 'body' | 'query',
 ): z.infer<S> {
-  const prefix = where === 'query' ? 'query' : '';
-  const unstorable = unstorableErrors(value, prefix);
-  const result = schema.safeParse(value);
-  if (result.success && unstorable.length === 0) return result.data;
-  const errors = [...unstorable, ...(result.success ? [] : fieldErrors(result.error, prefix))];
-  const seen = new Set<string>();
-  throw problems.validation(errors.filter((e) => !seen.has(e.path) && seen.add(e.path)));
+  const result = safeParseStorable(schema, value, where === 'query' ? 'query' : '');
+  if (!result.success) throw problems.validation(result.errors);
+  return result.data;
 }
 
+const queryInts = new WeakMap<object, { min: number; max: number }>();
+
 /** Query-string helpers: values arrive as strings (or arrays when repeated — rejected). */
-export const queryInt = (min: number, max: number) =>
-  z.string().regex(/^\d+$/, 'must be an integer').transform(Number).pipe(z.number().int().min(min).max(max));
+export const queryInt = (min: number, max: number) => {
+  const schema = z
+    .string()
+    .regex(/^\d+$/, 'must be an integer')
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+  queryInts.set(schema, { min, max }); // /openapi.json documents it as the integer it is
+  return schema;
+};
+
+/** The bounds of a queryInt schema (undefined for any other schema). */
+export const queryIntBounds = (schema: object) => queryInts.get(schema);
 
 export const queryBool = z
   .enum(['true', 'false'], { message: 'must be true or false' })
@@ -68,14 +90,10 @@ export const queryBool = z
 
 /** Text PostgreSQL can store: no U+0000, no lone surrogate. */
 export const storableText = (min: number, max: number) =>
-  z
-    .string()
-    .min(min)
-    .max(max)
-    .superRefine((s, ctx) => {
-      const problem = textProblem(s);
-      if (problem) ctx.addIssue({ code: 'custom', message: problem });
-    });
+  (min > 0 ? z.string().min(min) : z.string()).max(max).superRefine((s, ctx) => {
+    const problem = textProblem(s);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
 
 /**
  * A free-form JSON object (`details`, `payload`, `params`) that jsonb can hold exactly as sent. Deliberately

@@ -106,18 +106,18 @@ export class BreakerQueries {
     tenantId: string | null,
     { includeResolved, limit }: { includeResolved: boolean; limit: number },
   ): Promise<{ incidents: IncidentView[]; total: number }> {
-    const where = `breaker = $1 and coalesce(tenant_id, '') = $2 and ($3::boolean or not resolved)`;
-    const params = [name, tenantId ?? '', includeResolved];
-    const [page, count] = await Promise.all([
-      this.pool.query<IncidentRow>(
-        `select id, breaker, tenant_id, timestamp, reason, severity, drift_score, sample_count, details, resolved,
-                resolved_at, resolved_by, resolution_notes, alert_sent, alert_sent_at
-           from cb_incidents where ${where} order by timestamp desc, id limit $4`,
-        [...params, limit],
-      ),
-      this.pool.query<{ n: string }>(`select count(*) as n from cb_incidents where ${where}`, params),
-    ]);
-    return { incidents: page.rows.map(toIncident), total: Number(count.rows[0]?.n ?? 0) };
+    // One statement, so the page and the total come from the same snapshot (two queries could see the
+    // projector's batch land in between: a total of 11 beside a page of 7).
+    const { rows } = await this.pool.query<IncidentRow & { total: string }>(
+      `select id, breaker, tenant_id, timestamp, reason, severity, drift_score, sample_count, details, resolved,
+              resolved_at, resolved_by, resolution_notes, alert_sent, alert_sent_at, count(*) over () as total
+         from cb_incidents
+        where breaker = $1 and coalesce(tenant_id, '') = $2 and ($3::boolean or not resolved)
+        order by timestamp desc, id limit $4`,
+      [name, tenantId ?? '', includeResolved, limit],
+    );
+    const total = rows[0] ? Number(rows[0].total) : 0;
+    return { incidents: rows.map(({ total: _total, ...row }) => toIncident(row)), total };
   }
 
   /**

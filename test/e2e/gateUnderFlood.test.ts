@@ -23,7 +23,7 @@ jest.setTimeout(300_000);
 
 const CYCLES = 20;
 const MIN_RECORDS = 100_000;
-const CAP = 600_000;
+const CAP = 1_500_000;
 
 let db: TestDatabase;
 let replicas: ServeReplicas | undefined;

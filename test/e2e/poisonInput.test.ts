@@ -333,14 +333,14 @@ describe('__proto__ is data: stored and read back exactly as sent', () => {
   });
 
   test('in breaker details and in simulate params', async () => {
-    const res = await fetch(`${t.url}/costsim/breakers/proto-check/drift`, {
+    const res = await fetch(`${t.url}/costsim/breakers/costsim_v2/drift`, {
       method: 'POST',
       headers: { Authorization: `Bearer ${testKeys.write}`, 'Content-Type': 'application/json' },
       body: '{"drift_score":0.1,"details":{"__proto__":{"x":1}}}',
     });
     expect(res.status).toBe(200);
     const history = await (
-      await t.call('GET', '/costsim/breakers/proto-check/history', { key: testKeys.read })
+      await t.call('GET', '/costsim/breakers/costsim_v2/history', { key: testKeys.read })
     ).text();
     expect(history).toContain('"details":{"__proto__":{"x":1}}');
 

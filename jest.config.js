@@ -2,7 +2,11 @@
 const transform = {
   '^.+\\.ts$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' } }],
 };
-const common = { testEnvironment: 'node', transform, moduleFileExtensions: ['ts', 'js', 'json'] };
+const common = {
+  testEnvironment: 'node',
+  transform,
+  moduleFileExtensions: ['ts', 'js', 'cjs', 'mjs', 'json'],
+};
 
 module.exports = {
   reporters: ['default', '<rootDir>/test/support/summaryReporter.js'],

@@ -14,6 +14,8 @@ import { loadConfig } from '../src/infra/config/config';
 import { createLogger } from '../src/infra/logging/logger';
 import type { BreakerStateCache } from '../src/projections/breaker/breakerStateCache';
 import { type RunningService, startService } from '../src/service';
+import { type GateCycle, gateCycles, provenanceFlood, quantile } from '../test/support/gateUnderLoad';
+import { type ServeReplicas, startServeReplicas } from '../test/support/serveReplicas';
 import { testApiKeys, testKeys } from '../test/support/serviceHarness';
 import {
   type Figure,
@@ -38,7 +40,12 @@ import {
  *    HTTP floor of this machine: a bare node:http server answering the same JSON, same load generator;
  *  - a cold start on that drift stream: one command on a replica that has never seen it, from the latest
  *    snapshot vs (baseline) replaying every event;
- *  - the in-memory V2 gate `isV2Disabled`, 1 000 000 single calls each timed with hrtime — target p99 < 50 us.
+ *  - the in-memory V2 gate `isV2Disabled`, 1 000 000 single calls each timed with hrtime — target p99 < 50 us;
+ *  - gate staleness across three `serve` replicas (real processes): 20 disables and enables of costsim_v2,
+ *    each timed from its acknowledgement to every replica's GET /costsim/v2/status showing it (that poll's
+ *    own round trip included), first with nothing else running (the baseline), then while one tenant
+ *    writes provenance as fast as it can (batches of 5 000 over HTTP from 4 clients, >= 100 000 records,
+ *    on until the last cycle) — target p99 <= 1 s under the flood, moonshot <= 100 ms.
  * `*_loop_us_per_request` is the service thread's event-loop busy time per request: unlike requests/s it
  * barely moves when other work shares the machine.
  */
@@ -47,6 +54,7 @@ const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 4000);
 const CLIENTS = 16;
 const GATE_CALLS = Number(process.env.BENCH_GATE_CALLS ?? 1_000_000);
 const DRIFT_BREAKER = 'bench_drift';
+const GATE_CYCLES = Number(process.env.BENCH_GATE_CYCLES ?? 20);
 
 type DriftReply = { tripped: boolean; state: { open: boolean; consecutive_failures: number } };
 
@@ -61,6 +69,55 @@ async function measured(
   return { ...t, cpuUsPerOp: (used.user + used.system) / Math.max(1, t.operations) };
 }
 
+/** Gate staleness over three serve replicas, without and with a provenance flood (one run, one database). */
+async function gateStaleness(figures: Figure[], targets: string[]): Promise<void> {
+  const db = await createBenchDatabase(4);
+  let replicas: ServeReplicas | undefined;
+  try {
+    replicas = await startServeReplicas(db.url, 'bench-gate', 3);
+    const urls = replicas.urls;
+    const observed = (cycles: GateCycle[]) => {
+      const all = cycles.flatMap((c) => [...c.disableMs, ...c.enableMs]);
+      if (all.some((ms) => ms === null) || cycles.some((c) => c.errors.length > 0)) {
+        throw new Error(`gate cycles: a change did not reach every replica: ${JSON.stringify(cycles)}`);
+      }
+      return all as number[];
+    };
+    await gateCycles(urls, { cycles: 3 }); // warm-up
+    const quiet = observed(await gateCycles(urls, { cycles: GATE_CYCLES }));
+    const flood = provenanceFlood(urls, { records: 100_000, upTo: 2_000_000 });
+    const loaded = observed(await gateCycles(urls, { cycles: GATE_CYCLES }));
+    const stillWriting = flood.written() < 2_000_000;
+    flood.stop();
+    await flood.done;
+    if (flood.failures.length > 0) throw new Error(`provenance flood: ${flood.failures[0]}`);
+    if (!stillWriting) throw new Error('the provenance flood ended before the last gate cycle');
+    const [q50, q99, f50, f99] = [
+      quantile(quiet, 0.5),
+      quantile(quiet, 0.99),
+      quantile(loaded, 0.5),
+      quantile(loaded, 0.99),
+    ];
+    figures.push(
+      figure(BENCH, 'gate_staleness_no_flood_p50', q50, 'ms'),
+      figure(BENCH, 'gate_staleness_no_flood_p99', q99, 'ms'),
+      figure(BENCH, 'gate_staleness_flood_p50', f50, 'ms', q50),
+      figure(BENCH, 'gate_staleness_flood_p99', f99, 'ms', q99),
+      figure(BENCH, 'gate_staleness_observations', loaded.length, 'per run'),
+      figure(BENCH, 'provenance_flood_records', flood.written(), 'records'),
+      figure(BENCH, 'provenance_flood_rate', flood.written() / (flood.elapsedMs() / 1000), 'records/s'),
+    );
+    targets.push(
+      `gate staleness under a provenance flood p99 ${f99} ms (target <= 1000 ${f99 <= 1000 ? 'OK' : 'MISSED'}; ` +
+        `moonshot <= 100 ${f99 <= 100 ? 'OK' : 'MISSED'}); without the flood p99 ${q99} ms; ` +
+        `${loaded.length} observations each (3 replicas x ${GATE_CYCLES} disables + enables), ${flood.written()} records written`,
+    );
+  } finally {
+    await replicas?.stop();
+    await db.drop();
+  }
+}
+
 export async function run(): Promise<Figure[]> {
   const db = await createBenchDatabase(16);
   const dataDir = mkdtempSync(join(tmpdir(), 'costsim-bench-breaker-'));
@@ -73,7 +130,12 @@ export async function run(): Promise<Figure[]> {
     const baseline = await createRawInsertBaseline(db.pool);
     const rawInsert = () => measureThroughput(8, DURATION_MS, baseline.nextRun());
 
-    const config = loadConfig({ PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'silent' });
+    const config = loadConfig({
+      PORT: '0',
+      DATA_DIR: dataDir,
+      LOG_LEVEL: 'silent',
+      COSTSIM_BREAKERS: DRIFT_BREAKER,
+    });
     service = await startService({
       config,
       databaseUrl: db.url,
@@ -299,6 +361,7 @@ export async function run(): Promise<Figure[]> {
     await db.drop();
     rmSync(dataDir, { recursive: true, force: true });
   }
+  await gateStaleness(figures, targets);
   for (const t of targets) console.error(`[bench ${BENCH}] ${t}`);
   return figures;
 }

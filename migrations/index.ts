@@ -7,6 +7,8 @@ import * as projectionFailures from './005_projection_failures';
 import * as cbStateChanges from './006_cb_state_changes';
 import * as alerts from './007_alerts';
 import * as provenance from './008_provenance';
+import * as esEventsTypeCommitOrder from './013_es_events_type_commit_order';
+import * as breakerDeclarations from './015_breaker_declarations';
 import * as projectionIsolation from './009_projection_isolation';
 
 /**
@@ -22,6 +24,9 @@ const migrations: ReadonlyArray<readonly [string, Knex.Migration]> = [
   ['006_cb_state_changes', cbStateChanges],
   ['007_alerts', alerts],
   ['008_provenance', provenance],
+  ['013_es_events_type_commit_order', esEventsTypeCommitOrder],
+  ['015_breaker_declarations', breakerDeclarations],
+  // Appended after the ones main shipped first (a database may already have 013 and 015).
   ['009_projection_isolation', projectionIsolation],
 ];
 

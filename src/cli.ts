@@ -1,148 +1,37 @@
 import { Command } from 'commander';
-import { type Config, ConfigError, loadConfig } from './infra/config/config';
-import { type EmbeddedPostgresHandle, startEmbeddedPostgres } from './infra/postgres/embeddedPostgres';
-import { migrateLatest } from './infra/postgres/migrate';
-import { createPool } from './infra/postgres/pool';
-import { projectionStatuses } from './projections/runtime/lag';
-import { registerDeadLettersCommand, registerRebuildCommand } from './cli/projectionOperationsCommands';
-import { startService } from './service';
-import { ApiKeyConfigError, type LoadedKeys, loadApiKeys } from './infra/http/auth';
+import { serviceVersion } from './infra/version';
+import { registerAlertsCommand } from './cli/alertsCommand';
+import { registerBreakersCommand } from './cli/breakersCommand';
+import { registerMigrateCommand } from './cli/migrateCommand';
+import { registerProjectionsCommand } from './cli/projectionsCommand';
+import { registerServeCommand } from './cli/serveCommand';
+import { CliError, withDatabase } from './cli/cliContext';
 import { registerBackfillCommand } from './commands/provenance/backfillCommand';
 
-function configOrExit(): Config {
-  try {
-    return loadConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\n`);
-      process.exit(2);
-    }
-    throw err;
-  }
-}
-
-/** DATABASE_URL, or the embedded PostgreSQL under DATA_DIR (npm start with no configuration). */
-async function database(config: Config): Promise<{ url: string; embedded: EmbeddedPostgresHandle | null }> {
-  if (config.databaseUrl) return { url: config.databaseUrl, embedded: null };
-  process.stderr.write(`No DATABASE_URL: starting embedded PostgreSQL under ${config.dataDir}/pg\n`);
-  const embedded = await startEmbeddedPostgres(config.dataDir);
-  return { url: embedded.url, embedded };
-}
-
-async function serve(): Promise<void> {
-  const config = configOrExit();
-  const { url, embedded } = await database(config);
-  let keys: LoadedKeys;
-  try {
-    keys = loadApiKeys({ json: config.apiKeysJson, file: config.apiKeysFile, dataDir: config.dataDir });
-  } catch (err) {
-    await embedded?.stop();
-    if (err instanceof ApiKeyConfigError) {
-      process.stderr.write(`Invalid configuration:\n  - ${err.message}\n`);
-      process.exit(2);
-    }
-    throw err;
-  }
-  // Without configured keys the service only listens on loopback (api.md conventions).
-  const host = keys.configured ? (config.host ?? '0.0.0.0') : '127.0.0.1';
-  if (keys.generatedKey) {
-    process.stderr.write(
-      `No API keys configured: generated an admin key (shown once, kept in ${config.dataDir}/admin-api-key):\n` +
-        `  ${keys.generatedKey}\n`,
-    );
-  }
-  let service;
-  try {
-    service = await startService({ config, databaseUrl: url, host, apiKeys: keys.keys });
-  } catch (err) {
-    await embedded?.stop();
-    throw err;
-  }
-  let signalled = false;
-  const shutdown = async (signal: NodeJS.Signals) => {
-    if (signalled) return;
-    signalled = true;
-    process.stderr.write(`${signal}: shutting down\n`);
-    const force = setTimeout(() => process.exit(1), 30_000);
-    force.unref();
-    await service.stop();
-    await embedded?.stop();
-    process.exit(0);
-  };
-  process.on('SIGINT', (s) => void shutdown(s));
-  process.on('SIGTERM', (s) => void shutdown(s));
-}
-
-async function withDatabase<T>(work: (url: string, config: Config) => Promise<T>): Promise<T> {
-  const config = configOrExit();
-  const { url, embedded } = await database(config);
-  try {
-    return await work(url, config);
-  } finally {
-    await embedded?.stop();
-  }
-}
-
+/**
+ * The costsim-guard CLI. Each command lives in its own file under src/cli/ and registers itself here with
+ * one line; commands that reach the database use withDatabase() (DATABASE_URL, else the running
+ * service's embedded database, else a clear "no service is running"), go through the same command
+ * handlers as the HTTP API, record the actor cli:<os user>, and print JSON with --json.
+ */
 const program = new Command()
   .name('costsim-guard')
   .description('Control plane for rolling out CostSim V2 in shadow mode')
+  .version(serviceVersion(), '-V, --version', 'print the version')
   .showHelpAfterError();
 
-program
-  .command('serve')
-  .description('serve the HTTP API and run the projector and background workers')
-  .action(serve);
-
-program
-  .command('migrate')
-  .description('apply pending database migrations')
-  .action(() =>
-    withDatabase(async (url) => {
-      const applied = await migrateLatest(url);
-      process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'already up to date\n');
-    }),
-  );
-
-const projections = program.command('projections').description('inspect and rebuild read models');
-
-projections
-  .command('status')
-  .description('checkpoint and lag of every projection')
-  .option('--json', 'print JSON')
-  .action((options: { json?: boolean }) =>
-    withDatabase(async (url) => {
-      await migrateLatest(url);
-      const pool = createPool(url, { max: 2 });
-      try {
-        const statuses = await projectionStatuses(pool);
-        if (options.json) return void process.stdout.write(`${JSON.stringify(statuses, null, 2)}\n`);
-        if (statuses.length === 0) return void process.stdout.write('no projections have run yet\n');
-        console.table(
-          statuses.map((s) => ({
-            projection: s.name,
-            checkpoint: `${s.transactionId}/${s.globalPosition}`,
-            lag_events: s.lagEvents,
-            lag_seconds: Number(s.lagSeconds.toFixed(3)),
-            updated_at: s.updatedAt.toISOString(),
-            failing: s.failure ? `${s.failure.count}x, last ${s.failure.at.toISOString()}` : '',
-            dead_letters: s.deadLetters,
-          })),
-        );
-        for (const s of statuses) {
-          if (s.failure) process.stdout.write(`${s.name} is stuck: ${s.failure.message}\n`);
-        }
-      } finally {
-        await pool.end();
-      }
-    }),
-  );
-
-registerRebuildCommand(projections, (work) => withDatabase((url) => work(url)));
-registerDeadLettersCommand(projections, (work) => withDatabase((url) => work(url)));
-
-registerBackfillCommand(program, withDatabase);
+registerServeCommand(program);
+registerMigrateCommand(program);
+registerProjectionsCommand(program);
+registerBreakersCommand(program);
+registerAlertsCommand(program);
+registerBackfillCommand(program, (work) => withDatabase({}, work));
 
 program.parseAsync(process.argv).catch((err: unknown) => {
+  if (err instanceof CliError) {
+    process.stderr.write(`${err.message}\n`);
+    process.exit(err.exitCode);
+  }
   process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
   process.exit(1);
 });

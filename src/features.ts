@@ -1,5 +1,8 @@
 import type { FeatureDefinition } from './infra/composition/featureModule';
 import type { Projection } from './projections/projection';
+import type { RouteDoc } from './infra/http/openapi';
+import { operationsRouteDocs } from './infra/http/operationsRoutes';
+import { projectionRouteDocs } from './projections/runtime/projectionRoutes';
 import { alertsFeature } from './commands/alerts/alertsFeature';
 import { breakerFeature } from './commands/breaker/breakerFeature';
 import { provenanceFeature } from './commands/provenance/provenanceFeature';
@@ -14,3 +17,10 @@ export const features: readonly FeatureDefinition[] = [
 ];
 
 export const allProjections = (): Projection[] => features.flatMap((f) => f.projections);
+
+/** Every documented route, operations included: /openapi.json, docs/openapi.json and the 405 handler use it. */
+export const allRouteDocs = (): RouteDoc[] => [
+  ...operationsRouteDocs,
+  ...projectionRouteDocs,
+  ...features.flatMap((f) => f.routes ?? []),
+];

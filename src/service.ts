@@ -18,6 +18,7 @@ import { mountProjectionRoutes, projectionRouteDocs } from './projections/runtim
 import { type ApiKey, authenticate } from './infra/http/auth';
 import { commandErrorToProblem } from './commands/commandErrors';
 import { features as allFeatures } from './features';
+import { serviceVersion } from './infra/version';
 import type { FeatureDefinition } from './infra/composition/featureModule';
 
 export interface RunningService {
@@ -54,7 +55,11 @@ export async function startService({
   const logger = given ?? createLogger(config.logLevel, { instance: config.instanceId });
   await migrateLatest(databaseUrl);
 
-  const metrics = new ServiceMetrics({ instance: config.instanceId });
+  const metrics = new ServiceMetrics({
+    version: serviceVersion(),
+    commit: config.commitSha,
+    replica: config.instanceId,
+  });
   const pool = createPool(databaseUrl, { max: 20, applicationName: `costsim-guard:${config.instanceId}` });
   const listener = new PgNotificationListener(databaseUrl);
   const wakeups = listener.on(EVENTS_CHANNEL);
@@ -111,29 +116,39 @@ export async function startService({
   projector?.start();
   for (const m of modules) await m.start?.();
 
+  const routeDocs = [
+    ...operationsRouteDocs,
+    ...projectionRouteDocs,
+    ...definitions.flatMap((f) => f.routes ?? []),
+  ]; // = allRouteDocs() for the default features
+  const openapi = buildOpenApi(routeDocs, serviceVersion());
   const app = createHttpApp({
     logger,
     metrics,
     errorMappers: [commandErrorToProblem],
-    mount: (express) => {
-      const openapi = buildOpenApi(
-        [...operationsRouteDocs, ...projectionRouteDocs, ...definitions.flatMap((f) => f.routes ?? [])],
-        config.modelVersion,
-      );
+    routes: routeDocs,
+    bodyLimit: (req) =>
+      modules.reduce<number | undefined>((found, m) => found ?? m.bodyLimit?.(req), undefined),
+    streamsBody: (req) => modules.some((m) => m.streamsBody?.(req) ?? false),
+    authenticate: authenticate(apiKeys),
+    mountPublic: (express) => {
       express.get('/openapi.json', (_req, res) => void res.json(openapi));
-      express.use('/costsim', authenticate(apiKeys));
       mountOperationsRoutes(express, {
         pool,
         metrics,
         maxLagSeconds: config.projector.maxLagSeconds,
         projectionNames: projections.map((p) => p.name),
+        readiness: () => modules.flatMap((m) => (m.readiness ? [m.readiness()] : [])),
+        metricsAccess: config.metrics,
       });
+    },
+    mount: (express) => {
       mountProjectionRoutes(express, pool);
       for (const m of modules) m.mount?.(express);
     },
   });
   const server: Server = await new Promise((resolve, reject) => {
-    const s = createExpressServer(app);
+    const s = createExpressServer(app, config.http, logger);
     s.once('error', reject);
     s.listen(config.port, host, () => resolve(s));
   });

@@ -1,6 +1,6 @@
-import { userInfo } from 'node:os';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { Presets, SingleBar } from 'cli-progress';
+import type pg from 'pg';
 import { allProjections } from '../features';
 import { PostgresEventStore } from '../infra/eventStore/postgresEventStore';
 import { migrateLatest } from '../infra/postgres/migrate';
@@ -14,34 +14,22 @@ import {
 } from '../projections/runtime/deadLetterActions';
 import { type DeadLetterStatus, listDeadLetters } from '../projections/runtime/deadLetters';
 import { RebuildBusyError, RebuildFailedError, rebuildProjection } from '../projections/runtime/rebuild';
+import {
+  CliError,
+  type DatabaseOptions,
+  ExitCode,
+  cliActor,
+  output,
+  positiveInt,
+  withDatabase,
+  withDatabaseOptions,
+} from './cliContext';
 
-/**
- * `projections rebuild` and `projections dead-letters …` (docs/projections.md). Registered on the
- * `projections` command group by the CLI; `withDatabase` gives the database URL the CLI resolved.
- */
-export type WithDatabase = (work: (url: string) => Promise<void>) => Promise<void>;
-
-const EXIT_USAGE = 2;
-const EXIT_NOT_FOUND = 4;
-
-/** Operators' actions from the CLI are recorded as done by `cli:<os user>`. */
-function actor(): string {
-  try {
-    return `cli:${userInfo().username}`;
-  } catch {
-    return `cli:${process.env.USER ?? 'unknown'}`; // no passwd entry (some containers)
-  }
-}
+/** `projections rebuild` and `projections dead-letters …` (docs/projections.md). */
 
 const projectionName = (v: string) => {
   if (!/^[a-z0-9_]+$/.test(v)) throw new InvalidArgumentError('a projection name is lower_snake_case');
   return v;
-};
-
-const positiveInt = (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('a positive integer');
-  return n;
 };
 
 const uuid = (v: string) => {
@@ -51,87 +39,80 @@ const uuid = (v: string) => {
   return v.toLowerCase();
 };
 
-function findProjection(name: string): Projection | null {
+const collect =
+  <T>(parse: (v: string) => T) =>
+  (v: string, all: T[] = []) => [...all, parse(v)];
+
+function findProjection(name: string): Projection {
   const found = allProjections().find((p) => p.name === name);
   if (found) return found;
   const names = allProjections().map((p) => p.name);
-  process.stderr.write(`unknown projection "${name}"; known: ${names.join(', ') || '(none)'}\n`);
-  process.exitCode = EXIT_USAGE;
-  return null;
+  throw new CliError(`unknown projection "${name}"; known: ${names.join(', ') || '(none)'}`, ExitCode.usage);
 }
 
-async function withPool(url: string, work: (pool: ReturnType<typeof createPool>) => Promise<void>) {
-  await migrateLatest(url);
-  const pool = createPool(url, { max: 4, applicationName: 'costsim-guard-cli' });
-  try {
-    await work(pool);
-  } finally {
-    await pool.end();
-  }
+async function withPool<T>(options: DatabaseOptions, work: (pool: pg.Pool) => Promise<T>): Promise<T> {
+  return withDatabase(options, async (url) => {
+    await migrateLatest(url);
+    const pool = createPool(url, { max: 4, applicationName: 'costsim-guard-cli' });
+    try {
+      return await work(pool);
+    } finally {
+      await pool.end();
+    }
+  });
 }
 
-export function registerRebuildCommand(projections: Command, withDatabase: WithDatabase): void {
-  projections
-    .command('rebuild')
-    .description(
-      'replay every event into new copies of the tables and swap them in at once (safe on a running service)',
-    )
-    .argument('[names...]', 'projection names', (v: string, all: string[] = []) => [
-      ...all,
-      projectionName(v),
-    ])
-    .option('--all', 'every projection, one after another')
-    .option('--batch-size <n>', 'events per transaction', positiveInt)
-    .option('--json', 'print JSON')
-    .action((names: string[] | undefined, options: { all?: boolean; batchSize?: number; json?: boolean }) => {
+export function registerRebuildCommand(projections: Command): void {
+  withDatabaseOptions(
+    projections
+      .command('rebuild')
+      .description(
+        'replay every event into new copies of the tables and swap them in at once (safe on a running service)',
+      )
+      .argument('[names...]', 'projection names', collect(projectionName))
+      .option('--all', 'every projection, one after another')
+      .option('--batch-size <n>', 'events per transaction', positiveInt),
+  ).action(
+    (names: string[] | undefined, options: DatabaseOptions & { all?: boolean; batchSize?: number }) => {
       const wanted = options.all ? allProjections().map((p) => p.name) : (names ?? []);
-      if (wanted.length === 0) {
-        process.stderr.write('name a projection to rebuild, or pass --all\n');
-        process.exitCode = EXIT_USAGE;
-        return;
-      }
+      if (wanted.length === 0)
+        throw new CliError('name a projection to rebuild, or pass --all', ExitCode.usage);
       const selected = wanted.map(findProjection);
-      if (selected.some((p) => p === null)) return;
-      return withDatabase((url) =>
-        withPool(url, async (pool) => {
-          const store = new PostgresEventStore(pool);
-          const results = [];
-          for (const projection of selected as Projection[]) {
-            const bar = new SingleBar(
-              {
-                format: `${projection.name} [{bar}] {percentage}% | {value}/{total} events | {eta}s`,
-                stream: process.stderr,
+      return withPool(options, async (pool) => {
+        const store = new PostgresEventStore(pool);
+        const results = [];
+        for (const projection of selected) {
+          const bar = new SingleBar(
+            {
+              format: `${projection.name} [{bar}] {percentage}% | {value}/{total} events | {eta}s`,
+              stream: process.stderr,
+            },
+            Presets.shades_classic,
+          );
+          try {
+            if (!options.json) bar.start(1, 0);
+            const result = await rebuildProjection(pool, store, projection, {
+              ...(options.batchSize ? { batchSize: options.batchSize } : {}),
+              onProgress: (p) => {
+                bar.setTotal(Math.max(p.total, 1));
+                bar.update(p.processed);
               },
-              Presets.shades_classic,
-            );
-            try {
-              if (!options.json) bar.start(1, 0);
-              const result = await rebuildProjection(pool, store, projection, {
-                ...(options.batchSize ? { batchSize: options.batchSize } : {}),
-                onProgress: (p) => {
-                  bar.setTotal(Math.max(p.total, 1));
-                  bar.update(p.processed);
-                },
-              });
-              bar.stop();
-              results.push({ projection: projection.name, ...result });
-              if (!options.json) {
-                process.stdout.write(`rebuilt ${projection.name} from ${result.processed} events\n`);
-              }
-            } catch (err) {
-              bar.stop();
-              if (err instanceof RebuildBusyError || err instanceof RebuildFailedError) {
-                process.stderr.write(`${err.message}\n`);
-                process.exitCode = 1;
-                return;
-              }
-              throw err;
-            }
+            });
+            bar.stop();
+            results.push({ projection: projection.name, ...result });
+            if (!options.json)
+              process.stdout.write(`rebuilt ${projection.name} from ${result.processed} events\n`);
+          } catch (err) {
+            bar.stop();
+            if (err instanceof RebuildBusyError || err instanceof RebuildFailedError)
+              throw new CliError(err.message);
+            throw err;
           }
-          if (options.json) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
-        }),
-      );
-    });
+        }
+        if (options.json) output(options, selected.length === 1 ? results[0] : results, () => {});
+      });
+    },
+  );
 }
 
 const statusOption = new Option('--status <status>', 'which dead letters')
@@ -153,94 +134,86 @@ function describe(r: DeadLetterActionResult): string {
   }
 }
 
-export function registerDeadLettersCommand(projections: Command, withDatabase: WithDatabase): void {
+export function registerDeadLettersCommand(projections: Command): void {
   const deadLetters = projections
     .command('dead-letters')
     .description('events a projection parked because it could not apply them: list, retry or skip');
 
-  deadLetters
-    .command('list')
-    .description('dead letters, oldest first, with the error each failed on')
-    .option('--projection <name>', 'only this projection', projectionName)
-    .addOption(statusOption)
-    .option('--json', 'print JSON')
-    .action((options: { projection?: string; status: DeadLetterStatus | 'all'; json?: boolean }) =>
-      withDatabase((url) =>
-        withPool(url, async (pool) => {
-          const letters = await listDeadLetters(pool, {
-            ...(options.projection ? { projection: options.projection } : {}),
-            status: options.status,
-          });
-          if (options.json) return void process.stdout.write(`${JSON.stringify(letters, null, 2)}\n`);
-          if (letters.length === 0) return void process.stdout.write('no dead letters\n');
-          for (const d of letters) {
-            process.stdout.write(
-              `${d.projection} ${d.eventId} ${d.eventType} ${d.streamName}@${d.streamVersion} ` +
-                `${d.status} (parked ${d.parkedAt.toISOString()}, ${d.failures} failure${d.failures === 1 ? '' : 's'}` +
-                `${d.resolvedBy ? `, ${d.status} by ${d.resolvedBy}` : ''})\n    ${d.error}\n`,
-            );
-          }
-        }),
-      ),
-    );
+  withDatabaseOptions(
+    deadLetters
+      .command('list')
+      .description('dead letters, oldest first, with the error each failed on')
+      .option('--projection <name>', 'only this projection', projectionName)
+      .addOption(statusOption),
+  ).action((options: DatabaseOptions & { projection?: string; status: DeadLetterStatus | 'all' }) =>
+    withPool(options, async (pool) => {
+      const letters = await listDeadLetters(pool, {
+        ...(options.projection ? { projection: options.projection } : {}),
+        status: options.status,
+      });
+      output(options, letters, () => {
+        if (letters.length === 0) return void process.stdout.write('no dead letters\n');
+        for (const d of letters) {
+          process.stdout.write(
+            `${d.projection} ${d.eventId} ${d.eventType} ${d.streamName}@${d.streamVersion} ` +
+              `${d.status} (parked ${d.parkedAt.toISOString()}, ${d.failures} failure${d.failures === 1 ? '' : 's'}` +
+              `${d.resolvedBy ? `, ${d.status} by ${d.resolvedBy}` : ''})\n    ${d.error}\n`,
+          );
+        }
+      });
+    }),
+  );
 
   const act = (
     name: 'retry' | 'skip',
     description: string,
     run: (
-      pool: ReturnType<typeof createPool>,
+      pool: pg.Pool,
       projection: Projection,
       eventId: string,
-      options: { reason?: string },
+      reason: string | null,
     ) => Promise<DeadLetterActionResult>,
   ) => {
     const command = deadLetters
       .command(name)
       .description(description)
       .argument('<projection>', 'projection name', projectionName)
-      .argument('[event-ids...]', 'event ids of parked dead letters', (v: string, all: string[] = []) => [
-        ...all,
-        uuid(v),
-      ])
-      .option('--all', 'every parked dead letter of the projection')
-      .option('--json', 'print JSON');
+      .argument('[event-ids...]', 'event ids of parked dead letters', collect(uuid))
+      .option('--all', 'every parked dead letter of the projection');
     if (name === 'skip') command.option('--reason <text>', 'why (kept with the decision)');
-    command.action(
+    withDatabaseOptions(command).action(
       (
         projectionArg: string,
         ids: string[] | undefined,
-        options: { all?: boolean; json?: boolean; reason?: string },
+        options: DatabaseOptions & { all?: boolean; reason?: string },
       ) => {
         const projection = findProjection(projectionArg);
-        if (!projection) return;
-        if (!options.all && !ids?.length) {
-          process.stderr.write('name the event ids, or pass --all\n');
-          process.exitCode = EXIT_USAGE;
-          return;
-        }
-        return withDatabase((url) =>
-          withPool(url, async (pool) => {
-            const eventIds = options.all
-              ? (await listDeadLetters(pool, { projection: projection.name, status: 'parked' })).map(
-                  (d) => d.eventId,
-                )
-              : ids!;
-            const results: DeadLetterActionResult[] = [];
-            try {
-              for (const eventId of eventIds) results.push(await run(pool, projection, eventId, options));
-            } catch (err) {
-              if (!(err instanceof DeadLetterActionRefused)) throw err;
-              process.stderr.write(`${err.message}\n`);
-              process.exitCode = 1;
-            }
-            if (options.json) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
-            else if (eventIds.length === 0)
+        if (!options.all && !ids?.length)
+          throw new CliError('name the event ids, or pass --all', ExitCode.usage);
+        return withPool(options, async (pool) => {
+          const eventIds = options.all
+            ? (await listDeadLetters(pool, { projection: projection.name, status: 'parked' })).map(
+                (d) => d.eventId,
+              )
+            : ids!;
+          const results: DeadLetterActionResult[] = [];
+          let refused: string | null = null;
+          try {
+            for (const eventId of eventIds)
+              results.push(await run(pool, projection, eventId, options.reason ?? null));
+          } catch (err) {
+            if (!(err instanceof DeadLetterActionRefused)) throw err;
+            refused = err.message;
+          }
+          output(options, results, () => {
+            if (eventIds.length === 0)
               process.stdout.write(`no parked dead letters for ${projection.name}\n`);
-            else for (const r of results) process.stdout.write(`${describe(r)}\n`);
-            if (results.some((r) => r.outcome === 'failed')) process.exitCode = 1;
-            else if (results.some((r) => r.outcome === 'not_found')) process.exitCode = EXIT_NOT_FOUND;
-          }),
-        );
+            for (const r of results) process.stdout.write(`${describe(r)}\n`);
+          });
+          if (refused) throw new CliError(refused);
+          if (results.some((r) => r.outcome === 'failed')) process.exitCode = ExitCode.failure;
+          else if (results.some((r) => r.outcome === 'not_found')) process.exitCode = ExitCode.notFound;
+        });
       },
     );
   };
@@ -249,12 +222,11 @@ export function registerDeadLettersCommand(projections: Command, withDatabase: W
     'retry',
     'apply parked events again now (after a fix); each outcome is recorded',
     (pool, projection, eventId) =>
-      retryDeadLetter(pool, new PostgresEventStore(pool), projection, eventId, actor()),
+      retryDeadLetter(pool, new PostgresEventStore(pool), projection, eventId, cliActor()),
   );
   act(
     'skip',
     'resolve parked events without applying them; recorded with the reason',
-    (pool, projection, eventId, o) =>
-      skipDeadLetter(pool, projection.name, eventId, actor(), o.reason ?? null),
+    (pool, projection, eventId, reason) => skipDeadLetter(pool, projection.name, eventId, cliActor(), reason),
   );
 }

@@ -5,15 +5,22 @@ import {
   type EventStore,
   type JsonObject,
   type NewEvent,
+  IdempotencyConflictError,
   WrongExpectedVersionError,
 } from '../infra/eventStore/eventStore';
+import { isConnectionError } from '../infra/postgres/pool';
 
 export class PreconditionFailedError extends Error {
   constructor(
-    readonly expected: number,
+    readonly expected: number | readonly number[],
     readonly actual: number,
   ) {
-    super(`If-Match version ${expected} does not match the current version ${actual}`);
+    const given = typeof expected === 'number' ? [expected] : expected;
+    super(
+      given.length === 0
+        ? `If-Match names no strong version; the current version is ${actual}`
+        : `If-Match version ${given.join(', ')} does not match the current version ${actual}`,
+    );
     this.name = 'PreconditionFailedError';
   }
 }
@@ -36,6 +43,25 @@ export class ConcurrencyConflictError extends Error {
   }
 }
 
+/**
+ * The store refused this command's events (a value it cannot hold, which validation should have made
+ * impossible). Only this command failed: the others of its batch were written without it. The store's
+ * own message stays in `cause`, for the log, never for the client.
+ */
+export class CommandNotStoredError extends Error {
+  constructor(override readonly cause: unknown) {
+    super('The events of this command could not be stored');
+    this.name = 'CommandNotStoredError';
+  }
+}
+
+/** An append that failed for a reason that concerns the batch's events, not the connection or the version. */
+class AppendRefusedError extends Error {
+  constructor(override readonly cause: unknown) {
+    super('append refused');
+  }
+}
+
 export interface CommandOutcome<Event, State> {
   events: Event[];
   before: State;
@@ -45,8 +71,11 @@ export interface CommandOutcome<Event, State> {
 }
 
 export interface RunOptions {
-  /** If-Match: the stream version the caller last saw; anything else fails with PreconditionFailedError. */
-  ifMatch?: number;
+  /**
+   * If-Match: the stream version(s) the caller accepts (a list matches if any does; [] matches nothing);
+   * any other current version fails with PreconditionFailedError.
+   */
+  ifMatch?: number | readonly number[];
   metadata?: JsonObject;
 }
 
@@ -84,7 +113,9 @@ const READ_PAGE = 5000;
  * of the whole queue go out in ONE append (group commit), so concurrent callers on a hot stream do not
  * conflict with one another. A cached state is used as is (one round trip per batch: the append); another
  * replica's write shows up as a version conflict, and the batch catches the state up from the stream and
- * is decided again (bounded). A long stream is never re-read from the start.
+ * is decided again (bounded). A long stream is never re-read from the start. An append the store refuses
+ * (not a conflict, not a lost connection) is split down to single commands, so one bad command fails alone
+ * (see runContained).
  */
 export class DeciderCommandRunner<Command, Event extends DomainEvent, State> {
   private readonly queues = new Map<string, Array<Job<Command, Event, State>>>();
@@ -104,6 +135,12 @@ export class DeciderCommandRunner<Command, Event extends DomainEvent, State> {
        */
       maxQueue?: number;
       snapshots?: SnapshotOptions;
+      /**
+       * Told every state this runner has proved current: after each append (before any command of the
+       * batch is answered) and after each catch-up read. The V2 gate learns its own replica's changes here.
+       * Must be fast and must not throw (a throw is ignored).
+       */
+      onCurrentState?: (stream: string, state: State, version: number) => void;
     } = {},
   ) {}
 
@@ -159,6 +196,7 @@ export class DeciderCommandRunner<Command, Event extends DomainEvent, State> {
     // Remembered even when nothing followed a snapshot: the next command must not read it again.
     const loaded = { state, version, snapshotVersion: start.snapshotVersion };
     this.remember(stream, loaded);
+    this.tellCurrent(stream, loaded);
     this.snapshotIfDue(stream, loaded);
     return loaded;
   }
@@ -194,13 +232,36 @@ export class DeciderCommandRunner<Command, Event extends DomainEvent, State> {
     }
   }
 
+  private tellCurrent(stream: string, loaded: Loaded<State>): void {
+    try {
+      this.options.onCurrentState?.(stream, loaded.state, loaded.version);
+    } catch {
+      /* an observer never fails a command */
+    }
+  }
+
   private async drain(stream: string): Promise<void> {
     const queue = this.queues.get(stream)!;
-    while (queue.length > 0) {
-      const batch = queue.splice(0, this.options.maxBatch ?? 200);
-      await this.runBatch(stream, batch).catch((err: unknown) => batch.forEach((job) => job.reject(err)));
-    }
+    while (queue.length > 0) await this.runContained(stream, queue.splice(0, this.options.maxBatch ?? 200));
     this.queues.delete(stream);
+  }
+
+  /**
+   * A bad command fails alone: when the store refuses a batch's append (not a conflict, not a lost
+   * connection — then nothing or everything may be written, and the caller must be told so), the batch is
+   * split in halves and each is decided and appended again, down to single commands, so every good command
+   * lands and only the bad one gets the error. A refused append writes nothing, so nothing is written twice.
+   */
+  private async runContained(stream: string, batch: Array<Job<Command, Event, State>>): Promise<void> {
+    try {
+      await this.runBatch(stream, batch);
+    } catch (err) {
+      if (!(err instanceof AppendRefusedError)) return batch.forEach((job) => job.reject(err));
+      if (batch.length === 1) return batch[0]!.reject(new CommandNotStoredError(err.cause));
+      const half = Math.ceil(batch.length / 2);
+      await this.runContained(stream, batch.slice(0, half));
+      await this.runContained(stream, batch.slice(half));
+    }
   }
 
   private async runBatch(stream: string, batch: Array<Job<Command, Event, State>>): Promise<void> {
@@ -227,11 +288,16 @@ export class DeciderCommandRunner<Command, Event extends DomainEvent, State> {
           snapshotVersion: loaded.snapshotVersion,
         };
         this.remember(stream, appended);
+        this.tellCurrent(stream, appended);
         this.snapshotIfDue(stream, appended);
         decided.settle();
         return;
       } catch (err) {
-        if (!(err instanceof WrongExpectedVersionError)) throw err;
+        if (!(err instanceof WrongExpectedVersionError)) {
+          throw isConnectionError(err) || err instanceof IdempotencyConflictError
+            ? err
+            : new AppendRefusedError(err);
+        }
         if (attempt >= maxAttempts) throw new ConcurrencyConflictError(stream);
         // Another writer got there first: decide the whole batch again on the caught-up state.
         if (!cached) await new Promise((r) => setTimeout(r, Math.random() * 5 * attempt));
@@ -249,8 +315,12 @@ export class DeciderCommandRunner<Command, Event extends DomainEvent, State> {
     const events: NewEvent[] = [];
     const answers: Array<() => void> = [];
     for (const job of batch) {
-      if (job.options.ifMatch !== undefined && job.options.ifMatch !== version) {
-        const error = new PreconditionFailedError(job.options.ifMatch, version);
+      const ifMatch = job.options.ifMatch;
+      if (
+        ifMatch !== undefined &&
+        !(typeof ifMatch === 'number' ? ifMatch === version : ifMatch.includes(version))
+      ) {
+        const error = new PreconditionFailedError(ifMatch, version);
         answers.push(() => job.reject(error));
         continue;
       }

@@ -18,6 +18,7 @@ import { replicaEnv } from '../support/replicaEnv';
 import type { ServeProcess } from '../support/serveProcess';
 import { testKeys } from '../support/serviceHarness';
 import { createTestDatabase, type TestDatabase } from '../support/testDatabase';
+import { type PrivatePostgres, startPrivatePostgres } from '../support/privatePostgres';
 
 /**
  * Three real `costsim-guard serve` processes on one database. 300 mixed breaker commands go round-robin
@@ -178,9 +179,17 @@ function rng(seed: number): () => number {
   };
 }
 
+let server: PrivatePostgres | undefined;
 beforeAll(async () => {
-  db = await createTestDatabase();
-  const env = (i: number) => replicaEnv(db.url, 'mp', i, dirs);
+  // Its own PostgreSQL: another test file's long transaction anywhere on a shared server would hold back
+  // the snapshot xmin this file's projector reads up to, and the 1 s propagation below would measure that
+  // (the cause of the old flake), not the replicas.
+  server = await startPrivatePostgres();
+  db = await createTestDatabase({ serverUrl: server.url });
+  const env = (i: number) => ({
+    ...replicaEnv(db.url, 'mp', i, dirs),
+    COSTSIM_BREAKERS: 'ttl_idle,ttl_raced',
+  });
   // allSettled: a process that did start must still be stopped in afterAll when another one failed.
   const started = await Promise.allSettled(
     Array.from({ length: PROCESSES }, (_, i) => startQuietServe(env(i))),
@@ -204,6 +213,7 @@ afterAll(async () => {
     );
     if (logged.length > 0) console.warn(logged.slice(0, 50).join('\n'));
     await db?.drop();
+    await server?.stop();
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   }
 });
@@ -281,30 +291,36 @@ test('every process agrees with the event log on the V2 gate within 1 s of the l
   ];
 
   const deadline = lastCommandAt + 1000;
+  // Status and gauge are watched by two loops of their own, so neither's time includes the other's calls.
+  const until = async (
+    check: () => Promise<[boolean, string]>,
+  ): Promise<{ ms: number | null; seen: string }> => {
+    let seen = '';
+    while (Date.now() <= deadline + 250) {
+      const [ok, what] = await check();
+      seen = what;
+      if (ok) return { ms: Date.now() - lastCommandAt, seen };
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    return { ms: null, seen };
+  };
   const observe = async (proc: number) => {
-    let statusMs: number | null = null;
-    let gaugeMs: number | null = null;
-    let lastSeen = '';
-    while ((statusMs === null || gaugeMs === null) && Date.now() <= deadline + 250) {
-      if (statusMs === null) {
+    const [status, gauge] = await Promise.all([
+      until(async () => {
         const seen = await Promise.all(
           expectedStatus.map(([, key]) => call(proc, 'GET', '/costsim/v2/status', key)),
         );
         const open = seen.map((r) => r.body.circuit_breaker_open);
-        lastSeen = `status ${JSON.stringify(open)}`;
-        if (open.every((o, i) => o === expectedStatus[i]![2])) statusMs = Date.now() - lastCommandAt;
-      }
-      if (gaugeMs === null) {
+        return [open.every((o, i) => o === expectedStatus[i]![2]), `status ${JSON.stringify(open)}`];
+      }),
+      until(async () => {
         const g = await gauges(proc);
         const values = LOAD_BREAKERS.map((ref) => g.get(streamOf(ref)) ?? 0);
-        lastSeen += ` gauges ${JSON.stringify(values)}`;
-        if (values.every((v, i) => v === (truth.get(streamOf(LOAD_BREAKERS[i]!)) ? 1 : 0))) {
-          gaugeMs = Date.now() - lastCommandAt;
-        }
-      }
-      if (statusMs === null || gaugeMs === null) await new Promise((r) => setTimeout(r, 10));
-    }
-    return { proc, statusMs, gaugeMs, lastSeen };
+        const ok = values.every((v, i) => v === (truth.get(streamOf(LOAD_BREAKERS[i]!)) ? 1 : 0));
+        return [ok, `gauges ${JSON.stringify(values)}`];
+      }),
+    ]);
+    return { proc, statusMs: status.ms, gaugeMs: gauge.ms, lastSeen: `${status.seen} ${gauge.seen}` };
   };
   const agreed = await Promise.all(procs.map((_, i) => observe(i)));
   console.log(

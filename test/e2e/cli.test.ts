@@ -4,6 +4,10 @@ import { defaultBreakerPolicy } from '../../src/domain/breaker';
 import { PostgresEventStore } from '../../src/infra/eventStore/postgresEventStore';
 import { createTestDatabase, type TestDatabase } from '../support/testDatabase';
 import { CLI } from '../support/serveProcess';
+import { testApiKeys } from '../support/serviceHarness';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 let db: TestDatabase;
 beforeAll(async () => {
@@ -61,4 +65,29 @@ test('projections rebuild replays the events into an equal table; status reports
   const unknown = cli('projections', 'rebuild', 'no_such_projection');
   expect(unknown.status).toBe(2);
   expect(unknown.stderr).toContain('known: cb_state, cb_incidents');
+});
+
+test('fatal start-up errors are one line naming what to check; unknown COSTSIM_* variables are warned about', () => {
+  const run = spawnSync(process.execPath, [CLI, 'serve'], {
+    env: {
+      ...process.env,
+      DATABASE_URL: 'postgres://postgres:secret@127.0.0.1:1/costsim',
+      COSTSIM_DRIFT_TRESHOLD: '0.3',
+      COSTSIM_API_KEYS: JSON.stringify(testApiKeys),
+      DATA_DIR: mkdtempSync(join(tmpdir(), 'costsim-cli-fatal-')),
+      PORT: '0',
+      LOG_LEVEL: 'silent',
+    },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  expect(run.status).toBe(1);
+  const lines = run.stderr.trim().split('\n');
+  expect(lines).toEqual([
+    'warning: unknown variable COSTSIM_DRIFT_TRESHOLD is ignored (did you mean COSTSIM_DRIFT_THRESHOLD?)',
+    expect.stringMatching(
+      /^fatal: cannot reach PostgreSQL at 127\.0\.0\.1:1\/costsim \(ECONNREFUSED: connection refused\): check that the server is running/,
+    ),
+  ]);
+  expect(run.stderr).not.toContain('secret'); // the password never reaches the terminal
 });

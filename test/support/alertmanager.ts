@@ -1,9 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { request } from 'undici';
+import { alertmanagerSource } from './alertmanagerAvailability';
 import { freePort } from './quietServe';
 
 /** An alert as `GET /api/v2/alerts` lists it (`gettableAlert`, the fields tests look at). */
@@ -30,45 +30,56 @@ export interface RunningAlertmanager {
   alerts(): Promise<ListedAlert[]>;
 }
 
-const INSTALL_HINT = 'apt-get install -y prometheus-alertmanager';
 const READY_TIMEOUT_MS = 20_000;
 const KILL_AFTER_MS = 5_000;
-// group_wait 0s: nothing here waits on notifications, and the "null" receiver sends none anyway.
-const CONFIG = `route:
+
+export interface AlertmanagerOptions {
+  /**
+   * Route every alert to a webhook receiver at this URL (send_resolved: true), so tests see what
+   * Alertmanager notifies, not only what it holds. Without it, a "null" receiver notifies nothing.
+   */
+  webhookUrl?: string;
+  /** How long a new group waits before its first notification (default 0s) and between later ones (1s). */
+  groupWait?: string;
+  groupInterval?: string;
+}
+
+/** The configuration file: group_wait small, one group per alert name and breaker, resolves notified. */
+export function alertmanagerConfig(options: AlertmanagerOptions = {}): string {
+  const timing = `  group_wait: ${options.groupWait ?? '0s'}
+  group_interval: ${options.groupInterval ?? '1s'}
+  repeat_interval: 4h
+  group_by: ['alertname', 'circuit_breaker', 'tenant_id']`;
+  if (!options.webhookUrl) {
+    return `route:
   receiver: 'null'
-  group_wait: 0s
+${timing}
 receivers:
   - name: 'null'
 `;
-
-/** ALERTMANAGER_BIN, else the Debian package's binary, else `alertmanager` on PATH; null if none. */
-export function alertmanagerBinary(): string | null {
-  const candidates = [
-    process.env.ALERTMANAGER_BIN,
-    '/usr/bin/prometheus-alertmanager',
-    ...(process.env.PATH ?? '').split(delimiter).map((dir) => dir && join(dir, 'alertmanager')),
-  ];
-  return candidates.find((path): path is string => !!path && isExecutable(path)) ?? null;
+  }
+  return `route:
+  receiver: 'webhook'
+${timing}
+receivers:
+  - name: 'webhook'
+    webhook_configs:
+      - url: '${options.webhookUrl}'
+        send_resolved: true
+`;
 }
 
-function isExecutable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Starts a real Alertmanager on a free loopback port, with its own config and storage in a temp dir. */
-export async function startAlertmanager(): Promise<RunningAlertmanager> {
-  const found = alertmanagerBinary();
-  if (!found) {
-    throw new Error(
-      `Alertmanager not found (set ALERTMANAGER_BIN, or put it at /usr/bin/prometheus-alertmanager or on PATH): ${INSTALL_HINT}`,
-    );
-  }
-  const bin = found; // a const of type string, so the hoisted functions below see it narrowed
+/**
+ * Starts a real Alertmanager on a free loopback port, with its own config and storage: the binary
+ * (ALERTMANAGER_BIN or PATH), or the prom/alertmanager image through testcontainers (host network, so the
+ * same loopback port and webhook URLs work). Use testWithAlertmanager() so that tests are skipped, with the
+ * reason, where neither exists.
+ */
+export async function startAlertmanager(options: AlertmanagerOptions = {}): Promise<RunningAlertmanager> {
+  const source = alertmanagerSource();
+  if (source.kind === 'none') throw new Error(source.reason);
+  if (source.kind === 'container') return startAlertmanagerContainer(source.image, options);
+  const bin = source.path;
   const dir = await mkdtemp(join(tmpdir(), 'costsim-test-am-'));
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
@@ -81,7 +92,7 @@ export async function startAlertmanager(): Promise<RunningAlertmanager> {
     if (alive) return;
     // stop() removed the directory; a later start() gets fresh storage rather than a crash.
     await mkdir(join(dir, 'data'), { recursive: true });
-    await writeFile(join(dir, 'alertmanager.yml'), CONFIG);
+    await writeFile(join(dir, 'alertmanager.yml'), alertmanagerConfig(options));
     output = '';
     const proc = spawn(
       bin,
@@ -134,18 +145,6 @@ export async function startAlertmanager(): Promise<RunningAlertmanager> {
     clearTimeout(timer);
   }
 
-  async function alerts(): Promise<ListedAlert[]> {
-    const { statusCode, body } = await request(
-      `${url}/api/v2/alerts?active=true&silenced=true&inhibited=true&unprocessed=true`,
-      { signal: AbortSignal.timeout(5_000) },
-    );
-    const text = await body.text();
-    if (statusCode !== 200) throw new Error(`GET /api/v2/alerts answered ${statusCode}: ${text}`);
-    const parsed: unknown = JSON.parse(text);
-    if (!Array.isArray(parsed)) throw new Error(`GET /api/v2/alerts answered a non-array: ${text}`);
-    return parsed as ListedAlert[];
-  }
-
   try {
     await start();
   } catch (err) {
@@ -156,7 +155,7 @@ export async function startAlertmanager(): Promise<RunningAlertmanager> {
     url,
     port,
     start,
-    alerts,
+    alerts: () => listAlerts(url),
     kill: () => halt('SIGKILL'),
     restart: async () => {
       await halt('SIGTERM');
@@ -178,4 +177,76 @@ async function readyStatus(url: string): Promise<number> {
   } catch {
     return 0;
   }
+}
+
+async function listAlerts(url: string): Promise<ListedAlert[]> {
+  const { statusCode, body } = await request(
+    `${url}/api/v2/alerts?active=true&silenced=true&inhibited=true&unprocessed=true`,
+    { signal: AbortSignal.timeout(5_000) },
+  );
+  const text = await body.text();
+  if (statusCode !== 200) throw new Error(`GET /api/v2/alerts answered ${statusCode}: ${text}`);
+  const parsed: unknown = JSON.parse(text);
+  if (!Array.isArray(parsed)) throw new Error(`GET /api/v2/alerts answered a non-array: ${text}`);
+  return parsed as ListedAlert[];
+}
+
+async function waitReady(url: string, what: string): Promise<void> {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  while ((await readyStatus(url)) !== 200) {
+    if (Date.now() > deadline) throw new Error(`${what} did not answer ${url}/-/ready in time`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/**
+ * The same Alertmanager as a container (image prom/alertmanager), for machines with a container runtime
+ * and no binary. Host networking keeps the loopback port across kill/start, as the outage tests need; a
+ * kill removes the container and start() runs a new one with the same configuration (storage is lost, as
+ * with a restarted Alertmanager without a volume).
+ */
+async function startAlertmanagerContainer(
+  image: string,
+  options: AlertmanagerOptions,
+): Promise<RunningAlertmanager> {
+  const { GenericContainer } = await import('testcontainers');
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  type Started = Awaited<ReturnType<InstanceType<typeof GenericContainer>['start']>>;
+  let container: Started | null = null;
+  const start = async () => {
+    if (container) return;
+    container = await new GenericContainer(image)
+      .withNetworkMode('host')
+      .withCopyContentToContainer([
+        { content: alertmanagerConfig(options), target: '/etc/alertmanager/alertmanager.yml' },
+      ])
+      .withCommand([
+        '--config.file=/etc/alertmanager/alertmanager.yml',
+        '--storage.path=/alertmanager',
+        `--web.listen-address=127.0.0.1:${port}`,
+        '--cluster.listen-address=',
+        '--log.level=warn',
+      ])
+      .start();
+    await waitReady(url, `Alertmanager container ${image}`);
+  };
+  const halt = async () => {
+    const running = container;
+    container = null;
+    await running?.stop({ timeout: 0 });
+  };
+  await start();
+  return {
+    url,
+    port,
+    start,
+    alerts: () => listAlerts(url),
+    kill: halt,
+    stop: halt,
+    restart: async () => {
+      await halt();
+      await start();
+    },
+  };
 }

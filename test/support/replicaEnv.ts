@@ -21,5 +21,7 @@ export function replicaEnv(databaseUrl: string, name: string, i: number, dirs: s
     BREAKER_RECOVERY_POLL_MS: '200',
     DATA_DIR: dir,
     INSTANCE_ID: `${name}-${i}`,
+    // Multi-process tests read per-breaker gauges from /metrics.
+    COSTSIM_METRICS_DETAIL: 'true',
   };
 }

@@ -1,7 +1,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 
-export const CLI = join(__dirname, '..', '..', 'bin', 'costsim-guard.js');
+/**
+ * The CLI as tests run it: the TypeScript sources through tsx (test/support/devCli.js), so tests need no
+ * build. The built entry, bin/costsim-guard.js, is what `npm start` and `npx costsim-guard` run.
+ */
+export const CLI = join(__dirname, 'devCli.js');
+export const BUILT_CLI = join(__dirname, '..', '..', 'bin', 'costsim-guard.js');
 
 export interface ServeProcess {
   child: ChildProcess;

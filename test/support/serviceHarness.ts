@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Config, loadConfig } from '../../src/infra/config/config';
 import { type ApiKey, sha256Hex } from '../../src/infra/http/auth';
-import { createLogger } from '../../src/infra/logging/logger';
+import { type Logger, createLogger } from '../../src/infra/logging/logger';
 import { type RunningService, startService } from '../../src/service';
 import type { BreakerCommandService } from '../../src/commands/breaker/breakerCommandService';
 import type { BreakerQueries } from '../../src/projections/breaker/breakerQueries';
@@ -74,6 +74,7 @@ export interface TestService {
 export async function startTestService(
   env: Record<string, string> = {},
   existing?: TestDatabase,
+  options: { logger?: Logger } = {},
 ): Promise<TestService> {
   const db = existing ?? (await createTestDatabase());
   const config = loadConfig({
@@ -90,7 +91,7 @@ export async function startTestService(
     databaseUrl: db.url,
     host: '127.0.0.1',
     apiKeys: testApiKeys,
-    logger: createLogger(config.logLevel),
+    logger: options.logger ?? createLogger(config.logLevel),
   });
   const breaker = service.features[0]!.api as BreakerApi;
   return {

@@ -18,13 +18,16 @@ export interface TestDatabase {
 }
 
 /** A fresh, migrated database for one test file; `drop` ends every connection to it and removes it. */
-export async function createTestDatabase(options: { migrate?: boolean } = {}): Promise<TestDatabase> {
+export async function createTestDatabase(
+  options: { migrate?: boolean; /** another server than TEST_DATABASE_URL's */ serverUrl?: string } = {},
+): Promise<TestDatabase> {
+  const server = options.serverUrl ?? adminUrl();
   const name = `costsim_test_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: adminUrl() });
+  const admin = new pg.Client({ connectionString: server });
   await admin.connect();
   await admin.query(`create database ${name}`);
   await admin.end();
-  const url = new URL(adminUrl());
+  const url = new URL(server);
   url.pathname = `/${name}`;
   if (options.migrate !== false) await migrateLatest(url.toString());
   const pool = createPool(url.toString(), { max: 20, applicationName: 'costsim-test' });
@@ -34,7 +37,7 @@ export async function createTestDatabase(options: { migrate?: boolean } = {}): P
     pool,
     async drop() {
       await pool.end().catch(() => {});
-      const c = new pg.Client({ connectionString: adminUrl() });
+      const c = new pg.Client({ connectionString: server });
       await c.connect();
       await c.query(`drop database if exists ${name} with (force)`);
       await c.end();

@@ -241,11 +241,31 @@ export class AlertDeliveryWorker {
         row.id,
         JSON.stringify(payload),
       ]);
-    if (result.ok) this.options.observer?.onDelivered?.(row.alert_type);
-    else {
+    if (result.ok) {
+      this.options.observer?.onDelivered?.(row.alert_type);
+      this.options.logger?.info(
+        {
+          alert: row.id,
+          alert_type: row.alert_type,
+          incident_id: row.incident_id,
+          target: row.target,
+          attempts,
+        },
+        'alert delivered',
+      );
+    } else {
       this.options.observer?.onFailed?.(row.alert_type, final);
       this.options.logger?.warn(
-        { alert: row.id, target: row.target, attempts, error: result.error, final },
+        {
+          alert: row.id,
+          alert_type: row.alert_type,
+          incident_id: row.incident_id,
+          target: row.target,
+          attempts,
+          error: result.error,
+          final,
+          next_attempt_at: event.type === 'AlertDeliveryFailed' ? event.data.next_attempt_at : null,
+        },
         final ? 'alert delivery failed for good' : 'alert delivery failed; will retry',
       );
     }

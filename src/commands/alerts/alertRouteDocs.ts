@@ -1,4 +1,10 @@
 import type { RouteDoc } from '../../infra/http/openapi';
+import {
+  alertListResponse,
+  alertStatsResponse,
+  purgedResponse,
+  retriedResponse,
+} from './alertResponseSchemas';
 import { alertListQuery, alertStatsQuery, purgeBody, retryFailedBody } from './alertSchemas';
 
 /** The alert queue's part of /openapi.json (api.md "Alerts (operators)"). */
@@ -6,6 +12,7 @@ export const alertRouteDocs: RouteDoc[] = [
   {
     method: 'get',
     path: '/costsim/alerts',
+    response: alertListResponse,
     summary: 'Alert queue rows',
     scope: 'admin',
     query: alertListQuery,
@@ -13,6 +20,7 @@ export const alertRouteDocs: RouteDoc[] = [
   {
     method: 'get',
     path: '/costsim/alerts/stats',
+    response: alertStatsResponse,
     summary: 'Pending, sent and failed counts',
     scope: 'admin',
     query: alertStatsQuery,
@@ -20,6 +28,7 @@ export const alertRouteDocs: RouteDoc[] = [
   {
     method: 'post',
     path: '/costsim/alerts/retry-failed',
+    response: retriedResponse,
     summary: 'Put failed alerts back in the queue with more attempts',
     scope: 'admin',
     body: retryFailedBody,
@@ -28,6 +37,7 @@ export const alertRouteDocs: RouteDoc[] = [
   {
     method: 'post',
     path: '/costsim/alerts/purge',
+    response: purgedResponse,
     summary: 'Delete sent/failed alerts older than N days',
     scope: 'admin',
     body: purgeBody,

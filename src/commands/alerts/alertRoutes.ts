@@ -1,16 +1,11 @@
 import type { Express, Request } from 'express';
-import {
-  ALERT_ADMIN_STREAM,
-  type AlertsPurged,
-  type AlertsRetried,
-} from '../../domain/alerts/alertDeliveryEvents';
 import type { EventStore } from '../../infra/eventStore/eventStore';
 import { addressedTenant, requireScope, principalOf } from '../../infra/http/auth';
 import { problems } from '../../infra/http/problem';
 import { parseOrThrow } from '../../infra/http/validation';
 import type pg from 'pg';
-import { applyAdminAction } from '../../projections/alerts/alertQueueProjection';
 import type { AlertQueries } from '../../projections/alerts/alertQueries';
+import { purgeAlerts, retryFailedAlerts } from './alertAdminCommands';
 import { alertListQuery, alertStatsQuery, purgeBody, retryFailedBody } from './alertSchemas';
 
 /** Undefined = every tenant (a global key that names none); a tenant key sees only its own tenant. */
@@ -36,7 +31,7 @@ export function mountAlertRoutes(
   app: Express,
   deps: { queries: AlertQueries; store: EventStore; pool: pg.Pool; onChange?: () => void },
 ): void {
-  const { queries, store, pool } = deps;
+  const { queries } = deps;
 
   app.get('/costsim/alerts', requireScope('admin'), async (req, res) => {
     const q = parseOrThrow(alertListQuery, req.query, 'query');
@@ -59,33 +54,24 @@ export function mountAlertRoutes(
   app.post('/costsim/alerts/retry-failed', requireScope('admin'), async (req, res) => {
     const b = parseOrThrow(retryFailedBody, req.body ?? {}, 'body');
     const actor = requireGlobalKey(req);
-    const extra = b.max_retries ?? 3;
-    const rows = await queries.failedRows(extra);
-    if (rows.length === 0) return void res.json({ retried: 0 });
-    const event: AlertsRetried = {
-      type: 'AlertsRetried',
-      data: { rows, extra_attempts: extra, actor, at: new Date().toISOString() },
-    };
-    await store.append(ALERT_ADMIN_STREAM, [{ ...event, metadata: { request_id: req.requestId } }]);
-    const retried = await applyAdminAction(pool, event);
-    deps.onChange?.();
+    const retried = await retryFailedAlerts(deps, {
+      extraAttempts: b.max_retries ?? 3,
+      actor,
+      metadata: { request_id: req.requestId },
+    });
+    if (retried > 0) deps.onChange?.();
     res.json({ retried });
   });
 
   app.post('/costsim/alerts/purge', requireScope('admin'), async (req, res) => {
     const b = parseOrThrow(purgeBody, req.body ?? {}, 'body');
     const actor = requireGlobalKey(req);
-    const now = new Date();
-    const event: AlertsPurged = {
-      type: 'AlertsPurged',
-      data: {
-        before: new Date(now.getTime() - (b.days ?? 30) * 86_400_000).toISOString(),
-        statuses: b.statuses ?? ['sent', 'failed'],
-        actor,
-        at: now.toISOString(),
-      },
-    };
-    await store.append(ALERT_ADMIN_STREAM, [{ ...event, metadata: { request_id: req.requestId } }]);
-    res.json({ purged: await applyAdminAction(pool, event) });
+    const purged = await purgeAlerts(deps, {
+      days: b.days ?? 30,
+      statuses: b.statuses ?? ['sent', 'failed'],
+      actor,
+      metadata: { request_id: req.requestId },
+    });
+    res.json({ purged });
   });
 }

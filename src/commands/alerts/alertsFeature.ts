@@ -21,10 +21,12 @@ export const alertsFeature: FeatureDefinition = {
   routes: alertRouteDocs,
   create(ctx) {
     const { alertmanager, instanceId, port } = ctx.config;
+    const publicUrl = (alertmanager.publicUrl ?? `http://${instanceId}:${port}`).replace(/\/+$/, '');
     const source: AlertSource = {
       instance: instanceId,
-      publicUrl: alertmanager.publicUrl ?? `http://${instanceId}:${port}`,
-      runbookUrl: alertmanager.runbookUrl,
+      publicUrl,
+      // The service serves its own runbooks (docs/runbooks/) at /docs/runbooks/.
+      runbookUrl: alertmanager.runbookUrl ?? `${publicUrl}/docs/runbooks/`,
     };
     const client = new AlertmanagerClient({ timeoutMs: alertmanager.timeoutSeconds * 1000 });
     const registers = [ctx.metrics.registry];

@@ -1,4 +1,5 @@
 import type { Counter, Registry } from 'prom-client';
+import type { Logger } from '../../infra/logging/logger';
 import { Counter as PromCounter } from 'prom-client';
 import {
   type BreakerCommand,
@@ -86,12 +87,20 @@ export class BreakerCommandService {
       maxQueue?: number;
       /** Recorded in every event's metadata: alerts label an incident with the instance that opened it. */
       instance?: string;
+      /**
+       * Told each breaker state proved current, before the command is answered: how this replica's V2
+       * gate has its own changes at once (BreakerStateCache.learn).
+       */
+      onCurrentState?: (stream: string, state: BreakerState, version: number) => void;
+      /** One structured line per transition (trip, amend, enable, recovery). */
+      logger?: Logger;
     } = {},
   ) {
-    const { clock, snapshots, maxQueue } = options;
+    const { clock, snapshots, maxQueue, onCurrentState } = options;
     this.runner = new DeciderCommandRunner(store, createBreakerDecider(policy), {
       ...(clock ? { clock } : {}),
       ...(maxQueue !== undefined ? { maxQueue } : {}),
+      ...(onCurrentState ? { onCurrentState } : {}),
       ...(snapshots && snapshots.every > 0
         ? { snapshots: { ...snapshots, schema: BREAKER_SNAPSHOT_SCHEMA } }
         : {}),
@@ -114,7 +123,47 @@ export class BreakerCommandService {
       },
     });
     this.count(outcome.events);
+    this.log(ref, outcome.events);
     return { ...outcome, ...summarizeDecision(outcome.events) };
+  }
+
+  private log(ref: BreakerRef, events: readonly BreakerEvent[]): void {
+    const logger = this.options.logger;
+    if (!logger) return;
+    const who = { breaker: ref.name, tenant_id: ref.tenantId };
+    for (const e of events) {
+      if (e.type === 'BreakerTripped') {
+        const { incident_id, severity, trigger, reason, disabled_until, actor, drift_score } = e.data;
+        logger.warn(
+          {
+            ...who,
+            event: e.type,
+            incident_id,
+            severity,
+            trigger,
+            reason,
+            disabled_until,
+            actor,
+            drift_score,
+          },
+          'breaker tripped: V2 disabled',
+        );
+      } else if (e.type === 'BreakerDisableAmended') {
+        const { incident_id, reason, previous_reason, disabled_until, actor } = e.data;
+        logger.info(
+          { ...who, event: e.type, incident_id, reason, previous_reason, disabled_until, actor },
+          'breaker disable amended',
+        );
+      } else if (e.type === 'BreakerEnabled' || e.type === 'BreakerAutoRecovered') {
+        const { incident_id, resolved_by, resolution_notes } = e.data;
+        logger.info(
+          { ...who, event: e.type, incident_id, resolved_by, resolution_notes },
+          e.type === 'BreakerEnabled'
+            ? 'breaker enabled: V2 re-enabled'
+            : 'breaker auto-recovered: V2 re-enabled',
+        );
+      }
+    }
   }
 
   private count(events: readonly BreakerEvent[]): void {

@@ -1,49 +1,79 @@
 import { Gauge } from 'prom-client';
 import type { BreakerPolicy } from '../../domain/breaker';
 import type { FeatureDefinition } from '../../infra/composition/featureModule';
+import { EVENTS_CHANNEL, PostgresEventStore } from '../../infra/eventStore/postgresEventStore';
+import { CoalescingNotifier } from '../../infra/postgres/notifications';
 import { PostgresSnapshotStore } from '../../infra/eventStore/postgresSnapshotStore';
+import { createPool } from '../../infra/postgres/pool';
 import { LockIds } from '../../infra/postgres/lockIds';
 import { BreakerQueries } from '../../projections/breaker/breakerQueries';
 import { mountBreakerQueryRoutes } from '../../projections/breaker/breakerQueryRoutes';
 import { BreakerStateCache } from '../../projections/breaker/breakerStateCache';
-import { CB_STATE_CHANNEL as CB_STATE_CHANNEL_NAME } from '../../projections/breaker/cbStateProjection';
 import { cbIncidentsProjection } from '../../projections/breaker/cbIncidentsProjection';
 import { cbStateProjection } from '../../projections/breaker/cbStateProjection';
 import { BreakerCommandService, registerBreakerCounters } from './breakerCommandService';
 import { BreakerRecoveryWorker } from './breakerRecoveryWorker';
+import { breakerPolicyFromConfig } from './breakerPolicyFromConfig';
+import { BreakerDeclarations } from './breakerDeclarations';
+import { mountBreakerDeclarationRoutes } from './breakerDeclarationRoutes';
+import { cbDeclarationsProjection } from '../../projections/breaker/cbDeclarationsProjection';
 import { mountBreakerCommandRoutes } from './breakerRoutes';
 import { breakerRouteDocs } from './breakerRouteDocs';
 
 export const breakerFeature: FeatureDefinition = {
   name: 'breaker',
-  projections: [cbStateProjection, cbIncidentsProjection],
-  channels: [CB_STATE_CHANNEL_NAME],
+  projections: [cbStateProjection, cbIncidentsProjection, cbDeclarationsProjection],
   routes: breakerRouteDocs,
   create(ctx) {
-    const policy: BreakerPolicy = {
-      driftThreshold: ctx.config.breaker.driftThreshold,
-      failureThreshold: ctx.config.breaker.failureThreshold,
-      schemaErrorThreshold: ctx.config.breaker.schemaErrorThreshold,
-      autoDisable: ctx.config.breaker.autoDisable,
-      autoRecover: ctx.config.breaker.autoRecover,
-      disableTtlHours: ctx.config.breaker.disableTtlHours,
-    };
-    const service = new BreakerCommandService(ctx.store, policy, {
+    const policy: BreakerPolicy = breakerPolicyFromConfig(ctx.config);
+    // Bulkheads: the kill switch never queues behind bulk work for a connection. Breaker commands (their
+    // appends and the NOTIFY that wakes other replicas' gates) and the V2 gate's reads each have
+    // connections of their own, so a pool busy with provenance writes delays neither.
+    const commandPool = createPool(ctx.connectionString, {
+      max: 4,
+      applicationName: `costsim-guard:${ctx.config.instanceId}:breaker`,
+    });
+    const commandStore = new PostgresEventStore(commandPool, {
+      notifier: new CoalescingNotifier(commandPool),
+      onAppend: (seconds, count) => {
+        ctx.metrics.appendDuration.observe(seconds);
+        ctx.metrics.appendedEvents.inc(count);
+      },
+    });
+    const gatePool = createPool(ctx.connectionString, {
+      max: 2,
+      applicationName: `costsim-guard:${ctx.config.instanceId}:v2-gate`,
+      statementTimeoutMs: 5000,
+    });
+    const cache = new BreakerStateCache(gatePool, policy, {
+      pollMs: ctx.config.breaker.cachePollMs,
+      maxStalenessMs: ctx.config.breaker.cacheMaxStalenessMs,
+      wakeups: ctx.listener.on(EVENTS_CHANNEL),
+      onError: (err) => ctx.logger.warn({ err }, 'V2 gate: reading breaker events failed'),
+      onTrustChange: (status) => {
+        if (status.trusted) ctx.logger.info('V2 gate trusted again: V2 may run where breakers are closed');
+        else {
+          ctx.logger.error(
+            { gate_reasons: status.reasons, gate_detail: status.detail },
+            'V2 gate failing closed: V2 is off for every tenant on this replica',
+          );
+        }
+      },
+    });
+    const service = new BreakerCommandService(commandStore, policy, {
       counters: registerBreakerCounters(ctx.metrics.registry),
       maxQueue: ctx.config.commandQueueLimit,
       instance: ctx.config.instanceId,
+      logger: ctx.logger,
       snapshots: {
         store: new PostgresSnapshotStore(ctx.pool),
         every: ctx.config.breaker.snapshotEvery,
         onError: (err) => ctx.logger.warn({ err }, 'breaker snapshot failed (a longer replay next time)'),
       },
-    });
-    const cache = new BreakerStateCache(ctx.pool, policy, {
-      pollMs: ctx.config.breaker.cachePollMs,
-      changes: ctx.listener.on(CB_STATE_CHANNEL_NAME),
-      onError: (err) => ctx.logger.warn({ err }, 'breaker cache reload failed'),
+      onCurrentState: (stream, state, version) => cache.learn(stream, state, version),
     });
     const queries = new BreakerQueries(ctx.pool, policy, () => new Date(), cache);
+    const declarations = new BreakerDeclarations(ctx.store, ctx.pool, ctx.config.declaredBreakers);
     const recovery = policy.autoRecover
       ? new BreakerRecoveryWorker(
           ctx.connectionString,
@@ -57,6 +87,10 @@ export const breakerFeature: FeatureDefinition = {
 
     // Gauges read the in-memory cache at scrape time: no query per scrape.
     const labelNames = ['breaker', 'tenant_id'] as const;
+    // A global breaker's series carry no tenant_id at all: in Prometheus an empty label is the same as
+    // none, and a series that names no tenant is not mistaken for a tenant's.
+    const labelsOf = (b: { name: string; tenant_id: string | null }) =>
+      b.tenant_id === null ? { breaker: b.name } : { breaker: b.name, tenant_id: b.tenant_id };
     new Gauge({
       name: 'costsim_v2_circuit_breaker_state',
       help: '1 when the breaker is open (V2 disabled), else 0',
@@ -65,11 +99,24 @@ export const breakerFeature: FeatureDefinition = {
       collect() {
         this.reset();
         for (const b of cache.all()) {
-          this.set(
-            { breaker: b.name, tenant_id: b.tenant_id ?? '' },
-            cache.isOpen(b.name, b.tenant_id) ? 1 : 0,
-          );
+          this.set(labelsOf(b), cache.isOpen(b.name, b.tenant_id) ? 1 : 0);
         }
+      },
+    });
+    new Gauge({
+      name: 'costsim_v2_gate_fail_closed',
+      help: "1 while this replica's V2 gate cannot trust its breaker states and keeps V2 off for everyone (reasons in /health/ready)",
+      registers: [ctx.metrics.registry],
+      collect() {
+        this.set(cache.failingClosed ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'costsim_v2_gate_staleness_seconds',
+      help: 'Seconds since the V2 gate last read the breaker events successfully (it fails closed past BREAKER_CACHE_MAX_STALENESS_MS)',
+      registers: [ctx.metrics.registry],
+      collect() {
+        this.set(Math.min(cache.stalenessSeconds, 1e9));
       },
     });
     new Gauge({
@@ -88,7 +135,7 @@ export const breakerFeature: FeatureDefinition = {
       collect() {
         this.reset();
         for (const b of cache.all()) {
-          this.set({ breaker: b.name, tenant_id: b.tenant_id ?? '' }, b.state.consecutive_failures);
+          this.set(labelsOf(b), b.state.consecutive_failures);
         }
       },
     });
@@ -107,14 +154,16 @@ export const breakerFeature: FeatureDefinition = {
           if (!cache.isOpen(b.name, b.tenant_id)) continue;
           const { incident } = b.state as { incident?: { severity: string } | null };
           const severity = incident?.severity ?? 'unknown';
-          this.set({ breaker: b.name, tenant_id: b.tenant_id ?? '', severity }, 1);
+          this.set({ ...labelsOf(b), severity }, 1);
         }
       },
     });
 
     return {
-      api: { service, queries, cache, recovery },
+      api: { service, queries, cache, recovery, declarations },
       mount(app) {
+        // First: a route on an undeclared breaker answers 404 before anything else runs.
+        mountBreakerDeclarationRoutes(app, declarations);
         // Reads first: they are the hot path, and express matches routes in order.
         mountBreakerQueryRoutes(app, {
           queries,
@@ -123,16 +172,30 @@ export const breakerFeature: FeatureDefinition = {
           sandboxEnabled: ctx.config.sandboxEnabled,
           modelVersion: ctx.config.modelVersion,
           adapterVersion: ctx.config.adapterVersion,
+          gate: cache,
+          declarations,
         });
         mountBreakerCommandRoutes(app, service, policy);
       },
       async start() {
+        await declarations.start();
         await cache.start();
         recovery?.start();
+      },
+      readiness() {
+        const status = cache.status();
+        return {
+          name: 'v2_gate',
+          ready: status.trusted,
+          reasons: status.reasons.map((r) => `V2 gate failing closed (V2 off): ${r}`),
+          check: status.trusted ? 'ok' : { fail_closed: true, reasons: status.reasons },
+        };
       },
       async stop() {
         await recovery?.stop();
         cache.stop();
+        await gatePool.end();
+        await commandPool.end();
       },
     };
   },

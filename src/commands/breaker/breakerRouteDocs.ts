@@ -1,4 +1,17 @@
 import type { RouteDoc } from '../../infra/http/openapi';
+import { declarationResponse } from './breakerDeclarationRoutes';
+import {
+  breakerListResponse,
+  breakerStateResponse,
+  disableResponse,
+  enableResponse,
+  historyResponse,
+  incidentListResponse,
+  reportResponse,
+  resetResponse,
+  v2StatusResponse,
+} from './breakerResponseSchemas';
+import { declareBody } from './breakerDeclarationRoutes';
 import {
   disableBody,
   driftBody,
@@ -15,17 +28,36 @@ import {
 
 /** The breaker's part of /openapi.json. */
 export const breakerRouteDocs: RouteDoc[] = [
-  { method: 'get', path: '/costsim/breakers', summary: 'List breakers', scope: 'read', query: listQuery },
+  {
+    method: 'get',
+    path: '/costsim/breakers',
+    response: breakerListResponse,
+    summary: 'List breakers',
+    scope: 'read',
+    query: listQuery,
+  },
   {
     method: 'get',
     path: '/costsim/breakers/:name',
+    response: breakerStateResponse,
     summary: 'Breaker state',
     scope: 'read',
     query: stateQuery,
   },
   {
+    method: 'put',
+    path: '/costsim/breakers/:name',
+    response: declarationResponse,
+    status: 201,
+    summary: 'Declare a breaker (global admin key; 201 the first time, 200 after)',
+    scope: 'admin',
+    body: declareBody,
+    bodyOptional: true,
+  },
+  {
     method: 'post',
     path: '/costsim/breakers/:name/disable',
+    response: disableResponse,
     summary: 'Disable V2 (manual trip, P2)',
     scope: 'admin',
     body: disableBody,
@@ -34,6 +66,7 @@ export const breakerRouteDocs: RouteDoc[] = [
   {
     method: 'post',
     path: '/costsim/breakers/:name/enable',
+    response: enableResponse,
     summary: 'Enable V2',
     scope: 'admin',
     body: enableBody,
@@ -43,6 +76,7 @@ export const breakerRouteDocs: RouteDoc[] = [
   {
     method: 'post',
     path: '/costsim/breakers/:name/drift',
+    response: reportResponse,
     summary: 'Report a drift observation',
     scope: 'write',
     body: driftBody,
@@ -51,6 +85,7 @@ export const breakerRouteDocs: RouteDoc[] = [
   {
     method: 'post',
     path: '/costsim/breakers/:name/schema-errors',
+    response: reportResponse,
     summary: 'Report schema errors',
     scope: 'write',
     body: schemaErrorsBody,
@@ -59,6 +94,7 @@ export const breakerRouteDocs: RouteDoc[] = [
   {
     method: 'get',
     path: '/costsim/breakers/:name/incidents',
+    response: incidentListResponse,
     summary: 'Incidents of a breaker',
     scope: 'read',
     query: incidentsQuery,
@@ -66,6 +102,7 @@ export const breakerRouteDocs: RouteDoc[] = [
   {
     method: 'get',
     path: '/costsim/breakers/:name/history',
+    response: historyResponse,
     summary: 'Events and the state rebuilt at an instant',
     scope: 'read',
     query: historyQuery,
@@ -73,6 +110,7 @@ export const breakerRouteDocs: RouteDoc[] = [
   {
     method: 'get',
     path: '/costsim/v2/status',
+    response: v2StatusResponse,
     summary: 'V2 status (original route)',
     scope: 'read',
     query: listQuery,
@@ -80,6 +118,7 @@ export const breakerRouteDocs: RouteDoc[] = [
   {
     method: 'post',
     path: '/costsim/v2/reset',
+    response: resetResponse,
     summary: 'Re-enable V2 (original route)',
     scope: 'admin',
     body: resetBody,
@@ -89,6 +128,7 @@ export const breakerRouteDocs: RouteDoc[] = [
   {
     method: 'get',
     path: '/costsim/v2/incidents',
+    response: incidentListResponse,
     summary: 'Incidents of costsim_v2 (original route)',
     scope: 'read',
     query: incidentsQuery.omit({ tenant_id: true }),

@@ -2,11 +2,12 @@ import type { Express, Request } from 'express';
 import type { z } from 'zod';
 import type { BreakerCommand, BreakerPolicy } from '../../domain/breaker';
 import { addressedTenant, requireScope, principalOf } from '../../infra/http/auth';
-import { ifMatchVersion, setVersionEtag } from '../../infra/http/etag';
+import { ifMatchVersions, setVersionEtag } from '../../infra/http/etag';
 import { parseOrThrow } from '../../infra/http/validation';
 import { breakerStateView, openIncidentView } from '../../projections/breaker/breakerViews';
 import { DEFAULT_BREAKER } from '../../projections/breaker/breakerStateCache';
 import type { BreakerCommandService, BreakerOutcome, BreakerRef } from './breakerCommandService';
+import { disableCommand, enableCommand } from './breakerCommandInputs';
 import {
   parseBreakerName,
   disableBody,
@@ -46,7 +47,7 @@ export function mountBreakerCommandRoutes(
     ref: BreakerRef,
     build: (now: Date, incidentId: string) => BreakerCommand,
   ) => {
-    const ifMatch = ifMatchVersion(req);
+    const ifMatch = ifMatchVersions(req);
     return service.execute(ref, build, {
       ...(ifMatch !== undefined ? { ifMatch } : {}),
       metadata: metadata(req),
@@ -57,15 +58,7 @@ export function mountBreakerCommandRoutes(
     const ref = breakerRef(req);
     const input = parseOrThrow(disableBody, body(req), 'body');
     const actor = input.disabled_by ?? principalOf(req).keyId;
-    const outcome = await execute(req, ref, (now, incidentId) => ({
-      type: 'DisableBreaker',
-      reason: input.reason,
-      actor,
-      ttl_hours: input.ttl_hours ?? null,
-      disabled_until: input.disabled_until ?? null,
-      incident_id: incidentId,
-      now,
-    }));
+    const outcome = await execute(req, ref, disableCommand(input, actor));
     setVersionEtag(res, outcome.version);
     res.json({
       changed: outcome.changed,
@@ -81,7 +74,7 @@ export function mountBreakerCommandRoutes(
     enabledBy: string | undefined,
   ) => {
     const actor = enabledBy ?? principalOf(req).keyId;
-    return execute(req, ref, (now) => ({ type: 'EnableBreaker', actor, reason: reason || null, now }));
+    return execute(req, ref, enableCommand(reason, actor));
   };
 
   app.post('/costsim/breakers/:name/enable', requireScope('admin'), async (req, res) => {

@@ -1,5 +1,13 @@
 import { z } from 'zod';
-import { fieldErrors, isoInstant, queryBool, queryInt } from '../../infra/http/validation';
+import { MAX_REPORT_COUNT } from '../../domain/breaker';
+import {
+  fieldErrors,
+  isoInstant,
+  queryBool,
+  queryInt,
+  storableJsonObject,
+  storableText,
+} from '../../infra/http/validation';
 import { tenantIdSchema } from '../../infra/http/auth';
 import { problems } from '../../infra/http/problem';
 
@@ -17,12 +25,12 @@ export function parseBreakerName(value: unknown): string {
 }
 
 const tenantId = tenantIdSchema;
-const details = z.record(z.string(), z.unknown());
-const actor = z.string().trim().min(1).max(200);
+const details = storableJsonObject;
+const actor = storableText(0, 200).trim().min(1);
 
 export const disableBody = z
   .object({
-    reason: z.string().trim().min(1, 'must not be empty').max(500, 'at most 500 characters'),
+    reason: storableText(0, 500).trim().min(1, 'must not be empty').max(500, 'at most 500 characters'),
     disabled_by: actor.optional(),
     ttl_hours: z
       .number()
@@ -38,25 +46,25 @@ export const disableBody = z
   });
 
 export const enableBody = z
-  .object({ reason: z.string().trim().max(500).optional(), enabled_by: actor.optional() })
+  .object({ reason: storableText(0, 500).trim().optional(), enabled_by: actor.optional() })
   .strict();
 
 export const driftBody = z
   .object({
     drift_score: z.number().min(0).max(1),
-    sample_count: z.number().int().min(1).max(1_000_000_000).optional(),
+    sample_count: z.number().int().min(1).max(MAX_REPORT_COUNT).optional(),
     details: details.optional(),
   })
   .strict();
 
 export const schemaErrorsBody = z
-  .object({ error_count: z.number().int().min(1).max(1_000_000_000), details: details.optional() })
+  .object({ error_count: z.number().int().min(1).max(MAX_REPORT_COUNT), details: details.optional() })
   .strict();
 
-export const resetBody = z.object({ reason: z.string().trim().max(500).optional() }).strict();
+export const resetBody = z.object({ reason: storableText(0, 500).trim().optional() }).strict();
 
 export const tenantQuery = z.object({ tenant_id: tenantId.optional() }).strict();
-export const resetQuery = z.object({ reason: z.string().max(500).optional() }).strict();
+export const resetQuery = z.object({ reason: storableText(0, 500).optional() }).strict();
 export const stateQuery = z
   .object({ tenant_id: tenantId.optional(), min_version: queryInt(0, 2 ** 52).optional() })
   .strict();

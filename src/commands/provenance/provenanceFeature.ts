@@ -1,4 +1,12 @@
+import type { Request } from 'express';
+import {
+  divergenceResponse,
+  driftStatsResponse,
+  provenanceListResponse,
+  provenanceWriteResponse,
+} from './provenanceResponseSchemas';
 import type { FeatureDefinition } from '../../infra/composition/featureModule';
+import { NDJSON } from './provenanceNdjson';
 import { provenanceProjection } from '../../projections/provenance/provenanceProjection';
 import { ProvenanceQueries } from '../../projections/provenance/provenanceQueries';
 import { mountProvenanceRoutes } from './provenanceRoutes';
@@ -8,7 +16,7 @@ import { LockIds } from '../../infra/postgres/lockIds';
 import {
   divergenceQuery,
   driftStatsQuery,
-  provenanceBatchBody,
+  provenanceWriteBody,
   provenanceListQuery,
 } from './provenanceSchemas';
 
@@ -20,13 +28,26 @@ export const provenanceFeature: FeatureDefinition = {
     {
       method: 'post',
       path: '/costsim/provenance',
-      summary: 'Record one provenance record, or {records: [...]} (at most 10 000)',
+      response: provenanceWriteResponse,
+      status: 201,
+      alternativeBodies: {
+        'application/x-ndjson': {
+          schema: {
+            type: 'string',
+            description: 'One provenance record (the JSON record schema) per line; any number of lines',
+          },
+          description: 'bulk ingest',
+        },
+      },
+      summary:
+        'Record one provenance record, {records: [...]} (at most 10 000), or an NDJSON stream (one record per line)',
       scope: 'write',
-      body: provenanceBatchBody,
+      body: provenanceWriteBody,
     },
     {
       method: 'get',
       path: '/costsim/provenance',
+      response: provenanceListResponse,
       summary: 'Provenance records, newest first, with a cursor',
       scope: 'read',
       query: provenanceListQuery,
@@ -34,6 +55,7 @@ export const provenanceFeature: FeatureDefinition = {
     {
       method: 'get',
       path: '/costsim/divergence',
+      response: divergenceResponse,
       summary: 'V1 vs V2 divergence over the recorded sandbox pairs of a window (default 7 days)',
       scope: 'read',
       query: divergenceQuery,
@@ -41,6 +63,7 @@ export const provenanceFeature: FeatureDefinition = {
     {
       method: 'get',
       path: '/costsim/provenance/drift-stats',
+      response: driftStatsResponse,
       summary: 'Cost-delta statistics over records with both costs',
       scope: 'read',
       query: driftStatsQuery,
@@ -57,8 +80,13 @@ export const provenanceFeature: FeatureDefinition = {
       retentionDays: ctx.config.provenanceRetentionDays,
       logger: ctx.logger,
     });
+    const isWrite = (req: Request) => req.method === 'POST' && req.path === '/costsim/provenance';
     return {
       api: { queries, writer, retention },
+      // api.md Conventions: provenance writes take COSTSIM_MAX_BATCH_BYTES (a 10 000-record batch fits);
+      // an NDJSON upload is read by its route as a stream, line by line, with no total limit.
+      bodyLimit: (req) => (isWrite(req) ? ctx.config.maxBatchBytes : undefined),
+      streamsBody: (req) => isWrite(req) && req.is(NDJSON) === NDJSON,
       async start() {
         retention.start();
       },
@@ -69,6 +97,7 @@ export const provenanceFeature: FeatureDefinition = {
           queries,
           pool: ctx.pool,
           modelVersion: ctx.config.modelVersion,
+          maxBatchBytes: ctx.config.maxBatchBytes,
           driftThreshold: ctx.config.breaker.driftThreshold,
         });
       },

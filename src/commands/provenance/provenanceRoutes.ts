@@ -1,7 +1,8 @@
 import type { Express, Request } from 'express';
 import type { z } from 'zod';
-import { addressedTenant, requireScope, principalOf } from '../../infra/http/auth';
-import { problems } from '../../infra/http/problem';
+import { type Principal, addressedTenant, requireScope, principalOf } from '../../infra/http/auth';
+import { HttpProblem, problems } from '../../infra/http/problem';
+import { NDJSON, ingestNdjson } from './provenanceNdjson';
 import { parseOrThrow } from '../../infra/http/validation';
 import {
   InvalidCursorError,
@@ -34,7 +35,32 @@ function readScope(req: Request, explicit: string | undefined): string | undefin
   return tenant === null ? undefined : tenant;
 }
 
-/** api.md "Provenance": write one record or a batch; query newest first; drift statistics. */
+/** A record as the writer takes it, its tenant the request's (a tenant key writing another's: 403). */
+export function toNewRecord(
+  r: z.infer<typeof provenanceRecordBody>,
+  principal: Principal,
+): NewProvenanceRecord {
+  return {
+    run_id: r.run_id ?? null,
+    tenant_id: addressedTenant(principal, r.tenant_id),
+    variant_slug: r.variant_slug,
+    source: r.source,
+    model_version: r.model_version ?? null,
+    adapter_version: r.adapter_version ?? null,
+    commit_sha: r.commit_sha ?? null,
+    input_hash: r.input_hash,
+    output_hash: r.output_hash ?? null,
+    v1_cost: r.v1_cost ?? null,
+    v2_cost: r.v2_cost ?? null,
+    drift_score: r.drift_score ?? null,
+    verdict: r.verdict ?? null,
+    payload: r.payload ?? {},
+    runtime_ms: r.runtime_ms ?? null,
+    ...(r.created_at ? { created_at: new Date(r.created_at).toISOString() } : {}),
+  };
+}
+
+/** api.md "Provenance": write one record, a batch or an NDJSON stream; query newest first; drift statistics. */
 export function mountProvenanceRoutes(
   app: Express,
   deps: {
@@ -42,37 +68,40 @@ export function mountProvenanceRoutes(
     queries: ProvenanceQueries;
     pool: pg.Pool;
     modelVersion: string;
+    /** Body limit of JSON writes, and the byte bound of one NDJSON chunk (COSTSIM_MAX_BATCH_BYTES). */
+    maxBatchBytes: number;
     /** COSTSIM_DRIFT_THRESHOLD: the divergence report's fail_ratio counts stored drift scores above it */
     driftThreshold: number;
   },
 ): void {
   app.post('/costsim/provenance', requireScope('write'), async (req, res) => {
     const principal = principalOf(req);
+    const metadata = { actor_key: principal.keyId, request_id: req.requestId };
+    if (req.is(NDJSON)) {
+      const result = await ingestNdjson(req, {
+        writer: deps.writer,
+        principal,
+        toRecord: toNewRecord,
+        maxChunkBytes: deps.maxBatchBytes,
+        metadata,
+      });
+      if (result.inserted === 0) {
+        const detail =
+          result.rejected_count === 0
+            ? 'The body holds no record'
+            : `No line was valid (${result.rejected_count} rejected)`;
+        throw new HttpProblem(400, 'Invalid request', detail, 'validation', undefined, {}, { ...result });
+      }
+      return void res.status(201).json(result);
+    }
     const body: unknown = req.body ?? {};
     const given: Array<z.infer<typeof provenanceRecordBody>> =
       typeof body === 'object' && body !== null && 'records' in body
         ? parseOrThrow(provenanceBatchBody, body, 'body').records
         : [parseOrThrow(provenanceRecordBody, body, 'body')];
     // Every record's tenant is the request's: a tenant key cannot write for another tenant (403).
-    const records: NewProvenanceRecord[] = given.map((r) => ({
-      run_id: r.run_id ?? null,
-      tenant_id: addressedTenant(principal, r.tenant_id),
-      variant_slug: r.variant_slug,
-      source: r.source,
-      model_version: r.model_version ?? null,
-      adapter_version: r.adapter_version ?? null,
-      commit_sha: r.commit_sha ?? null,
-      input_hash: r.input_hash,
-      output_hash: r.output_hash ?? null,
-      v1_cost: r.v1_cost ?? null,
-      v2_cost: r.v2_cost ?? null,
-      drift_score: r.drift_score ?? null,
-      verdict: r.verdict ?? null,
-      payload: r.payload ?? {},
-      runtime_ms: r.runtime_ms ?? null,
-      ...(r.created_at ? { created_at: new Date(r.created_at).toISOString() } : {}),
-    }));
-    const ids = await deps.writer.write(records, { actor_key: principal.keyId, request_id: req.requestId });
+    const records = given.map((r) => toNewRecord(r, principal));
+    const ids = await deps.writer.write(records, metadata);
     res.status(201).json({ ids });
   });
 

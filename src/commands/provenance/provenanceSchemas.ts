@@ -1,11 +1,17 @@
 import { z } from 'zod';
 import { PROVENANCE_SOURCES, PROVENANCE_VARIANTS } from '../../domain/provenance/provenanceRecorded';
 import { tenantIdSchema } from '../../infra/http/auth';
-import { isoInstant, queryInt } from '../../infra/http/validation';
+import {
+  amount,
+  calendarDay,
+  isoInstant,
+  queryInt,
+  storableJsonObject,
+  storableText,
+} from '../../infra/http/validation';
 
 const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'must be a SHA-256 hex digest (64 lowercase hex chars)');
-const text = (max: number) => z.string().min(1).max(max);
-const amount = z.number().finite().min(0);
+const text = (max: number) => storableText(1, max);
 
 export const MAX_RECORDS_PER_WRITE = 10_000;
 
@@ -25,7 +31,7 @@ export const provenanceRecordBody = z
     v2_cost: amount.nullish(),
     drift_score: z.number().min(0).max(1).nullish(),
     verdict: z.enum(['match', 'minor_drift', 'major_drift', 'mismatch']).nullish(),
-    payload: z.record(z.string(), z.unknown()).optional(),
+    payload: storableJsonObject.optional(),
     runtime_ms: amount.nullish(),
     /** backfills keep the original time; otherwise the time of the write */
     created_at: isoInstant.optional(),
@@ -36,8 +42,11 @@ export const provenanceBatchBody = z
   .object({ records: z.array(provenanceRecordBody).min(1).max(MAX_RECORDS_PER_WRITE) })
   .strict();
 
+/** What POST /costsim/provenance takes as JSON: one record, or a batch (documented as either). */
+export const provenanceWriteBody = z.union([provenanceRecordBody, provenanceBatchBody]);
+
 /** A calendar day (whole day, inclusive) or an instant. */
-const dateBound = z.union([z.iso.date(), isoInstant], {
+const dateBound = z.union([calendarDay, isoInstant], {
   message: 'must be a date (YYYY-MM-DD) or an ISO timestamp',
 });
 

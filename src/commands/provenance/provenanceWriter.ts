@@ -5,6 +5,7 @@ import {
   costDelta,
   provenanceStream,
 } from '../../domain/provenance/provenanceRecorded';
+import { assertStorableRecord } from '../../domain/provenance/provenanceValidation';
 import type { EventStore, JsonObject } from '../../infra/eventStore/eventStore';
 
 /** A record as writers give it: ids, cost_delta and (unless given) created_at are the writer's. */
@@ -12,27 +13,37 @@ export type NewProvenanceRecord = Omit<ProvenanceRecord, 'id' | 'cost_delta' | '
   created_at?: string;
 };
 
+/** Records built between two turns of the event loop (a 10 000-record write never holds it for long). */
+const CHUNK = 500;
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 /**
  * Writes provenance records: every record of one call in ONE append to a stream of its own (all or
- * nothing; no two writers ever contend on a stream), with server ids returned in order.
+ * nothing; no two writers ever contend on a stream), with server ids returned in order. A large write
+ * builds its events in chunks, yielding between them, so the replica's other work — the V2 gate reading
+ * breaker events, status and simulate requests — is not held up behind it (docs/gate.md).
  */
 export class ProvenanceWriter {
   constructor(private readonly store: EventStore) {}
 
   async write(records: readonly NewProvenanceRecord[], metadata: JsonObject = {}): Promise<string[]> {
     const now = new Date().toISOString();
-    const full: ProvenanceRecord[] = records.map((r) => ({
-      ...r,
-      id: randomUUID(),
-      cost_delta: costDelta(r.v1_cost, r.v2_cost),
-      created_at: r.created_at ?? now,
-    }));
-    const events: ProvenanceRecorded[] = full.map((data) => ({ type: 'ProvenanceRecorded', data }));
-    await this.store.append(
-      provenanceStream(randomUUID()),
-      events.map((e) => ({ ...e, id: e.data.id, metadata })),
-      { expected: 'no_stream' },
-    );
-    return full.map((r) => r.id);
+    const events: Array<ProvenanceRecorded & { id: string; metadata: JsonObject }> = [];
+    for (let i = 0; i < records.length; i++) {
+      if (i > 0 && i % CHUNK === 0) await nextTurn();
+      const r = records[i]!;
+      // Before anything is written: a record the projection could not hold fails this write, not the projector.
+      assertStorableRecord(r);
+      const id = randomUUID();
+      const data: ProvenanceRecord = {
+        ...r,
+        id,
+        cost_delta: costDelta(r.v1_cost, r.v2_cost),
+        created_at: r.created_at ?? now,
+      };
+      events.push({ id, type: 'ProvenanceRecorded', data, metadata });
+    }
+    await this.store.append(provenanceStream(randomUUID()), events, { expected: 'no_stream' });
+    return events.map((e) => e.id);
   }
 }

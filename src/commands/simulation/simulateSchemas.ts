@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { tenantIdSchema } from '../../infra/http/auth';
+import { storableJsonObject } from '../../infra/http/validation';
 
 /** api.md POST /costsim/v2/simulate. */
 export const simulateBody = z
@@ -9,7 +10,7 @@ export const simulateBody = z
         z
           .object({
             skill: z.string().max(200).nullish(),
-            params: z.record(z.string(), z.unknown()).nullish(),
+            params: storableJsonObject.nullish(),
             iterations: z.number().int().min(1).max(100).nullish(),
           })
           .strict(),

@@ -10,6 +10,7 @@ import { ProvenanceGroupCommit } from '../provenance/provenanceGroupCommit';
 import type { ProvenanceWriter } from '../provenance/provenanceWriter';
 import { BuiltinV2Engine } from './builtinV2Engine';
 import { ShadowSimulation } from './shadowSimulation';
+import { simulateResponse } from './simulateResponseSchema';
 import { simulateBody } from './simulateSchemas';
 import { SimulationMetrics } from './simulationMetrics';
 import { V2Gate } from './v2Gate';
@@ -31,6 +32,7 @@ export const simulationFeature: FeatureDefinition = {
       summary: 'Simulate a plan with V1; V2 in shadow when the sandbox is on and the breaker closed',
       scope: 'write',
       body: simulateBody,
+      response: simulateResponse,
     },
   ],
   create(ctx) {

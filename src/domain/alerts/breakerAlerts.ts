@@ -1,5 +1,6 @@
 import type { BreakerTrippedData, DriftTripSuppressedData, Severity } from '../breaker/breakerEvents';
 import type { AlertmanagerAlert } from './alertmanagerAlert';
+import { runbookUrl } from './runbooks';
 
 /** Where the alerts come from and where an operator looks (configuration, not domain state). */
 export interface AlertSource {
@@ -7,6 +8,7 @@ export interface AlertSource {
   instance: string;
   /** Base URL of this service as operators reach it; generatorURL points at the breaker's state there. */
   publicUrl: string;
+  /** Base of the runbooks (ending in "/") or one page for every alert: see runbookUrl(). */
   runbookUrl: string;
 }
 
@@ -60,7 +62,7 @@ export function firingBreakerAlert(
       description:
         `${trip.reason}. Drift score ${trip.drift_score}, sample count ${trip.sample_count}; ${until}.` +
         (ref.tenant_id !== null ? ` Tenant ${ref.tenant_id}.` : ''),
-      runbook_url: source.runbookUrl,
+      runbook_url: runbookUrl(source.runbookUrl, 'breaker-tripped'),
       incident_id: trip.incident_id,
     },
     startsAt: trip.at,
@@ -87,15 +89,22 @@ export function assertFiring(
   };
 }
 
+/** domain.md §4: the informational "re-enabled" alert is active for five minutes from its send. */
+export const REENABLED_ALERT_MS = 5 * 60 * 1000;
+
 /**
  * Breaker closed: the same labels with endsAt = the closing time resolve the firing alert, and an
- * informational CostSimV2Reenabled alert says who closed it and why.
+ * informational CostSimV2Reenabled alert says who closed it and why. That one starts when it is sent
+ * (`now`) and ends five minutes later: Alertmanager never notifies an alert that arrives already resolved,
+ * so startsAt = endsAt (or a late delivery stamped with the closing time) would be dropped silently. It is
+ * never re-asserted; it lapses by itself.
  */
 export function resolvedBreakerAlerts(
   ref: BreakerRef,
   firing: FiringBreakerAlert,
   closed: { at: string; resolved_by: string; resolution_notes: string },
   source: AlertSource,
+  now: Date,
 ): AlertmanagerAlert[] {
   return [
     {
@@ -116,11 +125,12 @@ export function resolvedBreakerAlerts(
       },
       annotations: {
         summary: 'CostSim V2 re-enabled',
-        description: `Re-enabled by ${closed.resolved_by}: ${closed.resolution_notes}`,
+        description: `Re-enabled by ${closed.resolved_by} at ${closed.at}: ${closed.resolution_notes}`,
         incident_id: firing.incident_id,
+        reenabled_at: closed.at,
       },
-      startsAt: closed.at,
-      endsAt: closed.at,
+      startsAt: now.toISOString(),
+      endsAt: new Date(now.getTime() + REENABLED_ALERT_MS).toISOString(),
       generatorURL: stateUrl(source, ref),
     },
   ];
@@ -152,7 +162,7 @@ export function driftWarningAlert(
       description:
         `${drift.reason}. ${drift.failures_before + 1} consecutive reports over ${drift.threshold}; ` +
         `the breaker was not tripped because COSTSIM_V2_AUTO_DISABLE=false.`,
-      runbook_url: source.runbookUrl,
+      runbook_url: runbookUrl(source.runbookUrl, 'breaker-tripped'),
     },
     startsAt: drift.at,
     endsAt: new Date(Date.parse(drift.at) + 4 * resendIntervalSeconds * 1000).toISOString(),

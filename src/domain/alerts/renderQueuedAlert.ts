@@ -54,6 +54,7 @@ export function renderQueuedAlert(
     const alert = assertFiring(firing, now, resendIntervalSeconds);
     return [facts.closed ? { ...alert, endsAt: facts.closed.at } : alert];
   }
-  if (alertType === 'enable' && facts.closed) return resolvedBreakerAlerts(ref, firing, facts.closed, source);
+  if (alertType === 'enable' && facts.closed)
+    return resolvedBreakerAlerts(ref, firing, facts.closed, source, now);
   throw new Error(`cannot render a ${alertType} alert for incident ${facts.trip.incident_id}`);
 }

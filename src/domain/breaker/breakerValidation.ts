@@ -1,5 +1,6 @@
 import type { BreakerCommand, BreakerDetails } from './breakerCommands';
 import {
+  type BreakerInputError,
   ConflictingTtlError,
   InvalidActorError,
   InvalidCountError,
@@ -10,6 +11,7 @@ import {
   InvalidTtlError,
   UnknownBreakerCommandError,
 } from './breakerErrors';
+import { findUnstorable, formatPath, textProblem } from '../storableValues';
 import { toIso } from './breakerTime';
 
 /**
@@ -57,11 +59,22 @@ const INCIDENT_ID = /^[A-Za-z0-9_-]{12}$/;
 
 const isBlank = (s: string): boolean => s.trim().length === 0;
 
+/** Text goes into jsonb and text columns: U+0000 and lone surrogates cannot (docs/limits.md). */
+function storable<T extends string | null>(
+  value: T,
+  field: string,
+  error: new (field: string, message: string) => BreakerInputError,
+): T {
+  const problem = value === null ? null : textProblem(value);
+  if (problem) throw new error(field, `${field} ${problem}`);
+  return value;
+}
+
 function actor(value: unknown): string {
   if (typeof value !== 'string' || isBlank(value)) {
     throw new InvalidActorError('actor', 'actor must be a non-empty string');
   }
-  return value;
+  return storable(value, 'actor', InvalidActorError);
 }
 
 function incidentId(value: unknown): string {
@@ -76,19 +89,22 @@ function requiredReason(value: unknown): string {
   if (typeof value !== 'string' || isBlank(value)) {
     throw new InvalidReasonError('reason', 'reason must be a non-empty string');
   }
-  return value;
+  return storable(value, 'reason', InvalidReasonError);
 }
 
 /** Enable's reason is optional; blank counts as absent (legacy `POST /v2/reset?reason=`). */
 function optionalReason(value: unknown): string | null {
   if (value === undefined || value === null) return null;
   if (typeof value !== 'string') throw new InvalidReasonError('reason', 'reason must be a string');
-  return isBlank(value) ? null : value;
+  return isBlank(value) ? null : storable(value, 'reason', InvalidReasonError);
 }
 
+/** sample_count / error_count land in integer columns (cb_incidents.sample_count is int4). */
+export const MAX_REPORT_COUNT = 1_000_000_000;
+
 function count(value: unknown, field: string): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
-    throw new InvalidCountError(field, `${field} must be an integer >= 1`);
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1 || value > MAX_REPORT_COUNT) {
+    throw new InvalidCountError(field, `${field} must be an integer in 1..${MAX_REPORT_COUNT}`);
   }
   return value;
 }
@@ -104,6 +120,12 @@ function details(value: unknown): BreakerDetails {
   if (value === undefined || value === null) return {};
   if (typeof value !== 'object' || Array.isArray(value)) {
     throw new InvalidDetailsError('details', 'details must be a JSON object');
+  }
+  // Stored as given (a `__proto__` key included), so it must be JSON that jsonb can hold.
+  const [problem] = findUnstorable(value);
+  if (problem) {
+    const field = formatPath(['details', ...problem.path]);
+    throw new InvalidDetailsError(field, `${field} ${problem.message}`);
   }
   return value as BreakerDetails;
 }

@@ -1,4 +1,4 @@
-import type { Express } from 'express';
+import type { Express, Request } from 'express';
 import type pg from 'pg';
 import type { Config } from '../config/config';
 import type { EventStore } from '../eventStore/eventStore';
@@ -24,6 +24,16 @@ export interface ServiceContext {
   apis: ReadonlyMap<string, unknown>;
 }
 
+/** One slice's say in /health/ready (e.g. the V2 gate failing closed). */
+export interface ReadinessCheck {
+  /** Its key under `checks`. */
+  name: string;
+  ready: boolean;
+  /** Why not: shown to unauthenticated readers, so generic words only (no database text, no tenant ids). */
+  reasons: string[];
+  check: unknown;
+}
+
 /**
  * A vertical slice as the service runs it: its projections (run by the shared projector), its routes and
  * its background work. Slices never import one another's internals through this.
@@ -32,6 +42,12 @@ export interface FeatureModule {
   /** What the slice offers in-process to the composition root, tests and other roles (e.g. the V2 gate). */
   api?: unknown;
   mount?(app: Express): void;
+  /** Evaluated on every /health/ready (in memory, no I/O). */
+  readiness?(): ReadinessCheck;
+  /** A larger body limit (bytes) for some of the slice's routes; undefined = the default 1 MiB. */
+  bodyLimit?(req: Request): number | undefined;
+  /** True for the slice's requests whose route reads the body itself, as a stream. */
+  streamsBody?(req: Request): boolean;
   start?(): Promise<void>;
   stop?(): Promise<void>;
 }

@@ -56,6 +56,33 @@ const urlList = z
     return urls.map((u) => u.replace(/\/+$/, ''));
   });
 
+/** Comma-separated breaker names (api.md "Breakers": the declared breakers besides costsim_v2). */
+const breakerNames = z
+  .string()
+  .optional()
+  .transform((v, ctx) => {
+    const names = (v ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+    for (const name of names) {
+      if (!/^[a-z0-9][a-z0-9_.-]{0,63}$/.test(name)) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `"${name}" is not a breaker name (^[a-z0-9][a-z0-9_.-]{0,63}$)`,
+        });
+        return z.NEVER;
+      }
+    }
+    return [...new Set(names)];
+  });
+
+const MIB = 1024 * 1024;
+
+/**
+ * Every variable the service reads, with its default. docs/configuration.md documents each one (a unit test
+ * checks that every key here appears there): add a variable here and a row there.
+ */
 const envSchema = z.object({
   PORT: num(8000, 0, 65535, true),
   HOST: z.string().min(1).optional(),
@@ -96,9 +123,26 @@ const envSchema = z.object({
   ALERT_DELIVERY_POLL_MS: num(1000, 20, 60_000, true),
   /** Base URL operators reach this service at; alerts' generatorURL points at the breaker there. */
   COSTSIM_PUBLIC_URL: z.url({ message: 'must be an absolute URL' }).optional(),
-  COSTSIM_RUNBOOK_URL: z
-    .url({ message: 'must be an absolute URL' })
-    .default('https://github.com/costsim-guard/costsim-guard/blob/main/README.md#the-circuit-breaker'),
+  /**
+   * Base URL of the runbooks (docs/runbooks/); each alert's runbook_url is a file under it. Default: the
+   * service's own copy, <COSTSIM_PUBLIC_URL>/docs/runbooks/ (served by every replica, no key needed).
+   */
+  COSTSIM_RUNBOOK_URL: z.url({ message: 'must be an absolute URL' }).optional(),
+  COSTSIM_BREAKERS: breakerNames,
+  /** Body limit of provenance writes (api.md Conventions); every other route takes at most 1 MiB. */
+  COSTSIM_MAX_BATCH_BYTES: num(64 * MIB, MIB, 1024 * MIB, true),
+  /** true: /metrics shows per-tenant and per-breaker series to anyone (else only with the metrics token). */
+  COSTSIM_METRICS_DETAIL: bool(false),
+  /** Bearer token that unlocks per-tenant and per-breaker series on /metrics. */
+  COSTSIM_METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** A client must send its request headers within this (slowloris bound); 408 otherwise. */
+  HTTP_HEADERS_TIMEOUT_MS: num(10_000, 1000, 600_000, true),
+  /** A client must send its whole request (headers and body) within this; 408 otherwise. */
+  HTTP_REQUEST_TIMEOUT_MS: num(300_000, 1000, 3_600_000, true),
+  /** An idle keep-alive connection is closed after this. */
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: num(5_000, 100, 600_000, true),
+  /** Connections one client address may hold open at once; more are refused (closed at once). */
+  HTTP_MAX_CONNECTIONS_PER_CLIENT: num(256, 1, 100_000, true),
   INSTANCE_ID: z.string().min(1).optional(),
   PROJECTOR_ENABLED: bool(true),
   PROJECTOR_BATCH_SIZE: num(500, 1, 100_000, true),
@@ -112,7 +156,13 @@ const envSchema = z.object({
   PROJECTOR_RETRY_BACKOFF_MS: num(200, 1, 60_000, true),
   PROJECTOR_RETRY_MAX_BACKOFF_MS: num(10_000, 1, 600_000, true),
   BREAKER_RECOVERY_POLL_MS: num(1000, 50, 60_000, true),
-  BREAKER_CACHE_POLL_MS: num(500, 50, 60_000, true),
+  /** The V2 gate reads breaker events at least this often (wake-ups on appends make it earlier). */
+  BREAKER_CACHE_POLL_MS: num(250, 50, 60_000, true),
+  /**
+   * The V2 gate fails closed (V2 off on this replica) when its last successful read of breaker events is
+   * older than this: the 1 s propagation contract (docs/gate.md). Keep it above BREAKER_CACHE_POLL_MS.
+   */
+  BREAKER_CACHE_MAX_STALENESS_MS: num(1000, 100, 600_000, true),
   /** Commands that may wait on one stream per instance before new ones get 503 (load shedding). */
   COMMAND_QUEUE_LIMIT: num(10_000, 1, 10_000_000, true),
   /** A breaker stream is snapshotted every this many events (0 = never). */
@@ -120,6 +170,9 @@ const envSchema = z.object({
 });
 
 export type Env = z.infer<typeof envSchema>;
+
+/** The names of every variable the configuration reads (docs and the unknown-variable warning use it). */
+export const configVariables: readonly string[] = Object.keys(envSchema.shape);
 
 export interface Config {
   port: number;
@@ -145,6 +198,7 @@ export interface Config {
     scope: 'global' | 'tenant';
     recoveryPollMs: number;
     cachePollMs: number;
+    cacheMaxStalenessMs: number;
     snapshotEvery: number;
   };
   modelVersion: string;
@@ -160,7 +214,18 @@ export interface Config {
     deliveryPollMs: number;
     /** undefined = http://<INSTANCE_ID>:<PORT> */
     publicUrl: string | undefined;
-    runbookUrl: string;
+    /** Base URL of the runbooks; undefined = <publicUrl>/docs/runbooks/ */
+    runbookUrl: string | undefined;
+  };
+  /** Breakers declared by configuration (COSTSIM_BREAKERS), besides costsim_v2. */
+  declaredBreakers: string[];
+  maxBatchBytes: number;
+  metrics: { detail: boolean; token: string | undefined };
+  http: {
+    headersTimeoutMs: number;
+    requestTimeoutMs: number;
+    keepAliveTimeoutMs: number;
+    maxConnectionsPerClient: number;
   };
   instanceId: string;
   projector: {
@@ -187,6 +252,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message}`));
   }
   const e = parsed.data;
+  if (e.BREAKER_CACHE_POLL_MS >= e.BREAKER_CACHE_MAX_STALENESS_MS) {
+    throw new ConfigError([
+      `BREAKER_CACHE_POLL_MS: must be below BREAKER_CACHE_MAX_STALENESS_MS (${e.BREAKER_CACHE_MAX_STALENESS_MS}), or the V2 gate fails closed between two polls`,
+    ]);
+  }
   if (e.COSTSIM_DRIFT_WARNING_THRESHOLD > e.COSTSIM_DRIFT_THRESHOLD) {
     throw new ConfigError([
       `COSTSIM_DRIFT_WARNING_THRESHOLD: must not exceed COSTSIM_DRIFT_THRESHOLD (${e.COSTSIM_DRIFT_THRESHOLD})`,
@@ -214,6 +284,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       scope: e.COSTSIM_BREAKER_SCOPE,
       recoveryPollMs: e.BREAKER_RECOVERY_POLL_MS,
       cachePollMs: e.BREAKER_CACHE_POLL_MS,
+      cacheMaxStalenessMs: e.BREAKER_CACHE_MAX_STALENESS_MS,
       snapshotEvery: e.BREAKER_SNAPSHOT_EVERY,
     },
     modelVersion: e.COSTSIM_MODEL_VERSION,
@@ -228,6 +299,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       deliveryPollMs: e.ALERT_DELIVERY_POLL_MS,
       publicUrl: e.COSTSIM_PUBLIC_URL,
       runbookUrl: e.COSTSIM_RUNBOOK_URL,
+    },
+    declaredBreakers: e.COSTSIM_BREAKERS,
+    maxBatchBytes: e.COSTSIM_MAX_BATCH_BYTES,
+    metrics: { detail: e.COSTSIM_METRICS_DETAIL, token: e.COSTSIM_METRICS_TOKEN },
+    http: {
+      headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_MS,
+      requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS,
+      keepAliveTimeoutMs: e.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+      maxConnectionsPerClient: e.HTTP_MAX_CONNECTIONS_PER_CLIENT,
     },
     instanceId: e.INSTANCE_ID ?? hostname(),
     projector: {

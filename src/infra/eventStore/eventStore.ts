@@ -54,8 +54,12 @@ export interface ReadStreamOptions {
 
 export interface ReadAllOptions {
   after: Checkpoint;
+  /** At most this many events are returned (of the wanted types, when `types` is given). */
   limit: number;
-  /** Only these event types (the checkpoint still advances past skipped events). */
+  /**
+   * Only these event types, filtered by the store (an index serves it), so a reader of rare types does
+   * not read through floods of others. The checkpoint still advances past events of other types.
+   */
   types?: readonly string[];
   /**
    * Stop adding events once their payloads (`data` as stored, possibly compressed) reach this many bytes;
@@ -66,8 +70,32 @@ export interface ReadAllOptions {
 
 export interface ReadAllResult {
   events: StoredEvent[];
-  /** Where the next read starts: past the last event examined. Equals `after` when nothing was read. */
+  /**
+   * Where the next read starts: past the last event examined, of any type (so a filtered reader's lag is
+   * right). Equals `after` (the same object) when nothing new was examined.
+   */
   checkpoint: Checkpoint;
+}
+
+export interface ReadNewerOptions {
+  types: readonly string[];
+  /** Stream versions the reader already holds: only later events of those streams are returned. */
+  known: ReadonlyMap<string, number>;
+  /**
+   * From the previous answer; null = from the start. A checkpoint's `transactionId` is a valid horizon too:
+   * every event past that checkpoint is returned (a reader can start from a projection's checkpoint).
+   */
+  horizon: string | null;
+  limit: number;
+}
+
+export interface ReadNewerResult {
+  /** By stream, then stream version: each stream's events contiguous from its known version on. */
+  events: StoredEvent[];
+  /** Pass to the next call. Unchanged when `complete` is false. */
+  horizon: string;
+  /** False when `limit` cut the answer short: call again at once for the rest. */
+  complete: boolean;
 }
 
 export interface EventBatch {
@@ -83,7 +111,13 @@ export interface EventBatch {
 export interface SubscribeOptions {
   after: Checkpoint;
   limit?: number;
+  /** Only these event types (filtered by the store). */
   types?: readonly string[];
+  /**
+   * With `types`: also emit a batch without events whenever the checkpoint moved past events of other
+   * types only, so a consumer that stores its checkpoint keeps its lag right.
+   */
+  reportProgress?: boolean;
   ack?: 'auto' | 'manual';
   /** Polling fallback when no wake-up arrives; LISTEN/NOTIFY only makes delivery earlier. */
   pollIntervalMs?: number;
@@ -98,6 +132,14 @@ export interface EventStore {
   readStream(stream: string, options?: ReadStreamOptions): Promise<StoredEvent[]>;
   streamVersion(stream: string): Promise<number>;
   readAll(options: ReadAllOptions): Promise<ReadAllResult>;
+  /**
+   * Every committed event of `types` that the reader does not hold yet, as soon as it is visible — also
+   * one that commits after events with a higher position, which readAll only yields once every older
+   * transaction has ended (so a long transaction anywhere delays readAll, never this). Not in commit
+   * order across streams: for readers that fold per stream and are idempotent by stream version (the V2
+   * gate). Within a stream, versions are appended in order, so a stream's events come without gaps.
+   */
+  readNewer(options: ReadNewerOptions): Promise<ReadNewerResult>;
   subscribe(options: SubscribeOptions): Observable<EventBatch>;
 }
 

@@ -11,6 +11,8 @@ import {
   type NewEvent,
   type ReadAllOptions,
   type ReadAllResult,
+  type ReadNewerOptions,
+  type ReadNewerResult,
   type ReadStreamOptions,
   type StoredEvent,
   type SubscribeOptions,
@@ -21,7 +23,10 @@ import { isPgError } from '../postgres/pool';
 import type { CoalescingNotifier } from '../postgres/notifications';
 
 export const EVENTS_CHANNEL = 'es_events';
-const APPEND_SQL = 'select * from es_append($1, $2, $3, $4::jsonb)';
+// Only the columns the result uses: a 5 000-event append returns 5 000 rows, and parsing a timestamp per
+// row the caller never reads was a visible share of a bulk write's event-loop time.
+const APPEND_SQL =
+  'select stream_version, global_position, transaction_id, already_stored from es_append($1, $2, $3, $4::jsonb)';
 /** Bounded: each retry follows a commit by a competing writer, so the stream did make progress. */
 const MAX_RACE_RETRIES = 50;
 
@@ -170,6 +175,7 @@ export class PostgresEventStore implements EventStore {
   }
 
   async readAll({ after, limit, types, maxBytes }: ReadAllOptions): Promise<ReadAllResult> {
+    if (types) return this.readAllOfTypes(after, limit, types, maxBytes);
     // Only transactions older than every running one (snapshot xmin) are read: their set of rows is final,
     // so nothing can later appear behind the checkpoint.
     const page = `select ${EVENT_COLUMNS} from es_events
@@ -195,14 +201,102 @@ export class PostgresEventStore implements EventStore {
     const checkpoint: Checkpoint = last
       ? { transactionId: last.transaction_id, globalPosition: Number(last.global_position) }
       : after;
-    const all = rows.map(toStoredEvent);
-    return { events: types ? all.filter((e) => types.includes(e.type)) : all, checkpoint };
+    return { events: rows.map(toStoredEvent), checkpoint };
+  }
+
+  /**
+   * readAll with the type filter in SQL, under the same horizon, in one statement (one snapshot):
+   *  - `wanted`: per type, an ordered range scan of es_events_type_commit_order from the checkpoint, at most
+   *    `limit` rows each, merged and cut to `limit` — the cost follows the rows returned, not the events
+   *    of other types in between;
+   *  - `examined`: the last event of ANY type below the horizon (one backward step on the commit-order
+   *    index). Every event up to it is final and every wanted one up to it is in `wanted` (unless `limit`
+   *    cut it), so the checkpoint moves there: a reader of rare types is not left behind events it does
+   *    not want (its lag stays right), and never passes an event that may still commit below it.
+   *  - `maxBytes`: `wanted` is cut where the running sum of stored sizes passes it (the first event always
+   *    stays); rows past the cut are never sent or detoasted, and the checkpoint stops at the last event
+   *    returned (`wanted_count` says a cut happened).
+   */
+  private async readAllOfTypes(
+    after: Checkpoint,
+    limit: number,
+    types: readonly string[],
+    maxBytes: number | undefined,
+  ): Promise<ReadAllResult> {
+    const { rows } = await this.pool.query<
+      Partial<EventRow> & { examined_tx: string; examined_position: string; wanted_count: string | null }
+    >(
+      `with h as materialized (select pg_snapshot_xmin(pg_current_snapshot()) as horizon),
+       examined as (
+         select e.transaction_id, e.global_position from es_events e, h
+          where (e.transaction_id, e.global_position) > ($1::xid8, $2::bigint)
+            and e.transaction_id < h.horizon
+          order by e.transaction_id desc, e.global_position desc
+          limit 1),
+       wanted as (
+         select w.* from (select distinct unnest($3::text[]) as event_type) t
+         cross join lateral (
+           select ${EVENT_COLUMNS} from es_events e, h
+            where e.event_type = t.event_type
+              and (e.transaction_id, e.global_position) > ($1::xid8, $2::bigint)
+              and e.transaction_id < h.horizon
+            order by e.transaction_id, e.global_position
+            limit $4) w
+         order by w.transaction_id, w.global_position
+         limit $4),
+       sized as (
+         select w.*, sum(pg_column_size(w.data)) over o - pg_column_size(w.data) as bytes_before,
+                count(*) over () as wanted_count
+           from wanted w window o as (order by w.transaction_id, w.global_position))
+       select x.transaction_id::text as examined_tx, x.global_position as examined_position, s.*
+         from examined x left join sized s on $5::bigint is null or s.bytes_before < $5::bigint
+        order by s.transaction_id, s.global_position`,
+      [after.transactionId, after.globalPosition, types, limit, maxBytes ?? null],
+    );
+    const events = rows.filter((r) => r.event_id != null).map((r) => toStoredEvent(r as EventRow));
+    const examined = rows[0];
+    const last = events[events.length - 1];
+    const cut = events.length > 0 && Number(examined?.wanted_count ?? 0) > events.length;
+    const checkpoint: Checkpoint =
+      last && (events.length >= limit || cut)
+        ? { transactionId: last.transactionId, globalPosition: last.globalPosition }
+        : examined
+          ? { transactionId: examined.examined_tx, globalPosition: Number(examined.examined_position) }
+          : after;
+    return { events, checkpoint };
+  }
+
+  async readNewer({ types, known, horizon, limit }: ReadNewerOptions): Promise<ReadNewerResult> {
+    // Events of transactions from `horizon` on may have committed since the previous read (everything
+    // older was final then and was read); known versions filter what the reader already holds. The new
+    // horizon comes from the same statement, so from the same snapshot as the rows.
+    // Known versions travel as one jsonb object: a key lookup per candidate row, however many streams.
+    const { rows } = await this.pool.query<Partial<EventRow> & { next_horizon: string }>(
+      `select h.horizon::text as next_horizon, e.*
+         from (select pg_snapshot_xmin(pg_current_snapshot()) as horizon) h
+         left join lateral (
+           select ${EVENT_COLUMNS} from es_events
+            where event_type = any($1::text[])
+              and ($3::xid8 is null or transaction_id >= $3::xid8)
+              and stream_version > coalesce(($2::jsonb ->> stream_name)::bigint, 0)
+            order by stream_name, stream_version
+            limit $4) e on true`,
+      [types, JSON.stringify(Object.fromEntries(known)), horizon, limit],
+    );
+    const events = rows.filter((r) => r.event_id != null).map((r) => toStoredEvent(r as EventRow));
+    const complete = events.length < limit;
+    return {
+      events,
+      horizon: complete ? rows[0]!.next_horizon : (horizon ?? '0'),
+      complete,
+    };
   }
 
   subscribe({
     after,
     limit = 500,
     types,
+    reportProgress = false,
     ack = 'auto',
     pollIntervalMs = 250,
   }: SubscribeOptions): Observable<EventBatch> {
@@ -241,15 +335,19 @@ export class PostgresEventStore implements EventStore {
             });
             const advanced = checkpoint !== cursor;
             cursor = checkpoint;
-            if (events.length === 0) {
-              // Filtered-out events still advance the cursor; only an empty read means "caught up".
-              if (!advanced) await pause();
-              continue;
+            // With a type filter the checkpoint also moves past events of other types: passed on (as an
+            // empty batch) when asked, so the consumer can store it.
+            if (events.length > 0 || (advanced && types && reportProgress)) {
+              let acked: () => void = () => {};
+              const ackedSignal = new Promise<void>((resolve) => (acked = resolve));
+              subscriber.next({ events, checkpoint, ack: () => acked() });
+              if (ack === 'manual') await Promise.race([ackedSignal, stoppedSignal]);
             }
-            let acked: () => void = () => {};
-            const ackedSignal = new Promise<void>((resolve) => (acked = resolve));
-            subscriber.next({ events, checkpoint, ack: () => acked() });
-            if (ack === 'manual') await Promise.race([ackedSignal, stoppedSignal]);
+            // Caught up: wait for a wake-up (one that came during the read or the batch counts) or the
+            // poll. Filtered, a short read means caught up — never spin on a checkpoint that events of
+            // other types keep moving; unfiltered, only a read that found nothing does.
+            const caughtUp = types ? events.length < limit : !advanced;
+            if (caughtUp) await pause();
           } catch (err) {
             if (!stopped) subscriber.error(err);
             return;

@@ -1,6 +1,15 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from '../logging/logger';
 
+/** The fields that tie a log line to its request (request, correlation and W3C trace ids). */
+export function requestLogFields(req: Request): Record<string, unknown> {
+  return {
+    request_id: req.requestId,
+    correlation_id: req.correlationId,
+    ...(req.traceparent ? { traceparent: req.traceparent, trace_id: req.traceId } : {}),
+  };
+}
+
 /**
  * One structured line per request, written when the response finishes. Deliberately small: pino-http's
  * per-request child logger and header serialisation cost ~100 µs per request even when logging is off.
@@ -13,8 +22,7 @@ export function accessLog(logger: Logger) {
     res.on('finish', () => {
       logger.info(
         {
-          request_id: req.requestId,
-          correlation_id: req.correlationId,
+          ...requestLogFields(req),
           method: req.method,
           url: req.originalUrl,
           status: res.statusCode,

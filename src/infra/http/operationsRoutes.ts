@@ -1,22 +1,55 @@
-import type { Express } from 'express';
+import { timingSafeEqual, createHash } from 'node:crypto';
+import { join } from 'node:path';
+import express, { type Express, type Request } from 'express';
+import { z } from 'zod';
 import type pg from 'pg';
 import { pendingMigrations } from '../postgres/migrate';
 import type { ServiceMetrics } from '../metrics/metrics';
+import { aggregateSensitiveLabels } from '../metrics/aggregateExposition';
+import { packageRoot } from '../packageRoot';
 import { projectionStatuses } from '../../projections/runtime/lag';
 import { problems } from './problem';
 import { sendProblem } from './httpApp';
 import type { RouteDoc } from './openapi';
+import type { ReadinessCheck } from '../composition/featureModule';
 
 export const operationsRouteDocs: RouteDoc[] = [
-  { method: 'get', path: '/health/live', summary: 'Process is up', scope: null },
+  {
+    method: 'get',
+    path: '/health/live',
+    summary: 'Process is up',
+    scope: null,
+    response: z.object({ status: z.literal('ok') }),
+  },
   {
     method: 'get',
     path: '/health/ready',
-    summary: 'Database, migrations, and each projection: lag, stuck, dead letters (no error text)',
+    summary:
+      'Database, migrations, and each projection: lag, stuck, dead letters, no error text (503 problem with reasons when a lag passes the limit)',
     scope: null,
+    response: z.object({ status: z.literal('ready'), checks: z.record(z.string(), z.unknown()) }),
   },
-  { method: 'get', path: '/metrics', summary: 'Prometheus metrics', scope: null },
-  { method: 'get', path: '/openapi.json', summary: 'This document', scope: null },
+  {
+    method: 'get',
+    path: '/metrics',
+    summary: 'Prometheus metrics (tenant and breaker series aggregated unless detail or the metrics token)',
+    scope: null,
+    produces: 'text/plain',
+  },
+  {
+    method: 'get',
+    path: '/openapi.json',
+    summary: 'This document',
+    scope: null,
+    response: z.record(z.string(), z.unknown()),
+  },
+  {
+    method: 'get',
+    path: '/docs/runbooks/:file',
+    summary: 'A runbook of the repository (docs/runbooks/), which alerts link as runbook_url',
+    scope: null,
+    produces: 'text/markdown',
+  },
 ];
 
 export interface OperationsDeps {
@@ -25,6 +58,28 @@ export interface OperationsDeps {
   /** Readiness fails when any projection is older than this. */
   maxLagSeconds: number;
   projectionNames: readonly string[];
+  /** The slices' own readiness checks (in memory). */
+  readiness?: () => ReadinessCheck[];
+  /** Per-tenant and per-breaker series: for everyone (detail), or for scrapers presenting the token. */
+  metricsAccess?: { detail: boolean; token: string | undefined };
+}
+
+const digest = (value: string) => createHash('sha256').update(value, 'utf8').digest();
+
+/**
+ * Whether this scrape may see tenant ids and breaker names: COSTSIM_METRICS_DETAIL=true, or the metrics
+ * token as a Bearer credential (compared in constant time). A wrong token is a 401, not a quiet downgrade.
+ */
+function metricsDetail(req: Request, access: OperationsDeps['metricsAccess']): boolean {
+  if (!access) return true;
+  if (access.detail) return true;
+  const header = req.get('authorization');
+  if (!access.token || header === undefined) return false;
+  const presented = /^Bearer\s+(\S+)$/i.exec(header)?.[1];
+  if (!presented || !timingSafeEqual(digest(presented), digest(access.token))) {
+    throw problems.unauthorized('Unknown metrics token');
+  }
+  return true;
 }
 
 async function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
@@ -93,14 +148,33 @@ export function mountOperationsRoutes(app: Express, deps: OperationsDeps): void 
       checks.database = 'unreachable';
       reasons.push('database unreachable');
     }
+    for (const r of deps.readiness?.() ?? []) {
+      checks[r.name] = r.check;
+      if (!r.ready) reasons.push(...r.reasons);
+    }
     if (reasons.length > 0) {
       return sendProblem(res, req, problems.unavailable(reasons.join('; '), { reasons, checks }));
     }
     res.json({ status: 'ready', checks });
   });
 
-  app.get('/metrics', async (_req, res) => {
+  app.get('/metrics', async (req, res) => {
+    const detail = metricsDetail(req, deps.metricsAccess);
     await updateLagGauges(deps).catch(() => {}); // a scrape must not fail because the database is down
-    res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+    const text = await deps.metrics.registry.metrics();
+    res.type(deps.metrics.registry.contentType).send(detail ? text : aggregateSensitiveLabels(text));
   });
+
+  // This repository's documents (docs/), runbooks included: alerts' runbook_url points here by default.
+  app.use(
+    '/docs',
+    express.static(join(packageRoot(), 'docs'), {
+      dotfiles: 'ignore',
+      index: false,
+      fallthrough: true,
+      setHeaders: (res, path) => {
+        if (path.endsWith('.md')) res.setHeader('Content-Type', 'text/markdown; charset=utf-8');
+      },
+    }),
+  );
 }

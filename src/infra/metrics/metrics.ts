@@ -1,8 +1,20 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
+/** What `costsim_build_info` says about this process. */
+export interface BuildInfo {
+  version: string;
+  commit: string;
+  /** INSTANCE_ID: which replica this is. */
+  replica: string;
+}
+
 /**
  * One registry per service instance (not prom-client's global one), so several instances can live in one
  * process (tests) without clashing. Feature slices register their own metrics on `registry`.
+ *
+ * No default labels: Prometheus adds `instance` (and `job`) to every scraped series itself, so a label of
+ * ours by that name would collide with it (and be renamed `exported_instance`). Which replica a process
+ * is, is said once, by `costsim_build_info{replica}`; join on it when a query needs it.
  */
 export class ServiceMetrics {
   readonly registry = new Registry();
@@ -16,10 +28,15 @@ export class ServiceMetrics {
   readonly projectorDeadLetters: Gauge<'projection'>;
   readonly httpDuration: Histogram<'method' | 'route' | 'status'>;
 
-  constructor(defaultLabels: Record<string, string> = {}) {
-    this.registry.setDefaultLabels(defaultLabels);
+  constructor(build: BuildInfo = { version: 'unknown', commit: 'unknown', replica: 'unknown' }) {
     collectDefaultMetrics({ register: this.registry });
     const registers = [this.registry];
+    new Gauge({
+      name: 'costsim_build_info',
+      help: 'Always 1: the version, commit, replica (INSTANCE_ID) and Node.js version of this process',
+      labelNames: ['version', 'commit', 'replica', 'node_version'],
+      registers,
+    }).set({ ...build, node_version: process.version }, 1);
     this.appendDuration = new Histogram({
       name: 'costsim_eventstore_append_duration_seconds',
       help: 'Latency of one event-store append (one round trip)',

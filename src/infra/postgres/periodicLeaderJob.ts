@@ -25,6 +25,11 @@ export class PeriodicLeaderJob {
   ) {
     this.elector = new LeaderElector(options.connectionString, options.lockId, options.name, {
       ...(options.retryMs !== undefined ? { retryMs: options.retryMs } : {}),
+      onChange: (leader) =>
+        options.logger?.info(
+          { job: options.name, lock_id: options.lockId, leader },
+          leader ? `${options.name}: leading` : `${options.name}: standing by`,
+        ),
       onError: (err) => options.logger?.warn({ err }, `${options.name}: error`),
     });
   }

@@ -5,6 +5,8 @@ export type Pool = pg.Pool;
 export interface PoolOptions {
   max?: number;
   applicationName?: string;
+  /** A statement running longer than this is cancelled by the server (0 = no limit). */
+  statementTimeoutMs?: number;
 }
 
 /**
@@ -16,7 +18,9 @@ export function createPool(connectionString: string, options: PoolOptions = {}):
     connectionString,
     max: options.max ?? 10,
     application_name: options.applicationName ?? 'costsim-guard',
-    options: '-c idle_in_transaction_session_timeout=60000',
+    options:
+      '-c idle_in_transaction_session_timeout=60000' +
+      (options.statementTimeoutMs ? ` -c statement_timeout=${Math.round(options.statementTimeoutMs)}` : ''),
   });
   // An idle client that dies (server restart, pg_terminate_backend) must not crash the process.
   pool.on('error', () => {});

@@ -36,14 +36,14 @@ export class BreakerQueries {
     private readonly pool: pg.Pool,
     private readonly policy: RecoveryPolicy,
     private readonly clock: () => Date = () => new Date(),
-    /** In-memory replica of cb_state (NOTIFY + poll); single-breaker reads use it when it is loaded. */
-    private readonly replica?: BreakerStateCache,
+    /** The V2 gate (states folded from breaker events); single-breaker reads use it while it is trusted. */
+    private readonly gate?: BreakerStateCache,
   ) {}
 
-  /** One breaker from the replica when available (no query), else from cb_state. */
+  /** One breaker from the gate while it is trusted (no query, never behind the projector), else cb_state. */
   async get(name: string, tenantId: string | null): Promise<BreakerStateView> {
-    if (this.replica?.loadedAt) {
-      const state = this.replica.snapshot(name, tenantId) ?? initialBreakerState();
+    if (this.gate && !this.gate.failingClosed) {
+      const state = this.gate.snapshot(name, tenantId) ?? initialBreakerState();
       return breakerStateView(name, tenantId, state, this.clock(), this.policy);
     }
     return this.getFromTable(name, tenantId);
@@ -75,8 +75,22 @@ export class BreakerQueries {
     }
   }
 
-  /** Global breakers plus, for a tenant, its own; a global caller (tenant undefined) sees every breaker. */
+  /**
+   * Global breakers plus, for a tenant, its own; a global caller (tenant undefined) sees every breaker.
+   * From the gate while it is trusted (it holds every breaker that has an event), so a list agrees with
+   * the single-breaker reads; else from cb_state.
+   */
   async list(tenantId: string | null | undefined): Promise<BreakerStateView[]> {
+    if (this.gate && !this.gate.failingClosed) {
+      const now = this.clock();
+      return this.gate
+        .all()
+        .filter((b) => tenantId === undefined || b.tenant_id === null || b.tenant_id === tenantId)
+        .sort((a, b) =>
+          a.name === b.name ? ((a.tenant_id ?? '') < (b.tenant_id ?? '') ? -1 : 1) : a.name < b.name ? -1 : 1,
+        )
+        .map((b) => breakerStateView(b.name, b.tenant_id, b.state, now, this.policy));
+    }
     const { rows } = await this.pool.query<{ name: string; tenant_id: string | null; state: BreakerState }>(
       `select name, tenant_id, state from cb_state
         where $1::boolean or tenant_id is null or tenant_id = $2
@@ -92,22 +106,36 @@ export class BreakerQueries {
     tenantId: string | null,
     { includeResolved, limit }: { includeResolved: boolean; limit: number },
   ): Promise<{ incidents: IncidentView[]; total: number }> {
-    const where = `breaker = $1 and coalesce(tenant_id, '') = $2 and ($3::boolean or not resolved)`;
-    const params = [name, tenantId ?? '', includeResolved];
-    const [page, count] = await Promise.all([
-      this.pool.query<IncidentRow>(
-        `select id, breaker, tenant_id, timestamp, reason, severity, drift_score, sample_count, details, resolved,
-                resolved_at, resolved_by, resolution_notes, alert_sent, alert_sent_at
-           from cb_incidents where ${where} order by timestamp desc, id limit $4`,
-        [...params, limit],
-      ),
-      this.pool.query<{ n: string }>(`select count(*) as n from cb_incidents where ${where}`, params),
-    ]);
-    return { incidents: page.rows.map(toIncident), total: Number(count.rows[0]?.n ?? 0) };
+    // One statement, so the page and the total come from the same snapshot (two queries could see the
+    // projector's batch land in between: a total of 11 beside a page of 7).
+    const { rows } = await this.pool.query<IncidentRow & { total: string }>(
+      `select id, breaker, tenant_id, timestamp, reason, severity, drift_score, sample_count, details, resolved,
+              resolved_at, resolved_by, resolution_notes, alert_sent, alert_sent_at, count(*) over () as total
+         from cb_incidents
+        where breaker = $1 and coalesce(tenant_id, '') = $2 and ($3::boolean or not resolved)
+        order by timestamp desc, id limit $4`,
+      [name, tenantId ?? '', includeResolved, limit],
+    );
+    const total = rows[0] ? Number(rows[0].total) : 0;
+    return { incidents: rows.map(({ total: _total, ...row }) => toIncident(row)), total };
   }
 
-  /** Breakers whose TTL has passed but whose recovery is not written yet (the recovery worker's input). */
+  /**
+   * Breakers whose TTL has passed but whose recovery is not written yet (the recovery worker's input):
+   * from the gate while it is trusted (so a recovery is never late because the projector is), else cb_state.
+   */
   async expired(now: Date): Promise<Array<{ name: string; tenant_id: string | null }>> {
+    if (this.gate && !this.gate.failingClosed) {
+      return this.gate
+        .all()
+        .filter(
+          ({ state }) =>
+            state.open && state.disabled_until !== null && Date.parse(state.disabled_until) <= +now,
+        )
+        .sort((a, b) => Date.parse(a.state.disabled_until!) - Date.parse(b.state.disabled_until!))
+        .slice(0, 500)
+        .map(({ name, tenant_id }) => ({ name, tenant_id }));
+    }
     const { rows } = await this.pool.query<{ name: string; tenant_id: string | null }>(
       'select name, tenant_id from cb_state where open and disabled_until <= $1 order by disabled_until limit 500',
       [now],

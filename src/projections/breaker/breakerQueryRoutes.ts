@@ -1,11 +1,5 @@
 import type { Express } from 'express';
-import {
-  type BreakerEvent,
-  type BreakerPolicy,
-  breakerStreamName,
-  evolveBreaker,
-  initialBreakerState,
-} from '../../domain/breaker';
+import { type BreakerPolicy, initialBreakerState } from '../../domain/breaker';
 import type { EventStore } from '../../infra/eventStore/eventStore';
 import { addressedTenant, requireScope, principalOf } from '../../infra/http/auth';
 import { setVersionEtag } from '../../infra/http/etag';
@@ -18,8 +12,9 @@ import {
   stateQuery,
 } from '../../commands/breaker/breakerSchemas';
 import type { BreakerQueries } from './breakerQueries';
-import { DEFAULT_BREAKER } from './breakerStateCache';
+import { type BreakerStateCache, DEFAULT_BREAKER } from './breakerStateCache';
 import { breakerStateView } from './breakerViews';
+import { breakerHistory } from './breakerHistory';
 
 export interface BreakerQueryDeps {
   queries: BreakerQueries;
@@ -28,6 +23,10 @@ export interface BreakerQueryDeps {
   sandboxEnabled: boolean;
   modelVersion: string;
   adapterVersion: string;
+  /** The V2 gate: /costsim/v2/status answers what it decides. */
+  gate?: Pick<BreakerStateCache, 'isV2Disabled'>;
+  /** Declared breakers: listed (closed, version 0) before they have any event. */
+  declarations?: { list(): Promise<Array<{ name: string }>> };
 }
 
 /** Query routes of the breaker: read models only, except history, which is the audit log itself. */
@@ -39,7 +38,12 @@ export function mountBreakerQueryRoutes(app: Express, deps: BreakerQueryDeps): v
     const p = principalOf(req);
     // A global key without X-Tenant-ID sees every breaker; otherwise the tenant's own plus the global ones.
     const scope = p.keyTenant === null && p.tenantId === null ? undefined : p.tenantId;
-    res.json({ breakers: await queries.list(scope) });
+    const [listed, declared] = await Promise.all([queries.list(scope), deps.declarations?.list() ?? []]);
+    const seen = new Set(listed.filter((b) => b.tenant_id === null).map((b) => b.name));
+    const unused = declared
+      .filter((d) => !seen.has(d.name))
+      .map((d) => breakerStateView(d.name, null, initialBreakerState(), new Date(), policy));
+    res.json({ breakers: [...listed, ...unused].sort((a, b) => a.name.localeCompare(b.name)) });
   });
 
   app.get('/costsim/breakers/:name', requireScope('read'), async (req, res) => {
@@ -71,24 +75,7 @@ export function mountBreakerQueryRoutes(app: Express, deps: BreakerQueryDeps): v
     const q = parseOrThrow(historyQuery, req.query, 'query');
     const tenantId = addressedTenant(principalOf(req), q.tenant_id);
     const until = q.until ? new Date(q.until) : new Date();
-    const events = await store.readStream(breakerStreamName(name, tenantId), { until });
-    // State at `until` from the events alone, seen as a reader at that instant would (TTL included).
-    const folded = events.reduce(
-      (state, e) => evolveBreaker(state, { type: e.type, data: e.data } as unknown as BreakerEvent),
-      initialBreakerState(),
-    );
-    const limit = q.limit ?? 100;
-    res.json({
-      events: events.slice(-limit).map((e) => ({
-        position: e.streamVersion,
-        type: e.type,
-        recorded_at: e.recordedAt.toISOString(),
-        actor: typeof e.data.actor === 'string' ? e.data.actor : null,
-        data: e.data,
-      })),
-      total: events.length,
-      state_at_until: breakerStateView(name, tenantId, folded, until, policy),
-    });
+    res.json(await breakerHistory(store, policy, { name, tenantId }, until, q.limit ?? 100));
   });
 
   app.get('/costsim/v2/status', requireScope('read'), async (req, res) => {
@@ -99,7 +86,8 @@ export function mountBreakerQueryRoutes(app: Express, deps: BreakerQueryDeps): v
     const open = [global, tenant].filter((s) => s?.open);
     res.json({
       sandbox_enabled: deps.sandboxEnabled,
-      circuit_breaker_open: open.length > 0,
+      // The V2 gate's own answer: open also while the gate fails closed (V2 is off then too).
+      circuit_breaker_open: deps.gate ? deps.gate.isV2Disabled(tenantId) : open.length > 0,
       disabled_by_drift: open.some((s) => s?.disabled_by === 'circuit_breaker'),
       model_version: deps.modelVersion,
       adapter_version: deps.adapterVersion,

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { ProvenanceRecord } from '../../domain/provenance/provenanceRecorded';
+import { parseStorableInstant } from '../../domain/storableValues';
 
 export interface ProvenanceFilter {
   /** undefined = every tenant */
@@ -24,15 +25,26 @@ export class InvalidCursorError extends Error {
   readonly field = 'query.cursor';
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * A cursor is base64url JSON this service wrote; anything else — a crafted one with a bad uuid, a date
+ * PostgreSQL cannot hold, extra fields — is the caller's error (400), never a failed query (500).
+ */
 function decodeCursor(value: string): Cursor {
   try {
-    const c = JSON.parse(Buffer.from(value, 'base64url').toString('utf8')) as Partial<Cursor>;
-    if (
-      typeof c.created_at === 'string' &&
-      typeof c.id === 'string' &&
-      !Number.isNaN(Date.parse(c.created_at))
-    ) {
-      return { created_at: c.created_at, id: c.id };
+    const c: unknown = JSON.parse(Buffer.from(value, 'base64url').toString('utf8'));
+    if (typeof c === 'object' && c !== null && !Array.isArray(c)) {
+      const { created_at, id, ...rest } = c as Record<string, unknown>;
+      if (
+        Object.keys(rest).length === 0 &&
+        typeof created_at === 'string' &&
+        typeof id === 'string' &&
+        UUID.test(id) &&
+        parseStorableInstant(created_at).ok
+      ) {
+        return { created_at, id };
+      }
     }
   } catch {
     /* reported below */
@@ -70,11 +82,21 @@ export interface DriftStats {
   p99_delta: number | null;
 }
 
-const STATS_COLUMNS = `count(*)::int as total, avg(cost_delta) as avg_delta, min(cost_delta) as min_delta,
-  max(cost_delta) as max_delta, stddev_samp(cost_delta) as stddev_delta,
-  percentile_cont(0.5) within group (order by cost_delta) as p50_delta,
-  percentile_cont(0.9) within group (order by cost_delta) as p90_delta,
-  percentile_cont(0.99) within group (order by cost_delta) as p99_delta`;
+/**
+ * No aggregate here can overflow float8, whatever rows were stored (docs/limits.md): avg and stddev sum
+ * over numeric (float8 accumulators fail with "value out of range: overflow" once a sum or a sum of squares
+ * passes 1.8e308) and come back as numeric text; percentiles interpolate a + (b − a)·f, where b − a can
+ * overflow for values beyond ±9e307, so they are taken over cost_delta / 4 and multiplied by 4 in
+ * `numeric()` below — scaling by a power of two is exact in binary floating point, so the result is the
+ * same number percentile_cont would give on the raw values.
+ */
+const PERCENTILE_SCALE = 4;
+const STATS_COLUMNS = `count(*)::int as total, avg(cost_delta::numeric) as avg_delta,
+  min(cost_delta) as min_delta, max(cost_delta) as max_delta,
+  stddev_samp(cost_delta::numeric) as stddev_delta,
+  percentile_cont(0.5) within group (order by cost_delta / ${PERCENTILE_SCALE}) as p50_delta,
+  percentile_cont(0.9) within group (order by cost_delta / ${PERCENTILE_SCALE}) as p90_delta,
+  percentile_cont(0.99) within group (order by cost_delta / ${PERCENTILE_SCALE}) as p99_delta`;
 
 /** Reads of the provenance table (api.md "Provenance"). */
 export class ProvenanceQueries {
@@ -139,17 +161,24 @@ export class ProvenanceQueries {
   }
 }
 
-/** pg returns numerics as strings and doubles as numbers; the API answers numbers (or null). */
+/**
+ * pg returns numerics as strings and doubles as numbers; the API answers numbers (or null, also for a
+ * figure beyond float8, which JSON cannot carry).
+ */
 function numeric(row: DriftStats): DriftStats {
-  const n = (v: unknown) => (v === null || v === undefined ? null : Number(v));
+  const n = (v: unknown, scale = 1) => {
+    if (v === null || v === undefined) return null;
+    const x = Number(v) * scale;
+    return Number.isFinite(x) ? x : null;
+  };
   return {
     total: Number(row.total),
     avg_delta: n(row.avg_delta),
     min_delta: n(row.min_delta),
     max_delta: n(row.max_delta),
     stddev_delta: n(row.stddev_delta),
-    p50_delta: n(row.p50_delta),
-    p90_delta: n(row.p90_delta),
-    p99_delta: n(row.p99_delta),
+    p50_delta: n(row.p50_delta, PERCENTILE_SCALE),
+    p90_delta: n(row.p90_delta, PERCENTILE_SCALE),
+    p99_delta: n(row.p99_delta, PERCENTILE_SCALE),
   };
 }

@@ -1,4 +1,5 @@
 import type { Express } from 'express';
+import { z } from 'zod';
 import type pg from 'pg';
 import { principalOf, requireScope } from '../../infra/http/auth';
 import type { RouteDoc } from '../../infra/http/openapi';
@@ -6,12 +7,45 @@ import { problems } from '../../infra/http/problem';
 import { listDeadLetters } from './deadLetters';
 import { projectionStatuses } from './lag';
 
+const projectionsResponse = z.object({
+  projections: z.array(
+    z.object({
+      name: z.string().describe('the projection, or <name>@rebuild for a rebuild in progress'),
+      checkpoint: z.object({ transaction_id: z.string(), global_position: z.number().int() }),
+      updated_at: z.string(),
+      lag_events: z.number().int(),
+      lag_seconds: z.number(),
+      failure: z
+        .object({
+          message: z.string(),
+          event_id: z.string().nullable(),
+          at: z.string(),
+          attempts: z.number().int(),
+        })
+        .nullable()
+        .describe('set while the projection is stuck; cleared when its checkpoint moves'),
+      dead_letters: z.array(
+        z.object({
+          event_id: z.string(),
+          event_type: z.string(),
+          stream: z.string(),
+          stream_version: z.number().int(),
+          error: z.string(),
+          failures: z.number().int(),
+          parked_at: z.string(),
+        }),
+      ),
+    }),
+  ),
+});
+
 export const projectionRouteDocs: RouteDoc[] = [
   {
     method: 'get',
     path: '/costsim/projections',
     summary: 'Each projection with its checkpoint, lag, failure (with the error) and open dead letters',
     scope: 'admin',
+    response: projectionsResponse,
   },
 ];
 

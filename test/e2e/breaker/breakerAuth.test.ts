@@ -54,7 +54,7 @@ const keyWith: Record<Scope, string> = { read: testKeys.read, write: testKeys.wr
 let t: TestService;
 
 beforeAll(async () => {
-  t = await startTestService();
+  t = await startTestService({ COSTSIM_BREAKERS: 'auth-x,ids,x' });
 });
 afterAll(async () => t?.stop());
 
@@ -291,11 +291,22 @@ describe('request ids and unknown routes', () => {
     ['GET', '/costsim/nope', testKeys.read],
     ['POST', '/costsim/breakers/x/explode', testKeys.admin],
     ['GET', '/costsim/breakers/x/incidents/extra', testKeys.read],
-    ['DELETE', '/costsim/breakers/x', testKeys.admin],
     ['GET', '/no/such/route', undefined],
   ])('unknown route %s %s → 404 problem+json', async (method, path, key) => {
     const res = await t.call(method, path, key ? { key } : {});
     const { problem } = await expectProblem(res, 404);
     expect(problem.title).toBe('Not Found');
+  });
+
+  test.each([
+    ['DELETE', '/costsim/breakers/costsim_v2', 'GET, HEAD, PUT'],
+    ['GET', '/costsim/breakers/costsim_v2/disable', 'POST'],
+    ['PUT', '/costsim/alerts/stats', 'GET, HEAD'],
+    ['POST', '/health/ready', 'GET, HEAD'],
+  ])('a known path with the wrong method: %s %s → 405 with Allow: %s', async (method, path, allow) => {
+    const res = await t.call(method, path, { key: testKeys.admin });
+    const { problem } = await expectProblem(res, 405);
+    expect(problem.title).toBe('Method Not Allowed');
+    expect(res.headers.get('allow')).toBe(allow);
   });
 });

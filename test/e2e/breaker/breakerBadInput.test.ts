@@ -155,6 +155,65 @@ const cases: Case[] = [
     status: 400,
     paths: ['disabled_until'],
   },
+  // Values PostgreSQL or the projections cannot hold (docs/limits.md)
+  ...[
+    '9999-12-31T23:59:59-23:59',
+    '9999-12-31T23:59:59-15:59',
+    '0000-01-01T00:00:00Z',
+    '10000-01-01T00:00:00Z',
+    '2099-01-01T00:00:00+16:00',
+    '2099-02-30T00:00:00Z',
+  ].map((disabled_until): Case => ({
+    name: `disable: disabled_until ${disabled_until}`,
+    path: `${B}/disable`,
+    body: { reason: 'x', disabled_until },
+    status: 400,
+    paths: ['disabled_until'],
+  })),
+  {
+    name: 'disable: reason with U+0000',
+    path: `${B}/disable`,
+    body: { reason: 'x\u0000y' },
+    status: 400,
+    paths: ['reason'],
+  },
+  {
+    name: 'disable: disabled_by with a lone surrogate',
+    path: `${B}/disable`,
+    raw: '{"reason":"x","disabled_by":"\\ud800"}',
+    headers: JSON_CT,
+    status: 400,
+    paths: ['disabled_by'],
+  },
+  {
+    name: 'drift: details key with U+0000',
+    path: `${B}/drift`,
+    body: { drift_score: 0.5, details: { 'a\u0000': 1 } },
+    status: 400,
+    paths: ['details."a\\u0000"'],
+  },
+  {
+    name: 'drift: details nested 40 deep',
+    path: `${B}/drift`,
+    body: { drift_score: 0.5, details: JSON.parse('{"a":'.repeat(40) + '1' + '}'.repeat(40)) },
+    status: 400,
+    paths: [['details', ...Array(31).fill('a')].join('.')],
+  },
+  {
+    name: 'schema-errors: details value with a lone surrogate',
+    path: `${B}/schema-errors`,
+    raw: '{"error_count":1,"details":{"v":"\\udc00"}}',
+    headers: JSON_CT,
+    status: 400,
+    paths: ['details.v'],
+  },
+  {
+    name: 'enable: reason with U+0000',
+    path: `${B}/enable`,
+    body: { reason: '\u0000' },
+    status: 400,
+    paths: ['reason'],
+  },
   {
     name: 'disable: disabled_by empty',
     path: `${B}/disable`,
@@ -524,14 +583,13 @@ const cases: Case[] = [
     paths: ['query.tenant'],
   },
 
-  // If-Match that is not a strong ETag
+  // If-Match: a weak tag never matches under strong comparison (412); a non-tag is malformed (400)
   {
-    name: 'disable: malformed If-Match',
+    name: 'disable: weak If-Match → 412',
     path: `${B}/disable`,
     body: { reason: 'changed' },
     headers: { 'If-Match': 'W/"1"' },
-    status: 400,
-    paths: ['header.If-Match'],
+    status: 412,
   },
   {
     name: 'drift: malformed If-Match',
@@ -596,7 +654,7 @@ const cases: Case[] = [
 let t: TestService;
 
 beforeAll(async () => {
-  t = await startTestService();
+  t = await startTestService({ COSTSIM_BREAKERS: 'bad-seed,sql-reason' });
   // Non-empty read models to compare: a global breaker with a resolved and an open incident, a tenant
   // breaker mid-count, and an open costsim_v2 (the target of /costsim/v2/reset).
   const seed: Array<[string, unknown, string]> = [
@@ -634,7 +692,7 @@ describe('bad input', () => {
   let before: DbSnapshot;
   beforeAll(async () => {
     before = await snapshot(t.db);
-    expect(before.events[0]).toMatchObject({ n: '5' });
+    expect(before.events[0]).toMatchObject({ n: '7' }); // 5 breaker events + 2 declarations
     expect(before.state).toHaveLength(3);
     expect(before.incidents).toHaveLength(3);
   });

@@ -20,7 +20,10 @@ const HOUR = 3_600_000;
 let t: TestService;
 
 beforeAll(async () => {
-  t = await startTestService();
+  t = await startTestService({
+    COSTSIM_BREAKERS:
+      'cmd-amend,cmd-both,cmd-disable,cmd-disabled-by,cmd-drift,cmd-drift-low,cmd-drift-reset,cmd-enable,cmd-enable-closed,cmd-enable-nobody,cmd-idem,cmd-ifmatch,cmd-past,cmd-schema,cmd-ttl-fraction,cmd-ttl-zero,cmd-until',
+  });
 });
 afterAll(async () => t?.stop());
 

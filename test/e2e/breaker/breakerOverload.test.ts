@@ -12,7 +12,7 @@ let t: TestService;
 const LIMIT = 4;
 
 beforeAll(async () => {
-  t = await startTestService({ COMMAND_QUEUE_LIMIT: String(LIMIT) });
+  t = await startTestService({ COMMAND_QUEUE_LIMIT: String(LIMIT), COSTSIM_BREAKERS: 'overloaded' });
 });
 afterAll(async () => t.stop());
 

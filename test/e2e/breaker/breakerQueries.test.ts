@@ -35,7 +35,10 @@ const closed = (name: string, tenantId: string | null = null): BreakerStateView 
 let t: TestService;
 
 beforeAll(async () => {
-  t = await startTestService();
+  t = await startTestService({
+    COSTSIM_BREAKERS:
+      'list-a,list-b,list-global,never-used,q-etag,q-eventual,q-hist,q-hist-none,q-inc,q-inc-many,q-minv,q-minv-never,q-no-incidents',
+  });
 });
 afterAll(async () => t?.stop());
 

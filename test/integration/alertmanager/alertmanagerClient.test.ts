@@ -7,6 +7,7 @@ import {
 } from '../../../src/infra/alertmanager/alertmanagerClient';
 import { type ListedAlert, type RunningAlertmanager, startAlertmanager } from '../../support/alertmanager';
 import { eventually } from '../../support/eventually';
+import { describeWithAlertmanager } from '../../support/alertmanagerAvailability';
 
 // Every test posts under its own alertname, so what one test leaves in Alertmanager never matches another.
 function alert(overrides: Partial<AlertmanagerAlert> = {}): AlertmanagerAlert {
@@ -28,7 +29,7 @@ async function listed(am: RunningAlertmanager, labels: Record<string, string>): 
   return (await am.alerts()).filter((a) => sameLabels(a.labels, labels));
 }
 
-describe('AlertmanagerClient against a real Alertmanager', () => {
+describeWithAlertmanager('AlertmanagerClient against a real Alertmanager', () => {
   let am: RunningAlertmanager;
   let client: AlertmanagerClient;
 

@@ -83,16 +83,23 @@ describe('breaker alerts (domain.md §4)', () => {
       resolved_by: 'ops',
       resolution_notes: 'Fixed the issue',
     };
-    const [resolve, info] = resolvedBreakerAlerts(tenantRef, firing, closed, source);
+    // Sent a minute after the closing (a delivery retried): still active when Alertmanager receives it.
+    const sentAt = new Date('2026-11-27T12:01:00.000Z');
+    const [resolve, info] = resolvedBreakerAlerts(tenantRef, firing, closed, source, sentAt);
     expect(resolve).toMatchObject({ labels: firing.labels, startsAt: trip.at, endsAt: closed.at });
     expect(info!.labels).toMatchObject({
       alertname: 'CostSimV2Reenabled',
       severity: 'info',
       tenant_id: 'acme',
     });
-    expect(info!.startsAt).toBe(closed.at);
-    expect(info!.endsAt).toBe(closed.at);
-    expect(info!.annotations.description).toBe('Re-enabled by ops: Fixed the issue');
+    // domain.md §4: startsAt = now, endsAt = now + 5 min (an alert that arrives resolved is never notified).
+    expect(info!.startsAt).toBe('2026-11-27T12:01:00.000Z');
+    expect(info!.endsAt).toBe('2026-11-27T12:06:00.000Z');
+    expect(Date.parse(info!.endsAt!)).toBeGreaterThan(Date.parse(info!.startsAt));
+    expect(info!.annotations).toMatchObject({
+      description: 'Re-enabled by ops at 2026-11-27T12:00:00.000Z: Fixed the issue',
+      reenabled_at: closed.at,
+    });
   });
 
   test('a queued disable for an incident that has closed meanwhile goes out resolved, not firing', () => {

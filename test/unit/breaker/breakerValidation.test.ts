@@ -127,6 +127,82 @@ describe('command validation (typed DomainErrors, never an event)', () => {
     given([]).when(drift({ details })).thenThrows(InvalidDetailsError, 'breaker.invalid_details');
   });
 
+  describe('only what PostgreSQL and the projections can hold (docs/limits.md)', () => {
+    const fieldOf = (command: BreakerCommand): string => {
+      try {
+        decider.decide(command, decider.initialState());
+      } catch (err) {
+        return (err as BreakerInputError).field;
+      }
+      throw new Error('expected a BreakerInputError');
+    };
+
+    it.each([
+      ['reason with U+0000', disable({ reason: 'a\u0000b' }), InvalidReasonError, 'reason'],
+      ['reason with a lone surrogate', disable({ reason: 'a\ud800' }), InvalidReasonError, 'reason'],
+      ['actor with U+0000', drift({ actor: '\u0000' }), InvalidActorError, 'actor'],
+      [
+        'details value with U+0000',
+        drift({ details: { run_id: 'r\u0000' } }),
+        InvalidDetailsError,
+        'details.run_id',
+      ],
+      [
+        'details key with a lone surrogate',
+        drift({ details: { ['k\udc00']: 1 } }),
+        InvalidDetailsError,
+        'details."k\\udc00"',
+      ],
+      [
+        'details with Infinity',
+        schema({ details: { n: [Number.POSITIVE_INFINITY] } }),
+        InvalidDetailsError,
+        'details.n.0',
+      ],
+      [
+        'disabled_until in year 10000 (UTC)',
+        disable({ disabled_until: '9999-12-31T23:59:59-15:00' }),
+        InvalidTimestampError,
+        'disabled_until',
+      ],
+      [
+        'disabled_until with offset -23:59',
+        disable({ disabled_until: '9999-12-31T23:59:59-23:59' }),
+        InvalidTimestampError,
+        'disabled_until',
+      ],
+      [
+        'disabled_until in year 0',
+        disable({ disabled_until: '0000-06-01T00:00:00Z' }),
+        InvalidTimestampError,
+        'disabled_until',
+      ],
+      ['now beyond 9999', drift({ now: new Date(Date.UTC(10000, 0, 1)) }), InvalidTimestampError, 'now'],
+      ['a ttl that ends after 9999', disable({ ttl_hours: 24 * 365 * 8000 }), InvalidTtlError, 'ttl_hours'],
+      [
+        'sample_count above int4 use',
+        drift({ sample_count: 3_000_000_000 }),
+        InvalidCountError,
+        'sample_count',
+      ],
+      [
+        'error_count above the limit',
+        schema({ error_count: 1_000_000_001 }),
+        InvalidCountError,
+        'error_count',
+      ],
+    ])('%s', (_, command, errorType, field) => {
+      given([]).when(command).thenThrows(errorType);
+      expect(fieldOf(command)).toBe(field);
+    });
+
+    it('a __proto__ key in details is data, stored as given', () => {
+      const details = JSON.parse('{"__proto__": {"x": 1}}') as Record<string, unknown>;
+      const [event] = decider.decide(drift({ details }), decider.initialState());
+      expect(JSON.stringify(event!.data)).toContain('"details":{"__proto__":{"x":1}}');
+    });
+  });
+
   it('unknown command type', () => {
     given([])
       .when({ type: 'Explode', now: T0 } as unknown as BreakerCommand)

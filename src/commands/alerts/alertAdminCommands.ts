@@ -1,0 +1,51 @@
+import type pg from 'pg';
+import {
+  ALERT_ADMIN_STREAM,
+  type AlertsPurged,
+  type AlertsRetried,
+} from '../../domain/alerts/alertDeliveryEvents';
+import type { EventStore, JsonObject } from '../../infra/eventStore/eventStore';
+import { applyAdminAction } from '../../projections/alerts/alertQueueProjection';
+import type { AlertQueries } from '../../projections/alerts/alertQueries';
+
+export interface AlertAdminDeps {
+  queries: AlertQueries;
+  store: EventStore;
+  pool: pg.Pool;
+}
+
+/**
+ * Operators' actions on the alert queue (domain.md §4), for the HTTP routes and the CLI alike: each is an
+ * event in `alert_admin` (audited, replayed by a rebuild) applied to the queue at once as well (idempotent).
+ */
+export async function retryFailedAlerts(
+  deps: AlertAdminDeps,
+  input: { extraAttempts: number; actor: string; metadata?: JsonObject },
+): Promise<number> {
+  const rows = await deps.queries.failedRows(input.extraAttempts);
+  if (rows.length === 0) return 0;
+  const event: AlertsRetried = {
+    type: 'AlertsRetried',
+    data: { rows, extra_attempts: input.extraAttempts, actor: input.actor, at: new Date().toISOString() },
+  };
+  await deps.store.append(ALERT_ADMIN_STREAM, [{ ...event, metadata: input.metadata ?? {} }]);
+  return applyAdminAction(deps.pool, event);
+}
+
+export async function purgeAlerts(
+  deps: AlertAdminDeps,
+  input: { days: number; statuses: ReadonlyArray<'sent' | 'failed'>; actor: string; metadata?: JsonObject },
+): Promise<number> {
+  const now = new Date();
+  const event: AlertsPurged = {
+    type: 'AlertsPurged',
+    data: {
+      before: new Date(now.getTime() - input.days * 86_400_000).toISOString(),
+      statuses: [...input.statuses],
+      actor: input.actor,
+      at: now.toISOString(),
+    },
+  };
+  await deps.store.append(ALERT_ADMIN_STREAM, [{ ...event, metadata: input.metadata ?? {} }]);
+  return applyAdminAction(deps.pool, event);
+}

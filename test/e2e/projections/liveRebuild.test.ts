@@ -1,4 +1,5 @@
 import { rmSync } from 'node:fs';
+import { allProjections } from '../../../src/features';
 import { insertBulkHistory } from '../../support/bulkEvents';
 import { eventually } from '../../support/eventually';
 import { disableV2, probe, spawnCli, v2Runs } from '../../support/killSwitchProbe';
@@ -31,7 +32,9 @@ afterAll(async () => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-const PROJECTIONS = ['alert_queue', 'cb_incidents', 'cb_state', 'provenance'];
+const PROJECTIONS = allProjections()
+  .map((p) => p.name)
+  .sort();
 
 /** Every projection's rows as one digest per table (operational columns that are not events left out). */
 async function tableDigests(): Promise<Record<string, string>> {
@@ -40,6 +43,7 @@ async function tableDigests(): Promise<Record<string, string>> {
                       consecutive_failures, last_failure_at, opened_at, updated_at, version, state
                  from cb_state order by name, tenant_key`,
     cb_incidents: 'select * from cb_incidents order by id',
+    cb_declarations: 'select * from cb_declarations order by name',
     alert_queue: `select id, intent_key, alert_type, circuit_breaker_name, tenant_id, incident_id, stream_name,
                          facts, target, payload, attempts, max_attempts, last_attempt_at, next_attempt_at,
                          last_error, status, created_at, sent_at

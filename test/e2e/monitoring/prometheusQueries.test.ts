@@ -68,6 +68,35 @@ async function scrape(): Promise<string> {
   return body.text();
 }
 
+/** Resolves once Prometheus has stored a scrape of the service taken after `since` (ms since the epoch). */
+async function scrapedAfter(since: number): Promise<void> {
+  await eventually(
+    async () => {
+      const [up] = await prom.query('timestamp(up{job="costsim-guard"})');
+      expect(Number(up?.value[1] ?? 0) * 1000).toBeGreaterThan(since);
+    },
+    30_000,
+    200,
+  );
+}
+
+/**
+ * A second, lighter round of the counters' traffic, after Prometheus has seen the first: a rate needs two
+ * samples of a series with an increase between them. On a loaded machine the whole first round can fall
+ * between two scrapes, so every counter's first sample already holds its final value and its rate is 0
+ * (a histogram_quantile of all-zero rates is NaN, no data).
+ */
+async function driveSecondRound(): Promise<void> {
+  await scrapedAfter(Date.now());
+  const simulate = (plan: unknown[]) =>
+    post('/costsim/v2/simulate', { plan, budget_cents: 100 }, testKeys.write);
+  for (let i = 0; i < 3; i++) await simulate([{ skill: 'kv_get' }]);
+  await post('/costsim/breakers/pricing/drift', { drift_score: 0.5, sample_count: 10 }, testKeys.write);
+  await post('/costsim/breakers/manual-cycle/disable', { reason: 'prometheus e2e', ttl_hours: 0 });
+  await post('/costsim/breakers/manual-cycle/enable', { reason: 'done again' });
+  await scrapedAfter(Date.now());
+}
+
 /** Traffic that gives every metric of the service series (and the breaker-open rules something to see). */
 async function driveTraffic(): Promise<void> {
   const simulate = (plan: unknown[]) =>
@@ -168,6 +197,7 @@ beforeAll(async () => {
     (await prom.alerts()).filter((a) => a.labels.alertname?.startsWith('CostSimGuardBreakerOpen')),
   ).toEqual([]);
   await driveTraffic();
+  await driveSecondRound();
 }, 180_000);
 
 afterAll(async () => {

@@ -7,6 +7,7 @@ import { alertsFeature } from './commands/alerts/alertsFeature';
 import { breakerFeature } from './commands/breaker/breakerFeature';
 import { provenanceFeature } from './commands/provenance/provenanceFeature';
 import { simulationFeature } from './commands/simulation/simulationFeature';
+import { statusFeature } from './projections/status/statusFeature';
 
 /** Every feature slice the service runs, in mount order. */
 export const features: readonly FeatureDefinition[] = [
@@ -14,6 +15,7 @@ export const features: readonly FeatureDefinition[] = [
   alertsFeature,
   provenanceFeature,
   simulationFeature,
+  statusFeature,
 ];
 
 export const allProjections = (): Projection[] => features.flatMap((f) => f.projections);

@@ -18,8 +18,12 @@ export interface RouteDoc {
   status?: number;
   /** Other request media types the route takes, with their schema (NDJSON bulk ingest). */
   alternativeBodies?: Record<string, { schema: Record<string, unknown>; description: string }>;
-  /** Non-JSON success media type (Prometheus text, markdown). */
+  /** Non-JSON success media type (Prometheus text, markdown, HTML, an event stream). */
   produces?: string;
+  /** The media type of `body` when not JSON (the status page's form). */
+  bodyMediaType?: string;
+  /** Request headers of this route besides the common ones (Last-Event-ID). */
+  headers?: ReadonlyArray<{ name: string; description: string; schema: Record<string, unknown> }>;
   operationId?: string;
   tag?: string;
 }
@@ -37,6 +41,7 @@ const TAGS = [
   { name: 'alerts', description: 'The alert outbox towards Alertmanager, for operators' },
   { name: 'operations', description: 'Health, metrics and this document (no key needed)' },
   { name: 'projections', description: 'Read models: checkpoints, failures and dead letters, for operators' },
+  { name: 'status', description: 'The live status page and its event stream' },
 ];
 
 function tagOf(path: string): string {
@@ -136,6 +141,7 @@ export function buildOpenApi(routes: readonly RouteDoc[], version: string): Reco
       param('traceparent'),
       ...(r.scope ? [param('X-Tenant-ID')] : []),
       ...(versioned && r.method === 'post' ? [param('If-Match')] : []),
+      ...(r.headers ?? []).map((h) => ({ ...h, in: 'header', required: false })),
     ];
     const status = String(r.status ?? 200);
     const successHeaders = {
@@ -188,7 +194,7 @@ export function buildOpenApi(routes: readonly RouteDoc[], version: string): Reco
           requestBody: {
             required: !r.bodyOptional,
             content: {
-              'application/json': { schema: jsonSchema(r.body) },
+              [r.bodyMediaType ?? 'application/json']: { schema: jsonSchema(r.body) },
               ...Object.fromEntries(
                 Object.entries(r.alternativeBodies ?? {}).map(([type, b]) => [type, { schema: b.schema }]),
               ),

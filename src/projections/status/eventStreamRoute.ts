@@ -1,0 +1,149 @@
+import type { Express, Request, Response } from 'express';
+import type { Subscription } from 'rxjs';
+import { breakerEventTypes, parseBreakerStreamName } from '../../domain/breaker';
+import { declarationEventTypes } from '../../domain/breakerDeclaration/declarationEvents';
+import { alertAdminEventTypes, alertDeliveryEventTypes } from '../../domain/alerts/alertDeliveryEvents';
+import type { EventFeed } from '../../infra/eventStore/eventFeed';
+import type { Checkpoint, EventStore, StoredEvent } from '../../infra/eventStore/eventStore';
+import { type Principal, principalOf, requireScope } from '../../infra/http/auth';
+import { problems } from '../../infra/http/problem';
+import type { Logger } from '../../infra/logging/logger';
+
+/** What the stream carries: every change the status page shows (never the provenance flood). */
+export const streamedEventTypes: readonly string[] = [
+  ...breakerEventTypes,
+  ...declarationEventTypes,
+  ...alertDeliveryEventTypes,
+  ...alertAdminEventTypes,
+];
+
+/** One event as the stream sends it (`data:` of an SSE event whose `id:` is `position`). */
+export interface StreamedChange {
+  position: number;
+  type: string;
+  stream: string;
+  stream_version: number;
+  recorded_at: string;
+  /** The breaker it concerns (breaker and declaration events), else null. */
+  breaker: string | null;
+  tenant_id: string | null;
+  data: Record<string, unknown>;
+}
+
+export function toStreamedChange(event: StoredEvent): StreamedChange {
+  const ref = parseBreakerStreamName(event.streamName);
+  const declared = typeof event.data.name === 'string' && event.type.startsWith('Breaker') && !ref;
+  return {
+    position: event.globalPosition,
+    type: event.type,
+    stream: event.streamName,
+    stream_version: event.streamVersion,
+    recorded_at: event.recordedAt.toISOString(),
+    breaker: ref?.name ?? (declared ? (event.data.name as string) : null),
+    tenant_id: ref?.tenant_id ?? null,
+    data: event.data,
+  };
+}
+
+/**
+ * What a principal may see, as GET /costsim/breakers shows it: a global key without X-Tenant-ID sees
+ * everything; a tenant (or a global key acting for one) sees its own breakers, the global ones and the
+ * declarations; alert deliveries name no tenant, so only global readers get them.
+ */
+export function visibleTo(p: Principal, change: StreamedChange): boolean {
+  if (p.keyTenant === null && p.tenantId === null) return true;
+  if (change.stream.startsWith('breaker-'))
+    return change.tenant_id === null || change.tenant_id === p.tenantId;
+  return (declarationEventTypes as readonly string[]).includes(change.type);
+}
+
+const EVENT_ID = /^\d{1,15}$/;
+
+export interface EventStreamDeps {
+  feed: EventFeed;
+  store: EventStore;
+  heartbeatMs: number;
+  maxBufferedBytes: number;
+  logger: Logger;
+  /** Open connections, for stop(): each is ended so the server can close. */
+  connections: Set<Response>;
+}
+
+/**
+ * GET /costsim/events/stream (docs/status-page.md): Server-Sent Events. Each event's `id:` is its global
+ * position; a client that reconnects with `Last-Event-ID` gets every event after it, each once (replayed
+ * from the store, then live from the shared feed). `event: ready` (no id) says the stream is live; a
+ * comment every heartbeat keeps proxies from closing an idle stream. A connection whose unsent bytes pass
+ * `maxBufferedBytes` is closed: the slow client resumes from its Last-Event-ID, nobody else waits.
+ */
+export function mountEventStreamRoute(app: Express, deps: EventStreamDeps): void {
+  app.get('/costsim/events/stream', requireScope('read'), async (req: Request, res: Response) => {
+    const principal = principalOf(req);
+    const given = req.get('last-event-id')?.trim();
+    let after: Checkpoint;
+    if (given !== undefined && given !== '') {
+      if (!EVENT_ID.test(given)) {
+        throw problems.validation([
+          {
+            path: 'header.Last-Event-ID',
+            message: 'must be the id of an event this stream sent (an integer)',
+          },
+        ]);
+      }
+      const found = await deps.store.checkpointOf(Number(given));
+      if (!found) {
+        throw problems.validation([
+          { path: 'header.Last-Event-ID', message: 'names no event of this store: reconnect without it' },
+        ]);
+      }
+      after = found;
+    } else {
+      after = deps.feed.position ?? (await deps.store.head());
+    }
+
+    res.status(200);
+    res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
+    res.setHeader('Cache-Control', 'no-store');
+    res.setHeader('X-Accel-Buffering', 'no');
+    res.flushHeaders();
+    req.socket.setNoDelay(true);
+    deps.connections.add(res);
+
+    let subscription: Subscription | null = null;
+    let closed = false;
+    const close = (why?: string) => {
+      if (closed) return;
+      closed = true;
+      clearInterval(heartbeat);
+      subscription?.unsubscribe();
+      deps.connections.delete(res);
+      if (why) deps.logger.warn({ request_id: req.requestId, why }, 'event stream closed by the server');
+      res.end();
+    };
+    const send = (chunk: string) => {
+      if (closed) return;
+      res.write(chunk);
+      // Bytes Node holds because the client does not read them: a slow client is let go (it resumes).
+      if (res.writableLength > deps.maxBufferedBytes) {
+        close(`client too slow: ${res.writableLength} bytes unsent`);
+        res.destroy();
+      }
+    };
+    const heartbeat = setInterval(() => send(': heartbeat\n\n'), deps.heartbeatMs);
+    res.on('close', () => close());
+
+    send(`retry: 1000\nevent: ready\ndata: ${JSON.stringify({ after: after.globalPosition })}\n\n`);
+    subscription = deps.feed.from(after).subscribe({
+      next: (event) => {
+        const change = toStreamedChange(event);
+        if (!visibleTo(principal, change)) return;
+        send(`id: ${change.position}\nevent: ${change.type}\ndata: ${JSON.stringify(change)}\n\n`);
+      },
+      error: (err: unknown) => {
+        deps.logger.warn({ err, request_id: req.requestId }, 'event stream: replay failed');
+        close();
+      },
+      complete: () => close(),
+    });
+  });
+}

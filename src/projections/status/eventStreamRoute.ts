@@ -4,7 +4,7 @@ import { breakerEventTypes, parseBreakerStreamName } from '../../domain/breaker'
 import { declarationEventTypes } from '../../domain/breakerDeclaration/declarationEvents';
 import { alertAdminEventTypes, alertDeliveryEventTypes } from '../../domain/alerts/alertDeliveryEvents';
 import type { EventFeed } from '../../infra/eventStore/eventFeed';
-import type { Checkpoint, EventStore, StoredEvent } from '../../infra/eventStore/eventStore';
+import { type Checkpoint, type EventStore, START, type StoredEvent } from '../../infra/eventStore/eventStore';
 import { type Principal, principalOf, requireScope } from '../../infra/http/auth';
 import { problems } from '../../infra/http/problem';
 import type { Logger } from '../../infra/logging/logger';
@@ -90,7 +90,8 @@ export function mountEventStreamRoute(app: Express, deps: EventStreamDeps): void
           },
         ]);
       }
-      const found = await deps.store.checkpointOf(Number(given));
+      // 0 names the position before the first event: the whole history.
+      const found = given === '0' ? START : await deps.store.checkpointOf(Number(given));
       if (!found) {
         throw problems.validation([
           { path: 'header.Last-Event-ID', message: 'names no event of this store: reconnect without it' },

@@ -52,7 +52,7 @@ function breakersSection(s: StatusSnapshot, opts: FragmentOptions): RawHtml {
             data-breaker="${b.name}"
             data-tenant="${b.tenant_id ?? ''}"
             data-version="${b.version}"
-            data-open="${b.open}"
+            data-open="${String(b.open)}"
           >
             <th scope="row">${b.name}</th>
             <td>${b.tenant_id ?? 'global'}</td>

@@ -59,6 +59,7 @@ export function statusPage(opts: PageOptions): RawHtml {
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <meta name="referrer" content="no-referrer" />
+        <link rel="icon" href="data:," />
         <title>CostSim guard status</title>
         <style nonce="${opts.nonce}">
           ${raw(STYLE)}

@@ -132,7 +132,7 @@ export function buildOpenApi(routes: readonly RouteDoc[], version: string): Reco
       required: query?.required?.includes(name) ?? false,
       schema,
     }));
-    const isCommand = r.method !== 'get';
+    const isCommand = r.method !== 'get' && r.scope !== null; // POST / (the status page's form) changes nothing
     const isBreaker = r.path.startsWith('/costsim/breakers/:name') || r.path === '/costsim/v2/reset';
     const versioned = isBreaker && (r.method === 'post' || r.path === '/costsim/breakers/:name');
     const headerParams = [

@@ -5,7 +5,7 @@ import { declarationEventTypes } from '../../domain/breakerDeclaration/declarati
 import { alertAdminEventTypes, alertDeliveryEventTypes } from '../../domain/alerts/alertDeliveryEvents';
 import type { EventFeed } from '../../infra/eventStore/eventFeed';
 import { type Checkpoint, type EventStore, START, type StoredEvent } from '../../infra/eventStore/eventStore';
-import { type Principal, principalOf, requireScope } from '../../infra/http/auth';
+import { type Principal, hasScope, principalOf, requireScope } from '../../infra/http/auth';
 import { problems } from '../../infra/http/problem';
 import type { Logger } from '../../infra/logging/logger';
 
@@ -46,15 +46,17 @@ export function toStreamedChange(event: StoredEvent): StreamedChange {
 }
 
 /**
- * What a principal may see, as GET /costsim/breakers shows it: a global key without X-Tenant-ID sees
- * everything; a tenant (or a global key acting for one) sees its own breakers, the global ones and the
- * declarations; alert deliveries name no tenant, so only global readers get them.
+ * What a principal may see, as the read routes show it: a global key without X-Tenant-ID sees every
+ * breaker; a tenant (or a global key acting for one) its own breakers and the global ones; everyone the
+ * declarations. Alert deliveries (their payloads) only admins, as GET /costsim/alerts.
  */
 export function visibleTo(p: Principal, change: StreamedChange): boolean {
-  if (p.keyTenant === null && p.tenantId === null) return true;
-  if (change.stream.startsWith('breaker-'))
+  if (change.stream.startsWith('breaker-')) {
+    if (p.keyTenant === null && p.tenantId === null) return true;
     return change.tenant_id === null || change.tenant_id === p.tenantId;
-  return (declarationEventTypes as readonly string[]).includes(change.type);
+  }
+  if ((declarationEventTypes as readonly string[]).includes(change.type)) return true;
+  return hasScope(p, 'admin') && p.keyTenant === null;
 }
 
 const EVENT_ID = /^\d{1,15}$/;

@@ -1,5 +1,4 @@
 import type { Express, Request, Response } from 'express';
-import type { Subscription } from 'rxjs';
 import { breakerEventTypes, parseBreakerStreamName } from '../../domain/breaker';
 import { declarationEventTypes } from '../../domain/breakerDeclaration/declarationEvents';
 import { alertAdminEventTypes, alertDeliveryEventTypes } from '../../domain/alerts/alertDeliveryEvents';
@@ -8,6 +7,7 @@ import { type Checkpoint, type EventStore, START, type StoredEvent } from '../..
 import { type Principal, hasScope, principalOf, requireScope } from '../../infra/http/auth';
 import { problems } from '../../infra/http/problem';
 import type { Logger } from '../../infra/logging/logger';
+import { SseConnection } from './sseConnection';
 
 /** What the stream carries: every change the status page shows (never the provenance flood). */
 export const streamedEventTypes: readonly string[] = [
@@ -67,8 +67,8 @@ export interface EventStreamDeps {
   heartbeatMs: number;
   maxBufferedBytes: number;
   logger: Logger;
-  /** Open connections, for stop(): each is ended so the server can close. */
-  connections: Set<Response>;
+  /** Open connections, for shutdown: each is ended so the server can close. */
+  connections: Set<SseConnection>;
 }
 
 /**
@@ -110,43 +110,34 @@ export function mountEventStreamRoute(app: Express, deps: EventStreamDeps): void
     res.setHeader('X-Accel-Buffering', 'no');
     res.flushHeaders();
     req.socket.setNoDelay(true);
-    deps.connections.add(res);
 
-    let subscription: Subscription | null = null;
-    let closed = false;
-    const close = (why?: string) => {
-      if (closed) return;
-      closed = true;
-      clearInterval(heartbeat);
-      subscription?.unsubscribe();
-      deps.connections.delete(res);
-      if (why) deps.logger.warn({ request_id: req.requestId, why }, 'event stream closed by the server');
-      res.end();
-    };
-    const send = (chunk: string) => {
-      if (closed) return;
-      res.write(chunk);
-      // Bytes Node holds because the client does not read them: a slow client is let go (it resumes).
-      if (res.writableLength > deps.maxBufferedBytes) {
-        close(`client too slow: ${res.writableLength} bytes unsent`);
-        res.destroy();
-      }
-    };
-    const heartbeat = setInterval(() => send(': heartbeat\n\n'), deps.heartbeatMs);
-    res.on('close', () => close());
-
-    send(`retry: 1000\nevent: ready\ndata: ${JSON.stringify({ after: after.globalPosition })}\n\n`);
-    subscription = deps.feed.from(after).subscribe({
+    const connection = new SseConnection(res, {
+      heartbeatMs: deps.heartbeatMs,
+      maxBufferedBytes: deps.maxBufferedBytes,
+      onSlow: (unsent) =>
+        deps.logger.warn(
+          { request_id: req.requestId, key_id: principal.keyId, unsent_bytes: unsent },
+          'event stream: client too slow, disconnected (it resumes with Last-Event-ID)',
+        ),
+    });
+    deps.connections.add(connection);
+    connection.send('retry: 1000\n');
+    connection.event('ready', JSON.stringify({ after: after.globalPosition }));
+    const subscription = deps.feed.from(after).subscribe({
       next: (event) => {
         const change = toStreamedChange(event);
-        if (!visibleTo(principal, change)) return;
-        send(`id: ${change.position}\nevent: ${change.type}\ndata: ${JSON.stringify(change)}\n\n`);
+        if (visibleTo(principal, change))
+          connection.event(change.type, JSON.stringify(change), change.position);
       },
       error: (err: unknown) => {
         deps.logger.warn({ err, request_id: req.requestId }, 'event stream: replay failed');
-        close();
+        connection.close();
       },
-      complete: () => close(),
+      complete: () => connection.close(),
+    });
+    connection.onClose(() => {
+      subscription.unsubscribe();
+      deps.connections.delete(connection);
     });
   });
 }

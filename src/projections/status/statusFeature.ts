@@ -1,4 +1,3 @@
-import type { Response } from 'express';
 import type { FeatureDefinition } from '../../infra/composition/featureModule';
 import { EventFeed } from '../../infra/eventStore/eventFeed';
 import { AlertQueries } from '../alerts/alertQueries';
@@ -8,6 +7,7 @@ import { breakerPolicyFromConfig } from '../../commands/breaker/breakerPolicyFro
 import { mountEventStreamRoute, streamedEventTypes } from './eventStreamRoute';
 import { mountStatusFragmentRoute, mountStatusPage } from './statusRoutes';
 import { statusRouteDocs } from './statusRouteDocs';
+import type { SseConnection } from './sseConnection';
 import type { StatusSources } from './statusSnapshot';
 
 interface BreakerApi {
@@ -43,7 +43,7 @@ export const statusFeature: FeatureDefinition = {
       pollIntervalMs: ctx.config.statusStream.pollMs,
       onError: (err) => ctx.logger.warn({ err }, 'event stream feed: reading events failed (retrying)'),
     });
-    const connections = new Set<Response>();
+    const connections = new Set<SseConnection>();
     return {
       mountPublic(app) {
         mountStatusPage(app, ctx.apiKeys, sources);
@@ -63,8 +63,7 @@ export const statusFeature: FeatureDefinition = {
         await feed.start();
       },
       closeStreams() {
-        for (const res of [...connections]) res.end();
-        connections.clear();
+        for (const connection of [...connections]) connection.close();
       },
       async stop() {
         feed.stop();

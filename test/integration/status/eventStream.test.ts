@@ -79,10 +79,16 @@ describe('GET /costsim/events/stream', () => {
 
     // What the store holds after the resume point, in commit order.
     const after = await svc.service.context.store.checkpointOf(Number(resumeFrom));
-    const { events: stored } = await svc.service.context.store.readAll({
-      after: after!,
-      limit: 100,
-      types: breakerEventTypes,
+    // (Read until all six are below the cluster's horizon: another test file's open transaction holds
+    // every commit-ordered reader back, the stream's included.)
+    const stored = await eventually(async () => {
+      const { events } = await svc.service.context.store.readAll({
+        after: after!,
+        limit: 100,
+        types: breakerEventTypes,
+      });
+      expect(events).toHaveLength(6);
+      return events;
     });
     expect(stored.map((e) => e.type)).toEqual([
       'DriftObserved',

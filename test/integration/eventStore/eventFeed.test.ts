@@ -11,6 +11,8 @@ import { type TestDatabase, createTestDatabase } from '../../support/testDatabas
  * some inside transactions that commit after later positions — receives exactly the events of its types
  * after that checkpoint, each once, in commit order (what readAll returns), then the live ones.
  */
+jest.setTimeout(60_000);
+
 let db: TestDatabase;
 let store: PostgresEventStore;
 let feed: EventFeed;
@@ -90,4 +92,4 @@ test('readers joining at any point get exactly the events after their checkpoint
   }
   expect(readers[0]!.got.every((e) => e.type === 'Wanted')).toBe(true);
   expect(readers[0]!.got.some((e) => e.data.late === true)).toBe(true);
-}, 60_000);
+});

@@ -4,6 +4,9 @@ import { eventually, settlesWithin } from '../../support/eventually';
 import { type TestService, startTestService, testKeys } from '../../support/serviceHarness';
 import { type SseClient, openSse } from '../../support/sseClient';
 
+// Commit-ordered readers wait for the oldest transaction in the cluster: give eventually its full 15 s.
+jest.setTimeout(30_000);
+
 let svc: TestService;
 const open: SseClient[] = [];
 

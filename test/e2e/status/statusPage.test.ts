@@ -6,7 +6,8 @@ import type { FeatureModule } from '../../../src/infra/composition/featureModule
 import { testUnless } from '../../support/skippedByName';
 import { type TestService, startTestService, testKeys } from '../../support/serviceHarness';
 
-const CHROMIUM = '/usr/bin/chromium';
+/** Debian's chromium by default; CHROMIUM_PATH names another Chromium-based browser (the hosted CI's Chrome). */
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = resolve(process.env.TEST_ARTIFACTS_DIR ?? 'test-artifacts');
 const it = testUnless(
   existsSync(CHROMIUM) ? null : `no browser at ${CHROMIUM} (Debian package chromium)`,

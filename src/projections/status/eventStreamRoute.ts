@@ -69,6 +69,8 @@ export interface EventStreamDeps {
   logger: Logger;
   /** Open connections, for shutdown: each is ended so the server can close. */
   connections: Set<SseConnection>;
+  /** A client was let go for reading too slowly (a metric). */
+  onSlowClient?: () => void;
 }
 
 /**
@@ -114,11 +116,13 @@ export function mountEventStreamRoute(app: Express, deps: EventStreamDeps): void
     const connection = new SseConnection(res, {
       heartbeatMs: deps.heartbeatMs,
       maxBufferedBytes: deps.maxBufferedBytes,
-      onSlow: (unsent) =>
+      onSlow: (unsent) => {
+        deps.onSlowClient?.();
         deps.logger.warn(
           { request_id: req.requestId, key_id: principal.keyId, unsent_bytes: unsent },
           'event stream: client too slow, disconnected (it resumes with Last-Event-ID)',
-        ),
+        );
+      },
     });
     deps.connections.add(connection);
     connection.send('retry: 1000\n');

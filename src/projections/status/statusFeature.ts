@@ -1,3 +1,4 @@
+import { Counter, Gauge } from 'prom-client';
 import type { FeatureDefinition } from '../../infra/composition/featureModule';
 import { EventFeed } from '../../infra/eventStore/eventFeed';
 import { AlertQueries } from '../alerts/alertQueries';
@@ -44,6 +45,19 @@ export const statusFeature: FeatureDefinition = {
       onError: (err) => ctx.logger.warn({ err }, 'event stream feed: reading events failed (retrying)'),
     });
     const connections = new Set<SseConnection>();
+    new Gauge({
+      name: 'costsim_status_stream_clients',
+      help: 'Event-stream connections (GET /costsim/events/stream: status pages) open on this replica',
+      registers: [ctx.metrics.registry],
+      collect() {
+        this.set(connections.size);
+      },
+    });
+    const slowDisconnects = new Counter({
+      name: 'costsim_status_stream_slow_disconnects_total',
+      help: 'Event-stream clients disconnected for leaving more than STATUS_STREAM_MAX_BUFFERED_BYTES unread (they resume with Last-Event-ID)',
+      registers: [ctx.metrics.registry],
+    });
     return {
       mountPublic(app) {
         mountStatusPage(app, ctx.apiKeys, sources);
@@ -57,6 +71,7 @@ export const statusFeature: FeatureDefinition = {
           maxBufferedBytes: ctx.config.statusStream.maxBufferedBytes,
           logger: ctx.logger,
           connections,
+          onSlowClient: () => slowDisconnects.inc(),
         });
       },
       async start() {

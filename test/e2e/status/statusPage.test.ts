@@ -1,8 +1,10 @@
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { type BrowserContext, type Page, chromium } from 'playwright-core';
 import type { FeatureModule } from '../../../src/infra/composition/featureModule';
+import { eventually } from '../../support/eventually';
 import { testUnless } from '../../support/skippedByName';
 import { type TestService, startTestService, testKeys } from '../../support/serviceHarness';
 
@@ -60,8 +62,32 @@ async function tabTo(page: Page, id: string): Promise<void> {
   throw new Error(`Tab never reached #${id}`);
 }
 
+/** Provenance of the last 50 minutes, one record a minute with rising drift: the page's chart. */
+async function recentProvenance(count: number): Promise<void> {
+  const now = Date.now();
+  const records = Array.from({ length: count }, (_, i) => ({
+    run_id: 'status-e2e',
+    variant_slug: 'v2',
+    source: 'sandbox',
+    input_hash: createHash('sha256').update(`status-${i}`).digest('hex'),
+    v1_cost: 10,
+    v2_cost: 10 + (i % 3),
+    drift_score: Math.min(1, i / count),
+    verdict: 'match',
+    payload: { i },
+    created_at: new Date(now - (50 - i) * 60_000).toISOString(),
+  }));
+  const res = await svc.call('POST', '/costsim/provenance', { key: testKeys.write, body: { records } });
+  expect(res.status).toBe(201);
+  await eventually(async () => {
+    const stats = await svc.call('GET', '/costsim/provenance/drift-stats', { key: testKeys.read });
+    expect(((await stats.json()) as { total: number }).total).toBe(count);
+  });
+}
+
 beforeAll(async () => {
   svc = await startTestService({ COSTSIM_BREAKERS: 'checkout' });
+  await recentProvenance(40);
 });
 afterAll(async () => {
   await svc?.stop();
@@ -83,6 +109,10 @@ describe('status page in a real browser', () => {
       await page.waitForSelector(row('costsim_v2'));
       await page.waitForSelector(row('checkout'));
       await page.waitForSelector('#live[data-state="live"]');
+      // The last hour's drift, one point a minute.
+      const points = await page.getAttribute('svg.drift-chart polyline.drift-avg', 'points');
+      expect(points!.trim().split(/\s+/)).toHaveLength(40);
+      expect((await page.innerText('p.drift-stats')).replace(/\s+/g, ' ')).toContain('40 drift scores');
       // The key is in sessionStorage only: not in the URL, not in a cookie.
       expect(page.url()).toBe(`${svc.url}/`);
       expect(await context.cookies()).toEqual([]);

@@ -59,6 +59,21 @@ export function visibleTo(p: Principal, change: StreamedChange): boolean {
   return hasScope(p, 'admin') && p.keyTenant === null;
 }
 
+/**
+ * Each live event is one object handed to every connection by the shared feed: it is turned into JSON
+ * once, not once per client (a hundred status pages cost one stringify per change).
+ */
+const serializedEvents = new WeakMap<StoredEvent, { change: StreamedChange; json: string }>();
+function serialized(event: StoredEvent): { change: StreamedChange; json: string } {
+  let found = serializedEvents.get(event);
+  if (!found) {
+    const change = toStreamedChange(event);
+    found = { change, json: JSON.stringify(change) };
+    serializedEvents.set(event, found);
+  }
+  return found;
+}
+
 const EVENT_ID = /^\d{1,15}$/;
 
 export interface EventStreamDeps {
@@ -129,9 +144,8 @@ export function mountEventStreamRoute(app: Express, deps: EventStreamDeps): void
     connection.event('ready', JSON.stringify({ after: after.globalPosition }));
     const subscription = deps.feed.from(after).subscribe({
       next: (event) => {
-        const change = toStreamedChange(event);
-        if (visibleTo(principal, change))
-          connection.event(change.type, JSON.stringify(change), change.position);
+        const { change, json } = serialized(event);
+        if (visibleTo(principal, change)) connection.event(change.type, json, change.position);
       },
       error: (err: unknown) => {
         deps.logger.warn({ err, request_id: req.requestId }, 'event stream: replay failed');

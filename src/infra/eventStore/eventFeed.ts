@@ -86,8 +86,12 @@ export class EventFeed {
       });
   }
 
-  /** Every event after `after`, each once, in commit order: replayed from the store, then live. */
-  from(after: Checkpoint): Observable<StoredEvent> {
+  /**
+   * Every event after `after`, each once, in commit order: replayed from the store, then live. `pace`,
+   * awaited after each replayed page, lets the consumer hold the replay back (a client's socket), so a
+   * long replay is read no faster than it is sent.
+   */
+  from(after: Checkpoint, pace?: () => Promise<void>): Observable<StoredEvent> {
     const pageSize = this.options.pageSize ?? 500;
     return new Observable<StoredEvent>((subscriber) => {
       let sent = after;
@@ -119,6 +123,7 @@ export class EventFeed {
             for (const event of page.events) deliver(event);
             cursor = page.checkpoint;
             if (page.events.length < pageSize) break; // caught up with a horizon at least the feed's
+            await pace?.();
           }
           replaying = false;
           for (const event of buffered.splice(0)) deliver(event);

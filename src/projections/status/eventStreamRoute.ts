@@ -142,17 +142,19 @@ export function mountEventStreamRoute(app: Express, deps: EventStreamDeps): void
     deps.connections.add(connection);
     connection.send('retry: 1000\n');
     connection.event('ready', JSON.stringify({ after: after.globalPosition }));
-    const subscription = deps.feed.from(after).subscribe({
-      next: (event) => {
-        const { change, json } = serialized(event);
-        if (visibleTo(principal, change)) connection.event(change.type, json, change.position);
-      },
-      error: (err: unknown) => {
-        deps.logger.warn({ err, request_id: req.requestId }, 'event stream: replay failed');
-        connection.close();
-      },
-      complete: () => connection.close(),
-    });
+    const subscription = deps.feed
+      .from(after, () => connection.drained())
+      .subscribe({
+        next: (event) => {
+          const { change, json } = serialized(event);
+          if (visibleTo(principal, change)) connection.event(change.type, json, change.position);
+        },
+        error: (err: unknown) => {
+          deps.logger.warn({ err, request_id: req.requestId }, 'event stream: replay failed');
+          connection.close();
+        },
+        complete: () => connection.close(),
+      });
     connection.onClose(() => {
       subscription.unsubscribe();
       deps.connections.delete(connection);

@@ -5,6 +5,7 @@ export interface SseSink {
   destroy(): void;
   readonly writableLength: number;
   on(event: 'close', listener: () => void): unknown;
+  once(event: 'drain', listener: () => void): unknown;
 }
 
 export interface SseConnectionOptions {
@@ -58,6 +59,19 @@ export class SseConnection {
       this.close();
       this.sink.destroy();
     }
+  }
+
+  /**
+   * Resolves once the client has read enough that half the bound is free (at once if it has), or the
+   * connection closed: how a replay waits for its reader instead of filling memory.
+   */
+  drained(): Promise<void> {
+    if (this.closed || this.sink.writableLength <= this.options.maxBufferedBytes / 2)
+      return Promise.resolve();
+    return new Promise((resolve) => {
+      this.sink.once('drain', resolve);
+      this.onClose(resolve);
+    });
   }
 
   /** Ends the stream (the client reconnects after its retry delay). */

@@ -81,4 +81,27 @@ describe('SseConnection', () => {
       }),
     );
   });
+
+  test('drained(): at once for a reader that keeps up; a stalled one holds it until it reads or closes', async () => {
+    const reading = new SseConnection(readingClient([]), { heartbeatMs: 60_000, maxBufferedBytes: 8192 });
+    await reading.drained();
+    reading.close();
+
+    let release: (err?: Error | null) => void = () => {};
+    const sink = new Writable({ highWaterMark: 16, write: (_c, _e, done) => (release = done) });
+    const stalled = new SseConnection(sink, { heartbeatMs: 60_000, maxBufferedBytes: 8192 });
+    for (let i = 0; i < 6; i++) stalled.send('x'.repeat(1000)); // 6 000 bytes unsent: over half the bound
+    let drained = false;
+    const waiting = stalled.drained().then(() => (drained = true));
+    await new Promise((r) => setImmediate(r));
+    expect(drained).toBe(false);
+    // The client reads everything: 'drain'.
+    for (let i = 0; i < 6; i++) {
+      release();
+      await new Promise((r) => setImmediate(r));
+    }
+    await waiting;
+    expect(drained).toBe(true);
+    stalled.close();
+  });
 });

@@ -176,6 +176,8 @@ const envSchema = z.object({
   STATUS_STREAM_MAX_BUFFERED_BYTES: num(1024 * 1024, 4096, 256 * MIB, true),
   /** The stream's shared feed reads new events at least this often (wake-ups on appends make it earlier). */
   STATUS_STREAM_POLL_MS: num(250, 20, 60_000, true),
+  /** Wake-ups come with every append (a provenance flood: thousands a second); the feed reads at most this often. */
+  STATUS_STREAM_MIN_READ_GAP_MS: num(50, 0, 1000, true),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -247,7 +249,7 @@ export interface Config {
     retry: { attempts: number; backoffMs: number; maxBackoffMs: number };
   };
   /** The status page's event stream. */
-  statusStream: { heartbeatMs: number; maxBufferedBytes: number; pollMs: number };
+  statusStream: { heartbeatMs: number; maxBufferedBytes: number; pollMs: number; minReadGapMs: number };
 }
 
 export class ConfigError extends Error {
@@ -338,6 +340,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       heartbeatMs: e.STATUS_STREAM_HEARTBEAT_MS,
       maxBufferedBytes: e.STATUS_STREAM_MAX_BUFFERED_BYTES,
       pollMs: e.STATUS_STREAM_POLL_MS,
+      minReadGapMs: e.STATUS_STREAM_MIN_READ_GAP_MS,
     },
   };
 }

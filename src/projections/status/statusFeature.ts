@@ -1,4 +1,7 @@
 import { Counter, Gauge } from 'prom-client';
+import { asyncScheduler, throttleTime } from 'rxjs';
+import { EVENTS_CHANNEL, PostgresEventStore } from '../../infra/eventStore/postgresEventStore';
+import { createPool } from '../../infra/postgres/pool';
 import type { FeatureDefinition } from '../../infra/composition/featureModule';
 import { EventFeed } from '../../infra/eventStore/eventFeed';
 import { AlertQueries } from '../alerts/alertQueries';
@@ -39,7 +42,23 @@ export const statusFeature: FeatureDefinition = {
       provenance: new ProvenanceQueries(ctx.pool),
       alerts: new AlertQueries(ctx.pool),
     };
-    const feed = new EventFeed(ctx.store, {
+    // A bulkhead, as the V2 gate has: the feed reads on a pool of its own, so a flood of provenance writes
+    // on the main pool never delays it, and it never takes their connections. Wake-ups come with every
+    // append anywhere (a flood: thousands a second): reads start at most every minReadGapMs.
+    const feedPool = createPool(ctx.connectionString, {
+      max: 2,
+      applicationName: `costsim-guard:${ctx.config.instanceId}:event-stream`,
+      statementTimeoutMs: 5000,
+    });
+    const feedStore = new PostgresEventStore(feedPool, {
+      wakeups: ctx.listener.on(EVENTS_CHANNEL).pipe(
+        throttleTime(ctx.config.statusStream.minReadGapMs, asyncScheduler, {
+          leading: true,
+          trailing: true,
+        }),
+      ),
+    });
+    const feed = new EventFeed(feedStore, {
       types: streamedEventTypes,
       pollIntervalMs: ctx.config.statusStream.pollMs,
       onError: (err) => ctx.logger.warn({ err }, 'event stream feed: reading events failed (retrying)'),
@@ -66,7 +85,7 @@ export const statusFeature: FeatureDefinition = {
         mountStatusFragmentRoute(app, sources);
         mountEventStreamRoute(app, {
           feed,
-          store: ctx.store,
+          store: feedStore,
           heartbeatMs: ctx.config.statusStream.heartbeatMs,
           maxBufferedBytes: ctx.config.statusStream.maxBufferedBytes,
           logger: ctx.logger,
@@ -82,6 +101,7 @@ export const statusFeature: FeatureDefinition = {
       },
       async stop() {
         feed.stop();
+        await feedPool.end();
       },
     };
   },

@@ -6,6 +6,7 @@ import { createLogger } from '../src/infra/logging/logger';
 import { type RunningService, startService } from '../src/service';
 import { testApiKeys, testKeys } from '../test/support/serviceHarness';
 import { type Figure, createBenchDatabase, figure, measureThroughput, printFigures } from './harness';
+import { startHttpFloor } from './httpFloor';
 import { httpLoad } from './httpLoad';
 import { createRawInsertBaseline } from './rawInsertBaseline';
 
@@ -15,6 +16,9 @@ import { createRawInsertBaseline } from './rawInsertBaseline';
  * record and its drift observation are stored; after the run both are counted against the requests sent
  * (any miss fails the run). Baseline in the same run: a raw single-row INSERT at concurrency 8
  * (bench/rawInsertBaseline.ts), measured just before and just after, averaged. Target >= 0.4 x raw.
+ * A second baseline (issue #13: an HTTP command against the service's own HTTP floor for a POST of the
+ * same size): the same Express stack and server settings answering the same bodies with the same answers
+ * and doing nothing else (bench/httpFloor.ts), driven by the same load generator.
  * The plans drift little (match / minor drift), so the breaker stays closed and V2 runs for every request.
  */
 const BENCH = 'simulate';
@@ -63,14 +67,33 @@ export async function run(): Promise<Figure[]> {
       headers: { authorization: `Bearer ${testKeys.write}`, 'content-type': 'application/json' },
       body: JSON.stringify(body),
     }));
+    // The real answers (one request per plan, counted below), which the HTTP floor sends back.
+    const answers = new Map<number, unknown>();
+    for (const [i, r] of requests.entries()) {
+      const res = await fetch(`${service.url}${r.path}`, {
+        method: r.method,
+        headers: r.headers,
+        body: r.body,
+      });
+      if (res.status !== 200) throw new Error(`simulate: ${res.status} ${await res.text()}`);
+      answers.set(plans[i]!.plan.length, await res.json());
+    }
+    const floor = await startHttpFloor(
+      '/costsim/v2/simulate',
+      (body) => answers.get((body as { plan: unknown[] }).plan.length),
+      testApiKeys,
+    );
     const rawBefore = await rawInsert();
+    const floorRun = await httpLoad(floor.url, requests, { concurrency: CLIENTS, durationMs: DURATION_MS });
+    await floor.stop();
     const timed = await httpLoad(service.url, requests, { concurrency: CLIENTS, durationMs: DURATION_MS });
     const rawAfter = await rawInsert();
     if (timed.failures > 0) throw new Error(`simulate: ${timed.failures} failed, e.g. ${timed.firstFailure}`);
+    if (floorRun.failures > 0) throw new Error(`HTTP floor: ${floorRun.firstFailure}`);
     const raw = (rawBefore.opsPerSecond + rawAfter.opsPerSecond) / 2;
 
     // Every answer's provenance record and drift observation were stored before it returned.
-    const sent = timed.warmUpOperations + timed.operations;
+    const sent = requests.length + timed.warmUpOperations + timed.operations;
     const { rows } = await db.pool.query<{ provenance: number; drift: number; trips: number }>(
       `select count(*) filter (where event_type = 'ProvenanceRecorded')::int as provenance,
               count(*) filter (where event_type = 'DriftObserved' and stream_name = 'breaker-costsim_v2')::int as drift,
@@ -89,11 +112,20 @@ export async function run(): Promise<Figure[]> {
         `(${Math.round(rawBefore.opsPerSecond)} before, ${Math.round(rawAfter.opsPerSecond)} after; target >= 0.4) ` +
         `${ratio >= 0.4 ? 'OK' : 'MISSED'}; all ${sent} provenance records and drift observations stored`,
     );
+    const floorRatio = timed.opsPerSecond / floorRun.opsPerSecond;
+    console.log(
+      `simulate ${Math.round(timed.opsPerSecond)}/s = ${floorRatio.toFixed(3)} x the service's HTTP floor ` +
+        `(same stack, same bodies and answers, no work: ${Math.round(floorRun.opsPerSecond)}/s, ` +
+        `${floorRun.serverBusyUsPerOp.toFixed(0)} us loop time per request against ${timed.serverBusyUsPerOp.toFixed(0)})`,
+    );
     return [
       figure(BENCH, 'raw_insert_c8', raw, 'rows/s'),
       figure(BENCH, 'simulate_sandbox_c16', timed.opsPerSecond, 'requests/s', raw),
       figure(BENCH, 'simulate_sandbox_c16_p50', timed.p50Ms, 'ms'),
       figure(BENCH, 'simulate_sandbox_c16_p99', timed.p99Ms, 'ms'),
+      figure(BENCH, 'http_floor_c16', floorRun.opsPerSecond, 'requests/s'),
+      figure(BENCH, 'http_floor_loop_us_per_request', floorRun.serverBusyUsPerOp, 'us'),
+      figure(BENCH, 'simulate_vs_http_floor', timed.opsPerSecond, 'requests/s', floorRun.opsPerSecond),
       figure(BENCH, 'simulate_loop_us_per_request', timed.serverBusyUsPerOp, 'us'),
       figure(BENCH, 'simulate_loop_utilization', timed.serverLoopUtilization, 'share'),
       figure(BENCH, 'provenance_records_and_observations_stored', sent, 'requests'),

@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { Cron } from 'croner';
 import { z } from 'zod';
 
 /**
@@ -79,6 +80,49 @@ const breakerNames = z
 
 const MIB = 1024 * 1024;
 
+/** A cron expression croner accepts (5 or 6 fields). */
+const cronExpression = z
+  .string()
+  .default('0 3 * * *')
+  .superRefine((v, ctx) => {
+    try {
+      new Cron(v, { paused: true }).stop();
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: `not a cron expression: ${(err as Error).message}` });
+    }
+  });
+
+/** An IANA time zone the runtime knows (Intl). */
+const timeZone = z
+  .string()
+  .default('UTC')
+  .refine(
+    (v) => {
+      try {
+        new Intl.DateTimeFormat('en', { timeZone: v });
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    { message: 'must be an IANA time zone (e.g. UTC, Europe/Berlin)' },
+  );
+
+/** Optional number in [min, max]; unset or empty = undefined. */
+const optionalNum = (min: number, max: number) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === '') return undefined;
+      const n = Number(v);
+      if (!Number.isFinite(n) || n < min || n > max) {
+        ctx.addIssue({ code: 'custom', message: `must be a number in [${min}, ${max}], got "${v}"` });
+        return z.NEVER;
+      }
+      return n;
+    });
+
 /**
  * Every variable the service reads, with its default. docs/configuration.md documents each one (a unit test
  * checks that every key here appears there): add a variable here and a row there.
@@ -94,6 +138,17 @@ const envSchema = z.object({
   COSTSIM_V2_SANDBOX: bool(false),
   COSTSIM_V2_AUTO_DISABLE: bool(true),
   COSTSIM_CANARY_ENABLED: bool(true),
+  /** When the leader runs the canary (cron, croner syntax), in COSTSIM_CANARY_TZ. */
+  COSTSIM_CANARY_SCHEDULE: cronExpression,
+  COSTSIM_CANARY_TZ: timeZone,
+  /** Recent sandbox pairs a run samples when the request names no sample_count (domain.md §6: 100). */
+  COSTSIM_CANARY_SAMPLE_COUNT: num(100, 10, 1000, true),
+  /** A run still going after this ends with status `error`; nothing half-done counts as a pass. */
+  COSTSIM_CANARY_MAX_RUNTIME_SECONDS: num(300, 1, 86400),
+  /** Optional fail rule: the paired (Wilcoxon signed-rank) p-value below this fails the run. */
+  COSTSIM_CANARY_PAIRED_ALPHA: optionalNum(0, 1),
+  /** A directory of extra golden datasets (`*.json`), loaded beside the built-in ones. */
+  COSTSIM_DATASETS_DIR: z.string().min(1).optional(),
   COSTSIM_DRIFT_THRESHOLD: num(0.2, 0, 1),
   COSTSIM_DRIFT_WARNING_THRESHOLD: num(0.15, 0, 1),
   COSTSIM_SCHEMA_ERROR_THRESHOLD: num(5, 1, 1_000_000, true),
@@ -187,6 +242,15 @@ export interface Config {
   apiKeysFile: string | undefined;
   sandboxEnabled: boolean;
   canaryEnabled: boolean;
+  canary: {
+    schedule: string;
+    timeZone: string;
+    sampleCount: number;
+    maxRuntimeSeconds: number;
+    /** undefined = the paired test is reported, never a fail reason */
+    pairedAlpha: number | undefined;
+    datasetsDir: string | undefined;
+  };
   breaker: {
     driftThreshold: number;
     driftWarningThreshold: number;
@@ -273,6 +337,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     apiKeysFile: e.COSTSIM_API_KEYS_FILE,
     sandboxEnabled: e.COSTSIM_V2_SANDBOX,
     canaryEnabled: e.COSTSIM_CANARY_ENABLED,
+    canary: {
+      schedule: e.COSTSIM_CANARY_SCHEDULE,
+      timeZone: e.COSTSIM_CANARY_TZ,
+      sampleCount: e.COSTSIM_CANARY_SAMPLE_COUNT,
+      maxRuntimeSeconds: e.COSTSIM_CANARY_MAX_RUNTIME_SECONDS,
+      pairedAlpha: e.COSTSIM_CANARY_PAIRED_ALPHA,
+      datasetsDir: e.COSTSIM_DATASETS_DIR,
+    },
     breaker: {
       driftThreshold: e.COSTSIM_DRIFT_THRESHOLD,
       driftWarningThreshold: e.COSTSIM_DRIFT_WARNING_THRESHOLD,

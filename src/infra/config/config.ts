@@ -144,7 +144,7 @@ const envSchema = z.object({
   /** Recent sandbox pairs a run samples when the request names no sample_count (domain.md §6: 100). */
   COSTSIM_CANARY_SAMPLE_COUNT: num(100, 10, 1000, true),
   /** A run still going after this ends with status `error`; nothing half-done counts as a pass. */
-  COSTSIM_CANARY_MAX_RUNTIME_SECONDS: num(300, 1, 86400),
+  COSTSIM_CANARY_MAX_RUNTIME_SECONDS: num(300, 0.001, 86400),
   /** Optional fail rule: the paired (Wilcoxon signed-rank) p-value below this fails the run. */
   COSTSIM_CANARY_PAIRED_ALPHA: optionalNum(0, 1),
   /** A directory of extra golden datasets (`*.json`), loaded beside the built-in ones. */

@@ -127,6 +127,7 @@ export class CanaryLeadership {
           datasetIds: null,
           trigger: 'schedule',
           runId: scheduledRunId(slot),
+          scheduledFor: slot,
         };
         await this.exclusive(request, signal).catch((err: unknown) => {
           if (err instanceof CanaryAlreadyRunError) {

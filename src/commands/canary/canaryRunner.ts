@@ -35,6 +35,8 @@ export interface CanaryRunRequest {
   trigger: CanaryTrigger;
   /** given for scheduled runs (derived from the slot, so a slot runs once); else a fresh one */
   runId?: string;
+  /** the schedule slot a scheduled run is for */
+  scheduledFor?: Date;
 }
 
 /** A dataset id that is not loaded: the request is refused before anything is written. */
@@ -116,6 +118,7 @@ export class CanaryRunner {
         sample_count: request.sampleCount,
         dataset_ids: request.datasetIds === null ? null : [...request.datasetIds],
         instance: this.deps.instanceId,
+        ...(request.scheduledFor ? { scheduled_for: request.scheduledFor.toISOString() } : {}),
       },
     };
     try {

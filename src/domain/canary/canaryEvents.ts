@@ -14,6 +14,8 @@ export interface CanaryRunStarted {
     /** null = every loaded dataset */
     dataset_ids: string[] | null;
     instance: string;
+    /** a scheduled run's slot */
+    scheduled_for?: string;
   };
 }
 

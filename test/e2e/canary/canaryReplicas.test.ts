@@ -72,9 +72,7 @@ test('a schedule (every 3 s here) fires once per slot across three replicas', as
         [before.rows[0].n],
       )
     ).rows;
-  await eventually(async () => expect((await started()).length).toBeGreaterThanOrEqual(3), {
-    timeoutMs: 30_000,
-  });
+  await eventually(async () => expect((await started()).length).toBeGreaterThanOrEqual(3), 30_000);
   await replicas.stop();
   const runs = await started();
   expect(runs.every((r) => r.trigger === 'schedule' && r.slot !== null)).toBe(true);

@@ -10,5 +10,6 @@ export function breakerPolicyFromConfig(config: Config): BreakerPolicy {
     autoDisable: config.breaker.autoDisable,
     autoRecover: config.breaker.autoRecover,
     disableTtlHours: config.breaker.disableTtlHours,
+    canaryFailureThreshold: config.breaker.canaryFailureThreshold,
   };
 }

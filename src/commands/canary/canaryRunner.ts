@@ -89,6 +89,11 @@ export class CanaryRunner {
     this.now = deps.now ?? (() => new Date());
   }
 
+  /** who recorded the run (alerts name the instance) */
+  private get metadata() {
+    return { instance: this.deps.instanceId };
+  }
+
   get thresholds(): CanaryRunThresholds {
     return this.deps.thresholds;
   }
@@ -122,7 +127,7 @@ export class CanaryRunner {
       },
     };
     try {
-      await this.deps.store.append(stream, [started], { expected: 'no_stream' });
+      await this.deps.store.append(stream, [{ ...started, metadata: this.metadata }], { expected: 'no_stream' });
     } catch (err) {
       if (err instanceof WrongExpectedVersionError) throw new CanaryAlreadyRunError(runId);
       throw err;
@@ -147,7 +152,7 @@ export class CanaryRunner {
       report = errorReport(facts(), this.deps.thresholds, reason);
     }
     const completed: CanaryRunCompleted = { type: 'CanaryRunCompleted', data: { report } };
-    await this.deps.store.append(stream, [completed], { expected: 1 });
+    await this.deps.store.append(stream, [{ ...completed, metadata: this.metadata }], { expected: 1 });
     this.deps.onReport?.(report);
     this.deps.logger?.info(
       {

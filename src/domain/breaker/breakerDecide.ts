@@ -8,7 +8,7 @@ import {
 } from './breakerEvents';
 import { evolveBreaker } from './breakerEvolve';
 import type { BreakerPolicy } from './breakerPolicy';
-import { driftTripReason, driftTripSuppressedReason, schemaTripReason } from './breakerReasons';
+import { canaryTripReason, driftTripReason, driftTripSuppressedReason, schemaTripReason } from './breakerReasons';
 import type { BreakerState } from './breakerState';
 import { msOf } from './breakerTime';
 import type { ValidCommand } from './breakerValidation';
@@ -56,6 +56,8 @@ function decideRule(policy: BreakerPolicy, command: ValidCommand, state: Breaker
       return reportDrift(policy, command, state);
     case 'ReportSchemaErrors':
       return reportSchemaErrors(policy, command, state);
+    case 'ReportCanaryRun':
+      return reportCanaryRun(policy, command, state);
     case 'RecoverExpiredBreaker':
       return []; // step 1 already did all there is to do
   }
@@ -299,6 +301,67 @@ function reportSchemaErrors(
       failures_before: state.consecutive_failures,
       failures_after: 0,
       details,
+      actor,
+      at: now,
+    }),
+  ];
+}
+
+/**
+ * Always recorded. Closed: a failed run counts, a pass resets the canary counter, skipped and error change
+ * nothing (inconclusive). COSTSIM_CANARY_FAILURE_THRESHOLD consecutive failures trip (P2), the reason
+ * naming the run ids. Open: recorded only. The drift counter is never read or written here (domain.md §6:
+ * a canary that fails on outliers alone must not reset it).
+ */
+function reportCanaryRun(
+  policy: BreakerPolicy,
+  command: Valid<'ReportCanaryRun'>,
+  state: BreakerState,
+): BreakerEvent[] {
+  const { run_id, status, actor, now } = command;
+  const threshold = policy.canaryFailureThreshold;
+  const before = state.consecutive_canary_failures ?? 0;
+  const runsBefore = state.canary_failed_runs ?? [];
+  const counted = !state.open && (status === 'fail' || status === 'pass');
+  const failing = counted && status === 'fail';
+  const after = !counted ? before : failing ? before + 1 : 0;
+  const runsAfter = !counted ? runsBefore : failing ? [...runsBefore, run_id] : [];
+  const trips = failing && after >= threshold;
+  const observed: BreakerEvent = {
+    type: 'CanaryRunObserved',
+    data: {
+      run_id,
+      status,
+      failed_on_outliers_only: command.failed_on_outliers_only,
+      failure_threshold: threshold,
+      counted,
+      failures_before: before,
+      failures_after: trips ? 0 : after,
+      failed_runs_after: trips ? [] : runsAfter,
+      breaker_open: state.open,
+      actor,
+      at: now,
+    },
+  };
+  if (!trips) return [observed];
+  return [
+    observed,
+    tripped({
+      ...disableWindow(now, { ttl_hours: null, disabled_until: null }, policy),
+      incident_id: command.incident_id,
+      severity: 'P2',
+      trigger: 'canary',
+      reason: canaryTripReason(runsAfter, threshold),
+      disabled_by: CIRCUIT_BREAKER_ACTOR,
+      drift_score: 0,
+      sample_count: 0,
+      threshold: null,
+      failure_threshold: threshold,
+      error_count: null,
+      // the drift counter is not the canary's: it carries on untouched... except that any trip resets it
+      failures_before: state.consecutive_failures,
+      failures_after: 0,
+      details: { canary_runs: runsAfter },
       actor,
       at: now,
     }),

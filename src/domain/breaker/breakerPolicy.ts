@@ -18,6 +18,8 @@ export interface BreakerPolicy {
   readonly autoRecover: boolean;
   /** COSTSIM_DISABLE_TTL_HOURS: default disable TTL; 0 = until enabled by hand. */
   readonly disableTtlHours: number;
+  /** COSTSIM_CANARY_FAILURE_THRESHOLD: consecutive failed canary runs that trip the breaker (P2). */
+  readonly canaryFailureThreshold: number;
 }
 
 export const defaultBreakerPolicy: BreakerPolicy = Object.freeze({
@@ -27,6 +29,7 @@ export const defaultBreakerPolicy: BreakerPolicy = Object.freeze({
   autoDisable: true,
   autoRecover: true,
   disableTtlHours: 24,
+  canaryFailureThreshold: 3,
 });
 
 const isPositiveInteger = (n: number): boolean => Number.isInteger(n) && n >= 1;
@@ -43,6 +46,11 @@ export function validateBreakerPolicy(policy: BreakerPolicy): BreakerPolicy {
   if (!isPositiveInteger(schemaErrorThreshold)) {
     throw new InvalidBreakerPolicyError(
       `schemaErrorThreshold must be an integer >= 1, got ${schemaErrorThreshold}`,
+    );
+  }
+  if (!isPositiveInteger(policy.canaryFailureThreshold)) {
+    throw new InvalidBreakerPolicyError(
+      `canaryFailureThreshold must be an integer >= 1, got ${policy.canaryFailureThreshold}`,
     );
   }
   if (!Number.isFinite(disableTtlHours) || disableTtlHours < 0) {

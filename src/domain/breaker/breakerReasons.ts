@@ -9,6 +9,10 @@ export const driftTripReason = (score: number, threshold: number): string =>
 export const schemaTripReason = (count: number, threshold: number): string =>
   `Schema error threshold exceeded: ${count} >= ${threshold}`;
 
+/** A canary trip names every failed run that led to it, oldest first. */
+export const canaryTripReason = (runIds: readonly string[], threshold: number): string =>
+  `Canary failed ${runIds.length} consecutive runs (threshold ${threshold}): ${runIds.join(', ')}`;
+
 /** Suppressed trips keep the trip text (same alert wording) and say why nothing was disabled. */
 export const driftTripSuppressedReason = (score: number, threshold: number): string =>
   `${driftTripReason(score, threshold)} (auto-disable is off; V2 stays enabled)`;

@@ -45,6 +45,12 @@ export interface BreakerState extends BreakerSnapshot {
    * stored before it existed (read as 0).
    */
   readonly consecutive_schema_errors: number;
+  /**
+   * Consecutive failed canary runs since the last pass or trip, and their run ids (the trip reason names
+   * them). Absent in state stored before they existed (read as 0 / []).
+   */
+  readonly consecutive_canary_failures: number;
+  readonly canary_failed_runs: readonly string[];
 }
 
 export const initialBreakerState = (): BreakerState => ({
@@ -61,6 +67,8 @@ export const initialBreakerState = (): BreakerState => ({
   ttl_hours: null,
   incident: null,
   consecutive_schema_errors: 0,
+  consecutive_canary_failures: 0,
+  canary_failed_runs: [],
 });
 
 /** Only the public fields, e.g. for the API or a read model row. */

@@ -153,6 +153,8 @@ const envSchema = z.object({
   COSTSIM_DRIFT_WARNING_THRESHOLD: num(0.15, 0, 1),
   COSTSIM_SCHEMA_ERROR_THRESHOLD: num(5, 1, 1_000_000, true),
   COSTSIM_FAILURE_THRESHOLD: num(3, 1, 1_000_000, true),
+  /** Consecutive failed canary runs that trip the breaker (P2): KL and per-sample drift are different scales. */
+  COSTSIM_CANARY_FAILURE_THRESHOLD: num(3, 1, 1_000_000, true),
   COSTSIM_AUTO_RECOVER: bool(true),
   COSTSIM_DISABLE_TTL_HOURS: num(24, 0, 24 * 365 * 10),
   COSTSIM_BREAKER_SCOPE: z.enum(['global', 'tenant']).default('global'),
@@ -256,6 +258,7 @@ export interface Config {
     driftWarningThreshold: number;
     schemaErrorThreshold: number;
     failureThreshold: number;
+    canaryFailureThreshold: number;
     autoDisable: boolean;
     autoRecover: boolean;
     disableTtlHours: number;
@@ -350,6 +353,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       driftWarningThreshold: e.COSTSIM_DRIFT_WARNING_THRESHOLD,
       schemaErrorThreshold: e.COSTSIM_SCHEMA_ERROR_THRESHOLD,
       failureThreshold: e.COSTSIM_FAILURE_THRESHOLD,
+      canaryFailureThreshold: e.COSTSIM_CANARY_FAILURE_THRESHOLD,
       autoDisable: e.COSTSIM_V2_AUTO_DISABLE,
       autoRecover: e.COSTSIM_AUTO_RECOVER,
       disableTtlHours: e.COSTSIM_DISABLE_TTL_HOURS,

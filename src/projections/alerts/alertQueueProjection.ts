@@ -8,6 +8,8 @@ import {
   routedRowId,
 } from '../../domain/alerts/alertDeliveryEvents';
 import { type BreakerEvent, breakerEventTypes, parseBreakerStreamName } from '../../domain/breaker';
+import type { CanaryFailedFacts } from '../../domain/alerts/canaryAlerts';
+import type { CanaryReport } from '../../domain/canary/canaryReport';
 import type { StoredEvent } from '../../infra/eventStore/eventStore';
 import type { Projection } from '../projection';
 
@@ -24,6 +26,7 @@ const DEFAULT_INSTANCE = 'costsim-guard';
  *    intent is queued;
  *  - BreakerEnabled / BreakerAutoRecovered: alert_firing is marked resolved; an `enable` intent is queued;
  *  - DriftTripSuppressed (auto-disable off): a `drift_warning` intent, its facts on the row;
+ *  - CanaryRunCompleted with status `fail`: a `canary_fail` intent (CostSimCanaryFailed), its facts on the row;
  *  - AlertDelivered / AlertDeliveryFailed: the routed row takes the outcome (created from its intent if a
  *    rebuild has not routed it yet), never going back to fewer attempts.
  * Intent rows carry no rendered payload: the worker renders alerts from alert_firing when it sends, so a
@@ -36,6 +39,7 @@ export const alertQueueProjection: Projection = {
     'BreakerEnabled',
     'BreakerAutoRecovered',
     'DriftTripSuppressed',
+    'CanaryRunCompleted',
     ...alertDeliveryEventTypes,
     ...alertAdminEventTypes,
   ],
@@ -64,6 +68,10 @@ export const alertQueueProjection: Projection = {
       if (stored.type === 'AlertsRetried' || stored.type === 'AlertsPurged') {
         await applyAdminAction(tx, { type: stored.type, data: stored.data } as unknown as AlertAdminEvent);
         queued = true;
+        continue;
+      }
+      if (stored.type === 'CanaryRunCompleted') {
+        queued = (await queueCanaryFailure(tx, stored)) || queued;
         continue;
       }
       const ref = parseBreakerStreamName(stored.streamName);
@@ -119,10 +127,30 @@ export const alertQueueProjection: Projection = {
   },
 };
 
+/** A failed canary run queues CostSimCanaryFailed (domain.md §4); any other status queues nothing. */
+async function queueCanaryFailure(tx: pg.ClientBase, stored: StoredEvent): Promise<boolean> {
+  const { report } = stored.data as unknown as { report: CanaryReport };
+  if (report.status !== 'fail') return false;
+  const instance = typeof stored.metadata.instance === 'string' ? stored.metadata.instance : DEFAULT_INSTANCE;
+  const facts: CanaryFailedFacts = {
+    run_id: report.run_id,
+    timestamp: report.timestamp,
+    failure_reasons: report.failure_reasons,
+    total_samples: report.total_samples,
+    kl_divergence: report.kl_divergence,
+    instance,
+  };
+  // Not a breaker's alert: filed under the breaker the canary judges (costsim_v2, global).
+  await queueIntent(tx, `${stored.eventId}:canary_fail`, 'canary_fail', CANARY_BREAKER, null, stored, facts);
+  return true;
+}
+
+const CANARY_BREAKER = { name: 'costsim_v2', tenant_id: null };
+
 function queueIntent(
   tx: pg.ClientBase,
   key: string,
-  type: 'disable' | 'enable' | 'drift_warning',
+  type: 'disable' | 'enable' | 'drift_warning' | 'canary_fail',
   ref: { name: string; tenant_id: string | null },
   incidentId: string | null,
   stored: StoredEvent,

@@ -57,6 +57,8 @@ describe('state', () => {
       ttl_hours: null,
       incident: null,
       consecutive_schema_errors: 0,
+      consecutive_canary_failures: 0,
+      canary_failed_runs: [],
     });
     expect(isOpenAt(decider.initialState(), T0, defaultBreakerPolicy)).toBe(false);
   });

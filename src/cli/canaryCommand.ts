@@ -3,6 +3,9 @@ import { loadDatasetCatalog } from '../commands/canary/datasetCatalog';
 import { v2EngineFromConfig } from '../commands/canary/canaryEngine';
 import { runOnceIfLeader } from '../commands/canary/canaryLeadership';
 import { CanaryRunner, DatasetNotFoundError } from '../commands/canary/canaryRunner';
+import { reportCanaryToBreaker } from '../commands/canary/canaryBreakerPort';
+import { BreakerCommandService } from '../commands/breaker/breakerCommandService';
+import { breakerPolicyFromConfig } from '../commands/breaker/breakerPolicyFromConfig';
 import { validateDataset } from '../commands/canary/canarySamples';
 import type { GoldenValidationResult } from '../domain/canary/goldenValidation';
 import type { Config } from '../infra/config/config';
@@ -14,6 +17,7 @@ import {
   CliError,
   type DatabaseOptions,
   ExitCode,
+  cliActor,
   loadCliConfig,
   output,
   positiveInt,
@@ -105,9 +109,10 @@ export function registerCanaryCommand(program: Command): Command {
       const catalog = catalogOf(config);
       const engine = v2EngineFromConfig(config);
       try {
+        const store = new PostgresEventStore(pool);
         const runner = new CanaryRunner({
           pool,
-          store: new PostgresEventStore(pool),
+          store,
           engine,
           datasets: () => catalog.datasets,
           bounds: { warning: config.breaker.driftWarningThreshold, drift: config.breaker.driftThreshold },
@@ -119,6 +124,10 @@ export function registerCanaryCommand(program: Command): Command {
           },
           maxRuntimeMs: config.canary.maxRuntimeSeconds * 1000,
           instanceId: `cli@${config.instanceId}`,
+          reportToBreaker: reportCanaryToBreaker(
+            new BreakerCommandService(store, breakerPolicyFromConfig(config)),
+            cliActor(),
+          ),
         });
         const datasetIds =
           options.datasets === undefined

@@ -10,6 +10,8 @@ import { mountCanaryRoutes } from './canaryRoutes';
 import { CanaryRunner } from './canaryRunner';
 import { v2EngineFromConfig } from './canaryEngine';
 import { validateDataset } from './canarySamples';
+import { reportCanaryToBreaker } from './canaryBreakerPort';
+import type { BreakerCommandService } from '../breaker/breakerCommandService';
 
 /**
  * The canary (domain.md §6): golden datasets (built-in + COSTSIM_DATASETS_DIR), leader-elected runs on a
@@ -32,6 +34,8 @@ export const canaryFeature: FeatureDefinition = {
     const datasets = () => catalog.datasets;
     const engine = v2EngineFromConfig(config, logger);
     const metrics = new CanaryMetrics(ctx.metrics.registry);
+    const breaker = ctx.apis.get('breaker') as { service: BreakerCommandService } | undefined;
+    if (!breaker) throw new Error('the canary slice needs the breaker slice');
     const runner = new CanaryRunner({
       pool: ctx.pool,
       store: ctx.store,
@@ -48,6 +52,7 @@ export const canaryFeature: FeatureDefinition = {
       instanceId: config.instanceId,
       logger,
       onReport: (report) => metrics.onReport(report),
+      reportToBreaker: reportCanaryToBreaker(breaker.service),
     });
     const leadership = new CanaryLeadership({
       connectionString: ctx.connectionString,

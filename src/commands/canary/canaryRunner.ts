@@ -70,6 +70,11 @@ export interface CanaryRunnerDeps {
   now?: () => Date;
   /** after CanaryRunCompleted is stored (metrics) */
   onReport?: (report: CanaryReport) => void;
+  /**
+   * Feeds a conclusive run (pass or fail) to the breaker through its canary threshold, after the report is
+   * stored. Skipped and error runs are inconclusive and never reach the breaker.
+   */
+  reportToBreaker?: (report: CanaryReport) => Promise<void>;
 }
 
 /** Samples between two turns of the event loop: a 10 000-sample run never holds the replica for long. */
@@ -127,7 +132,9 @@ export class CanaryRunner {
       },
     };
     try {
-      await this.deps.store.append(stream, [{ ...started, metadata: this.metadata }], { expected: 'no_stream' });
+      await this.deps.store.append(stream, [{ ...started, metadata: this.metadata }], {
+        expected: 'no_stream',
+      });
     } catch (err) {
       if (err instanceof WrongExpectedVersionError) throw new CanaryAlreadyRunError(runId);
       throw err;
@@ -154,6 +161,12 @@ export class CanaryRunner {
     const completed: CanaryRunCompleted = { type: 'CanaryRunCompleted', data: { report } };
     await this.deps.store.append(stream, [{ ...completed, metadata: this.metadata }], { expected: 1 });
     this.deps.onReport?.(report);
+    if (this.deps.reportToBreaker && (report.status === 'pass' || report.status === 'fail')) {
+      await this.deps.reportToBreaker(report).catch((err: unknown) =>
+        // the report stands; the breaker misses one observation (logged for the operator)
+        this.deps.logger?.error({ err, run_id: runId }, 'canary run not reported to the breaker'),
+      );
+    }
     this.deps.logger?.info(
       {
         run_id: runId,

@@ -68,11 +68,6 @@ export interface RecoverExpiredBreaker {
 }
 
 export type BreakerCommand =
-  | DisableBreaker
-  | EnableBreaker
-  | ReportDrift
-  | ReportSchemaErrors
-  | ReportCanaryRun
-  | RecoverExpiredBreaker;
+  DisableBreaker | EnableBreaker | ReportDrift | ReportSchemaErrors | ReportCanaryRun | RecoverExpiredBreaker;
 
 export type BreakerCommandType = BreakerCommand['type'];

@@ -8,7 +8,12 @@ import {
 } from './breakerEvents';
 import { evolveBreaker } from './breakerEvolve';
 import type { BreakerPolicy } from './breakerPolicy';
-import { canaryTripReason, driftTripReason, driftTripSuppressedReason, schemaTripReason } from './breakerReasons';
+import {
+  canaryTripReason,
+  driftTripReason,
+  driftTripSuppressedReason,
+  schemaTripReason,
+} from './breakerReasons';
 import type { BreakerState } from './breakerState';
 import { msOf } from './breakerTime';
 import type { ValidCommand } from './breakerValidation';

@@ -98,10 +98,12 @@ testWithAlertmanager(
         `Canary failed 3 consecutive runs (threshold 3): ${first.run_id}, ${second.run_id}, ${third.run_id}`,
       );
     });
-    const incidents = (await (
-      await t.call('GET', '/costsim/breakers/costsim_v2/incidents', { key: testKeys.read })
-    ).json()) as { incidents: Array<{ severity: string; reason: string }> };
-    expect(incidents.incidents[0]).toMatchObject({ severity: 'P2' });
+    await eventually(async () => {
+      const incidents = (await (
+        await t.call('GET', '/costsim/breakers/costsim_v2/incidents', { key: testKeys.read })
+      ).json()) as { incidents: Array<{ severity: string; reason: string }> };
+      expect(incidents.incidents[0]).toMatchObject({ severity: 'P2' });
+    });
     // every run has its own CostSimCanaryFailed; the trip fires CostSimV2Disabled (p2)
     await eventually(async () => {
       const alerts = await am.alerts();

@@ -16,7 +16,12 @@ import {
   renderDriftWarning,
   renderQueuedAlert,
 } from '../../domain/alerts/renderQueuedAlert';
-import { type CanaryFailedFacts, canaryFailedAlert } from '../../domain/alerts/canaryAlerts';
+import {
+  type CanaryFailedFacts,
+  type RecoveryDeferredFacts,
+  canaryFailedAlert,
+  recoveryDeferredAlert,
+} from '../../domain/alerts/canaryAlerts';
 import type { EventStore } from '../../infra/eventStore/eventStore';
 import { inTransaction } from '../../infra/postgres/pool';
 import { applyOutcome, applyRouting } from '../../projections/alerts/alertQueueProjection';
@@ -64,7 +69,7 @@ interface ClaimedRow {
   max_attempts: number;
   facts: IncidentAlertFacts | null;
   /** the row's own facts: a drift warning's or a failed canary run's (by alert_type) */
-  own_facts: DriftWarningFacts | CanaryFailedFacts | null;
+  own_facts: DriftWarningFacts | CanaryFailedFacts | RecoveryDeferredFacts | null;
 }
 
 /**
@@ -196,6 +201,9 @@ export class AlertDeliveryWorker {
     try {
       if (row.alert_type === 'drift_warning' && row.own_facts) {
         payload = renderDriftWarning(row.own_facts as DriftWarningFacts, source, resendIntervalSeconds);
+      } else if (row.alert_type === 'recovery_deferred' && row.own_facts) {
+        const facts = row.own_facts as RecoveryDeferredFacts;
+        payload = [recoveryDeferredAlert(facts, source, now, resendIntervalSeconds)];
       } else if (row.alert_type === 'canary_fail' && row.own_facts) {
         payload = [canaryFailedAlert(row.own_facts as CanaryFailedFacts, source, now, resendIntervalSeconds)];
       } else {

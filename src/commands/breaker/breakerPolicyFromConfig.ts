@@ -11,5 +11,6 @@ export function breakerPolicyFromConfig(config: Config): BreakerPolicy {
     autoRecover: config.breaker.autoRecover,
     disableTtlHours: config.breaker.disableTtlHours,
     canaryFailureThreshold: config.breaker.canaryFailureThreshold,
+    recoveryRequiresCanary: config.breaker.recoveryRequiresCanary,
   };
 }

@@ -10,7 +10,8 @@ import { mountCanaryRoutes } from './canaryRoutes';
 import { CanaryRunner } from './canaryRunner';
 import { v2EngineFromConfig } from './canaryEngine';
 import { validateDataset } from './canarySamples';
-import { reportCanaryToBreaker } from './canaryBreakerPort';
+import { CANARY_BREAKER, reportCanaryToBreaker } from './canaryBreakerPort';
+import type { BreakerStateCache } from '../../projections/breaker/breakerStateCache';
 import type { BreakerCommandService } from '../breaker/breakerCommandService';
 
 /**
@@ -34,7 +35,8 @@ export const canaryFeature: FeatureDefinition = {
     const datasets = () => catalog.datasets;
     const engine = v2EngineFromConfig(config, logger);
     const metrics = new CanaryMetrics(ctx.metrics.registry);
-    const breaker = ctx.apis.get('breaker') as { service: BreakerCommandService } | undefined;
+    const breaker = ctx.apis.get('breaker') as
+      { service: BreakerCommandService; cache: BreakerStateCache } | undefined;
     if (!breaker) throw new Error('the canary slice needs the breaker slice');
     const runner = new CanaryRunner({
       pool: ctx.pool,
@@ -62,6 +64,17 @@ export const canaryFeature: FeatureDefinition = {
       schedule: config.canary.schedule,
       timeZone: config.canary.timeZone,
       scheduledSampleCount: config.canary.sampleCount,
+      ...(config.breaker.recoveryRequiresCanary
+        ? {
+            recovery: {
+              pollMs: config.breaker.recoveryPollMs,
+              halfOpen: () => {
+                const state = breaker.cache.state(CANARY_BREAKER.name, CANARY_BREAKER.tenantId);
+                return state?.open && state.half_open ? `${state.incident_id}@${state.disabled_until}` : null;
+              },
+            },
+          }
+        : {}),
       logger,
     });
     const queries = new CanaryReportQueries(ctx.pool);

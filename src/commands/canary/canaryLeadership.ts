@@ -56,6 +56,11 @@ export class CanaryLeadership {
       schedule: string;
       timeZone: string;
       scheduledSampleCount: number;
+      /**
+       * Recovery gate: while leading, `halfOpen()` is polled every `pollMs`; a key (the incident and its
+       * expired TTL) means costsim_v2 is half-open and waits for a canary run, which is run once per key.
+       */
+      recovery?: { halfOpen: () => string | null; pollMs: number };
       retryMs?: number;
       logger?: Logger;
     },
@@ -80,7 +85,7 @@ export class CanaryLeadership {
     this.elector.start(async (leadership) => {
       this.leadership = leadership;
       try {
-        await this.runSchedule(leadership.signal);
+        await Promise.all([this.runSchedule(leadership.signal), this.runRecoveries(leadership.signal)]);
       } finally {
         this.leadership = null;
       }
@@ -108,6 +113,27 @@ export class CanaryLeadership {
       return await this.options.runner.run(request, signal);
     } finally {
       this.inFlight = false;
+    }
+  }
+
+  private async runRecoveries(signal: AbortSignal): Promise<void> {
+    const recovery = this.options.recovery;
+    if (!recovery) return;
+    let decided: string | null = null;
+    while (!signal.aborted) {
+      const key = recovery.halfOpen();
+      if (key !== null && key !== decided && !this.inFlight) {
+        decided = key;
+        this.options.logger?.info(
+          { recovery: key },
+          'canary: breaker half-open, running the recovery canary',
+        );
+        await this.exclusive(
+          { sampleCount: this.options.scheduledSampleCount, datasetIds: null, trigger: 'recovery' },
+          signal,
+        ).catch((err: unknown) => this.options.logger?.warn({ err }, 'canary: recovery run failed'));
+      }
+      await abortableSleep(recovery.pollMs, signal);
     }
   }
 

@@ -161,7 +161,9 @@ export class CanaryRunner {
     const completed: CanaryRunCompleted = { type: 'CanaryRunCompleted', data: { report } };
     await this.deps.store.append(stream, [{ ...completed, metadata: this.metadata }], { expected: 1 });
     this.deps.onReport?.(report);
-    if (this.deps.reportToBreaker && (report.status === 'pass' || report.status === 'fail')) {
+    // A recovery run decides a half-open breaker whatever its outcome (skipped and error keep it open).
+    const conclusive = report.status === 'pass' || report.status === 'fail';
+    if (this.deps.reportToBreaker && (conclusive || request.trigger === 'recovery')) {
       await this.deps.reportToBreaker(report).catch((err: unknown) =>
         // the report stands; the breaker misses one observation (logged for the operator)
         this.deps.logger?.error({ err, run_id: runId }, 'canary run not reported to the breaker'),

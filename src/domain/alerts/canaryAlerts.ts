@@ -1,3 +1,4 @@
+import type { BreakerRecoveryDeferredData } from '../breaker/breakerEvents';
 import type { AlertmanagerAlert } from './alertmanagerAlert';
 import type { AlertSource } from './breakerAlerts';
 import { runbookUrl } from './runbooks';
@@ -44,5 +45,46 @@ export function canaryFailedAlert(
     startsAt: facts.timestamp,
     endsAt: new Date(now.getTime() + 4 * resendIntervalSeconds * 1000).toISOString(),
     generatorURL: `${source.publicUrl}/costsim/canary/reports/${encodeURIComponent(facts.run_id)}`,
+  };
+}
+
+/** What a `recovery_deferred` intent renders from: the breaker and the deferral as recorded. */
+export interface RecoveryDeferredFacts {
+  readonly breaker: string;
+  readonly tenant_id: string | null;
+  readonly instance: string;
+  readonly deferred: BreakerRecoveryDeferredData;
+}
+
+/**
+ * Recovery gate: a half-open breaker's canary did not pass, so V2 stays off and the TTL was extended. The
+ * alert says why (the run and its status); it lapses four resend intervals after it is sent.
+ */
+export function recoveryDeferredAlert(
+  facts: RecoveryDeferredFacts,
+  source: AlertSource,
+  now: Date,
+  resendIntervalSeconds: number,
+): AlertmanagerAlert {
+  const d = facts.deferred;
+  return {
+    labels: {
+      alertname: 'CostSimV2RecoveryBlocked',
+      severity: 'p2',
+      component: 'costsim',
+      circuit_breaker: facts.breaker,
+      ...(facts.tenant_id !== null ? { tenant_id: facts.tenant_id } : {}),
+      instance: facts.instance,
+    },
+    annotations: {
+      summary: `CostSim V2 stays disabled: the recovery canary ended ${d.run_status}`,
+      description: `${d.reason}. Canary report: ${source.publicUrl}/costsim/canary/reports/${d.run_id}`,
+      runbook_url: runbookUrl(source.runbookUrl, 'canary-failed'),
+      run_id: d.run_id,
+      ...(d.incident_id !== null ? { incident_id: d.incident_id } : {}),
+    },
+    startsAt: d.at,
+    endsAt: new Date(now.getTime() + 4 * resendIntervalSeconds * 1000).toISOString(),
+    generatorURL: `${source.publicUrl}/costsim/breakers/${encodeURIComponent(facts.breaker)}`,
   };
 }

@@ -15,6 +15,8 @@ export const CIRCUIT_BREAKER_ACTOR = 'circuit_breaker';
 export const AUTO_RECOVER_ACTOR = 'system-auto-recover';
 export const AUTO_RECOVER_NOTES = 'Auto-recovered after TTL expired';
 export const MANUAL_RESET_NOTES = 'Manual reset';
+/** `resolved_by` of a recovery the canary decided (recovery gate). */
+export const CANARY_RECOVERY_ACTOR = 'canary-recovery';
 
 interface Stamped {
   readonly actor: string;
@@ -150,6 +152,29 @@ export interface CanaryRunObservedData extends Stamped {
   readonly breaker_open: boolean;
 }
 
+/**
+ * The recovery gate (COSTSIM_RECOVERY_REQUIRES_CANARY): the TTL passed, and instead of closing the breaker
+ * went half-open — still open (V2 off), waiting for a canary run to decide.
+ */
+export interface BreakerHalfOpenedData extends Stamped {
+  readonly incident_id: string | null;
+  /** the TTL that expired */
+  readonly expired_at: string;
+  readonly reason: string;
+}
+
+/** A canary run that did not pass while half-open: the breaker stays open, its TTL extended. */
+export interface BreakerRecoveryDeferredData extends Stamped {
+  readonly incident_id: string | null;
+  readonly run_id: string;
+  readonly run_status: 'fail' | 'error' | 'skipped';
+  readonly reason: string;
+  readonly previous_disabled_until: string | null;
+  readonly disabled_until: string;
+  /** COSTSIM_DISABLE_TTL_HOURS, the extension */
+  readonly ttl_hours: number;
+}
+
 export type BreakerTripped = DomainEvent<'BreakerTripped', BreakerTrippedData>;
 export type BreakerDisableAmended = DomainEvent<'BreakerDisableAmended', BreakerDisableAmendedData>;
 export type BreakerEnabled = DomainEvent<'BreakerEnabled', BreakerEnabledData>;
@@ -158,6 +183,8 @@ export type DriftObserved = DomainEvent<'DriftObserved', DriftObservedData>;
 export type SchemaErrorsReported = DomainEvent<'SchemaErrorsReported', SchemaErrorsReportedData>;
 export type DriftTripSuppressed = DomainEvent<'DriftTripSuppressed', DriftTripSuppressedData>;
 export type CanaryRunObserved = DomainEvent<'CanaryRunObserved', CanaryRunObservedData>;
+export type BreakerHalfOpened = DomainEvent<'BreakerHalfOpened', BreakerHalfOpenedData>;
+export type BreakerRecoveryDeferred = DomainEvent<'BreakerRecoveryDeferred', BreakerRecoveryDeferredData>;
 
 export type BreakerEvent =
   | BreakerTripped
@@ -167,7 +194,9 @@ export type BreakerEvent =
   | DriftObserved
   | SchemaErrorsReported
   | DriftTripSuppressed
-  | CanaryRunObserved;
+  | CanaryRunObserved
+  | BreakerHalfOpened
+  | BreakerRecoveryDeferred;
 
 export type BreakerEventType = BreakerEvent['type'];
 
@@ -180,6 +209,8 @@ export const breakerEventTypes: readonly BreakerEventType[] = Object.freeze([
   'SchemaErrorsReported',
   'DriftTripSuppressed',
   'CanaryRunObserved',
+  'BreakerHalfOpened',
+  'BreakerRecoveryDeferred',
 ]);
 
 export const isBreakerEvent = (event: { type: string }): event is BreakerEvent =>

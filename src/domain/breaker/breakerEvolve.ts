@@ -12,7 +12,11 @@ export function evolveBreaker(state: BreakerState, event: BreakerEvent): Breaker
   // trip, and a closing starts from a clean state.
   const schemaErrorsCleared = { ...base, consecutive_schema_errors: 0 };
   // A trip or a closing starts the canary count afresh too.
-  const canaryCleared = { consecutive_canary_failures: 0, canary_failed_runs: [] as readonly string[] };
+  const canaryCleared = {
+    consecutive_canary_failures: 0,
+    canary_failed_runs: [] as readonly string[],
+    half_open: false,
+  };
   switch (event.type) {
     case 'BreakerTripped': {
       const d = event.data;
@@ -69,6 +73,15 @@ export function evolveBreaker(state: BreakerState, event: BreakerEvent): Breaker
       };
     case 'DriftTripSuppressed':
       return { ...schemaErrorsCleared, consecutive_failures: event.data.failures_after };
+    case 'BreakerHalfOpened':
+      return { ...base, half_open: true };
+    case 'BreakerRecoveryDeferred':
+      return {
+        ...base,
+        half_open: false,
+        disabled_until: event.data.disabled_until,
+        ttl_hours: event.data.ttl_hours,
+      };
     case 'CanaryRunObserved':
       // the drift counter and the schema-error sum are left as they are
       return {

@@ -20,6 +20,11 @@ export interface BreakerPolicy {
   readonly disableTtlHours: number;
   /** COSTSIM_CANARY_FAILURE_THRESHOLD: consecutive failed canary runs that trip the breaker (P2). */
   readonly canaryFailureThreshold: number;
+  /**
+   * COSTSIM_RECOVERY_REQUIRES_CANARY: an expired TTL half-opens the breaker (V2 still off) instead of
+   * closing it; a passing canary closes it, a failing or inconclusive one extends the TTL.
+   */
+  readonly recoveryRequiresCanary: boolean;
 }
 
 export const defaultBreakerPolicy: BreakerPolicy = Object.freeze({
@@ -30,6 +35,7 @@ export const defaultBreakerPolicy: BreakerPolicy = Object.freeze({
   autoRecover: true,
   disableTtlHours: 24,
   canaryFailureThreshold: 3,
+  recoveryRequiresCanary: false,
 });
 
 const isPositiveInteger = (n: number): boolean => Number.isInteger(n) && n >= 1;

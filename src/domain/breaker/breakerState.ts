@@ -51,6 +51,11 @@ export interface BreakerState extends BreakerSnapshot {
    */
   readonly consecutive_canary_failures: number;
   readonly canary_failed_runs: readonly string[];
+  /**
+   * Recovery gate: the TTL passed and the breaker waits for a canary run. Still open (V2 off: the gate
+   * fails closed). Absent in state stored before it existed (read as false).
+   */
+  readonly half_open: boolean;
 }
 
 export const initialBreakerState = (): BreakerState => ({
@@ -69,6 +74,7 @@ export const initialBreakerState = (): BreakerState => ({
   consecutive_schema_errors: 0,
   consecutive_canary_failures: 0,
   canary_failed_runs: [],
+  half_open: false,
 });
 
 /** Only the public fields, e.g. for the API or a read model row. */

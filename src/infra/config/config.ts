@@ -155,6 +155,8 @@ const envSchema = z.object({
   COSTSIM_FAILURE_THRESHOLD: num(3, 1, 1_000_000, true),
   /** Consecutive failed canary runs that trip the breaker (P2): KL and per-sample drift are different scales. */
   COSTSIM_CANARY_FAILURE_THRESHOLD: num(3, 1, 1_000_000, true),
+  /** Recovery gate: an expired TTL half-opens the breaker; only a passing canary closes it. */
+  COSTSIM_RECOVERY_REQUIRES_CANARY: bool(false),
   COSTSIM_AUTO_RECOVER: bool(true),
   COSTSIM_DISABLE_TTL_HOURS: num(24, 0, 24 * 365 * 10),
   COSTSIM_BREAKER_SCOPE: z.enum(['global', 'tenant']).default('global'),
@@ -259,6 +261,7 @@ export interface Config {
     schemaErrorThreshold: number;
     failureThreshold: number;
     canaryFailureThreshold: number;
+    recoveryRequiresCanary: boolean;
     autoDisable: boolean;
     autoRecover: boolean;
     disableTtlHours: number;
@@ -324,6 +327,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       `BREAKER_CACHE_POLL_MS: must be below BREAKER_CACHE_MAX_STALENESS_MS (${e.BREAKER_CACHE_MAX_STALENESS_MS}), or the V2 gate fails closed between two polls`,
     ]);
   }
+  if (e.COSTSIM_RECOVERY_REQUIRES_CANARY && !e.COSTSIM_CANARY_ENABLED) {
+    throw new ConfigError([
+      'COSTSIM_RECOVERY_REQUIRES_CANARY: needs COSTSIM_CANARY_ENABLED=true (no canary would ever close a half-open breaker)',
+    ]);
+  }
   if (e.COSTSIM_DRIFT_WARNING_THRESHOLD > e.COSTSIM_DRIFT_THRESHOLD) {
     throw new ConfigError([
       `COSTSIM_DRIFT_WARNING_THRESHOLD: must not exceed COSTSIM_DRIFT_THRESHOLD (${e.COSTSIM_DRIFT_THRESHOLD})`,
@@ -354,6 +362,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       schemaErrorThreshold: e.COSTSIM_SCHEMA_ERROR_THRESHOLD,
       failureThreshold: e.COSTSIM_FAILURE_THRESHOLD,
       canaryFailureThreshold: e.COSTSIM_CANARY_FAILURE_THRESHOLD,
+      recoveryRequiresCanary: e.COSTSIM_RECOVERY_REQUIRES_CANARY,
       autoDisable: e.COSTSIM_V2_AUTO_DISABLE,
       autoRecover: e.COSTSIM_AUTO_RECOVER,
       disableTtlHours: e.COSTSIM_DISABLE_TTL_HOURS,

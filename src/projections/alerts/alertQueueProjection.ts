@@ -26,6 +26,7 @@ const DEFAULT_INSTANCE = 'costsim-guard';
  *    intent is queued;
  *  - BreakerEnabled / BreakerAutoRecovered: alert_firing is marked resolved; an `enable` intent is queued;
  *  - DriftTripSuppressed (auto-disable off): a `drift_warning` intent, its facts on the row;
+ *  - BreakerRecoveryDeferred (recovery gate): a `recovery_deferred` intent saying why V2 stays off;
  *  - CanaryRunCompleted with status `fail`: a `canary_fail` intent (CostSimCanaryFailed), its facts on the row;
  *  - AlertDelivered / AlertDeliveryFailed: the routed row takes the outcome (created from its intent if a
  *    rebuild has not routed it yet), never going back to fewer attempts.
@@ -39,6 +40,7 @@ export const alertQueueProjection: Projection = {
     'BreakerEnabled',
     'BreakerAutoRecovered',
     'DriftTripSuppressed',
+    'BreakerRecoveryDeferred',
     'CanaryRunCompleted',
     ...alertDeliveryEventTypes,
     ...alertAdminEventTypes,
@@ -95,6 +97,11 @@ export const alertQueueProjection: Projection = {
         );
         await queueIntent(tx, `${stored.eventId}:disable`, 'disable', ref, event.data.incident_id, stored);
         queued = true;
+      } else if (event.type === 'BreakerRecoveryDeferred') {
+        const facts = { breaker: ref.name, tenant_id: ref.tenant_id, instance, deferred: event.data };
+        const key = `${stored.eventId}:recovery_deferred`;
+        await queueIntent(tx, key, 'recovery_deferred', ref, event.data.incident_id, stored, facts);
+        queued = true;
       } else if (event.type === 'DriftTripSuppressed') {
         const facts = { breaker: ref.name, tenant_id: ref.tenant_id, instance, drift: event.data };
         await queueIntent(tx, `${stored.eventId}:drift_warning`, 'drift_warning', ref, null, stored, facts);
@@ -150,7 +157,7 @@ const CANARY_BREAKER = { name: 'costsim_v2', tenant_id: null };
 function queueIntent(
   tx: pg.ClientBase,
   key: string,
-  type: 'disable' | 'enable' | 'drift_warning' | 'canary_fail',
+  type: 'disable' | 'enable' | 'drift_warning' | 'canary_fail' | 'recovery_deferred',
   ref: { name: string; tenant_id: string | null },
   incidentId: string | null,
   stored: StoredEvent,

@@ -59,6 +59,7 @@ describe('state', () => {
       consecutive_schema_errors: 0,
       consecutive_canary_failures: 0,
       canary_failed_runs: [],
+      half_open: false,
     });
     expect(isOpenAt(decider.initialState(), T0, defaultBreakerPolicy)).toBe(false);
   });

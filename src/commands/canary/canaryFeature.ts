@@ -33,6 +33,14 @@ export const canaryFeature: FeatureDefinition = {
     }
     logger.info({ datasets: [...catalog.datasets.keys()] }, 'golden datasets loaded');
     const datasets = () => catalog.datasets;
+    // COSTSIM_CANARY_DATASETS must name loaded datasets: a typo would otherwise fail every scheduled run.
+    for (const id of config.canary.datasets ?? []) {
+      if (!catalog.datasets.has(id)) {
+        throw new Error(
+          `COSTSIM_CANARY_DATASETS: Dataset not found: ${id} (loaded: ${[...catalog.datasets.keys()].join(', ')})`,
+        );
+      }
+    }
     const engine = v2EngineFromConfig(config, logger);
     const metrics = new CanaryMetrics(ctx.metrics.registry);
     const breaker = ctx.apis.get('breaker') as
@@ -64,6 +72,7 @@ export const canaryFeature: FeatureDefinition = {
       schedule: config.canary.schedule,
       timeZone: config.canary.timeZone,
       scheduledSampleCount: config.canary.sampleCount,
+      scheduledDatasets: config.canary.datasets,
       ...(config.breaker.recoveryRequiresCanary
         ? {
             recovery: {

@@ -56,6 +56,8 @@ export class CanaryLeadership {
       schedule: string;
       timeZone: string;
       scheduledSampleCount: number;
+      /** datasets of scheduled and recovery runs (COSTSIM_CANARY_DATASETS): null = all */
+      scheduledDatasets: readonly string[] | null;
       /**
        * Recovery gate: while leading, `halfOpen()` is polled every `pollMs`; a key (the incident and its
        * expired TTL) means costsim_v2 is half-open and waits for a canary run, which is run once per key.
@@ -129,7 +131,11 @@ export class CanaryLeadership {
           'canary: breaker half-open, running the recovery canary',
         );
         await this.exclusive(
-          { sampleCount: this.options.scheduledSampleCount, datasetIds: null, trigger: 'recovery' },
+          {
+            sampleCount: this.options.scheduledSampleCount,
+            datasetIds: this.options.scheduledDatasets,
+            trigger: 'recovery',
+          },
           signal,
         ).catch((err: unknown) => this.options.logger?.warn({ err }, 'canary: recovery run failed'));
       }
@@ -150,7 +156,7 @@ export class CanaryLeadership {
         if (signal.aborted) return;
         const request: CanaryRunRequest = {
           sampleCount: this.options.scheduledSampleCount,
-          datasetIds: null,
+          datasetIds: this.options.scheduledDatasets,
           trigger: 'schedule',
           runId: scheduledRunId(slot),
           scheduledFor: slot,

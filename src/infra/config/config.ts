@@ -147,6 +147,24 @@ const envSchema = z.object({
   COSTSIM_CANARY_MAX_RUNTIME_SECONDS: num(300, 0.001, 86400),
   /** Optional fail rule: the paired (Wilcoxon signed-rank) p-value below this fails the run. */
   COSTSIM_CANARY_PAIRED_ALPHA: optionalNum(0, 1),
+  /** Datasets scheduled and recovery runs include: unset = all, `none` = none, else comma-separated ids. */
+  COSTSIM_CANARY_DATASETS: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === '') return null;
+      if (v.trim() === 'none') return [];
+      const ids = v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
+      const bad = ids.find((id) => !/^[a-z0-9][a-z0-9_.-]{0,63}$/.test(id));
+      if (bad !== undefined) {
+        ctx.addIssue({ code: 'custom', message: `"${bad}" is not a dataset id` });
+        return z.NEVER;
+      }
+      return ids;
+    }),
   /** A directory of extra golden datasets (`*.json`), loaded beside the built-in ones. */
   COSTSIM_DATASETS_DIR: z.string().min(1).optional(),
   COSTSIM_DRIFT_THRESHOLD: num(0.2, 0, 1),
@@ -254,6 +272,8 @@ export interface Config {
     /** undefined = the paired test is reported, never a fail reason */
     pairedAlpha: number | undefined;
     datasetsDir: string | undefined;
+    /** datasets of scheduled and recovery runs: null = all */
+    datasets: string[] | null;
   };
   breaker: {
     driftThreshold: number;
@@ -355,6 +375,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxRuntimeSeconds: e.COSTSIM_CANARY_MAX_RUNTIME_SECONDS,
       pairedAlpha: e.COSTSIM_CANARY_PAIRED_ALPHA,
       datasetsDir: e.COSTSIM_DATASETS_DIR,
+      datasets: e.COSTSIM_CANARY_DATASETS,
     },
     breaker: {
       driftThreshold: e.COSTSIM_DRIFT_THRESHOLD,

@@ -15,16 +15,21 @@ import {
 } from '../../domain/canary/canaryReport';
 import type { CanarySample } from '../../domain/canary/canaryStatistics';
 import type { GoldenDataset } from '../../domain/canary/goldenDataset';
-import { type GoldenValidationResult, validateGolden } from '../../domain/canary/goldenValidation';
+import {
+  type GoldenOutcome,
+  type GoldenValidationResult,
+  validateGolden,
+} from '../../domain/canary/goldenValidation';
 import type { VerdictBounds } from '../../domain/simulation/comparison';
-import { type V2Engine, v2ErrorText } from '../../domain/simulation/v2Engine';
+import { type V2Engine, type V2Outcome, v2ErrorText } from '../../domain/simulation/v2Engine';
 import { type EventStore, WrongExpectedVersionError } from '../../infra/eventStore/eventStore';
 import {
   type PricedInput,
+  type PricedPair,
   goldenInputs,
   goldenOutcome,
   pricePair,
-  recentSandboxInputs,
+  recentSandboxPages,
 } from './canarySamples';
 
 export interface CanaryRunRequest {
@@ -188,18 +193,11 @@ export class CanaryRunner {
     facts: () => { runId: string; trigger: CanaryTrigger; startedAt: Date; completedAt: Date },
     check: () => void,
   ): Promise<CanaryReport> {
-    const { inputs } = await recentSandboxInputs(this.deps.pool, request.sampleCount);
-    check();
     const samples: CanarySample[] = [];
     let priced = 0;
     let unanswered = 0;
     let firstFailure: string | null = null;
-    const price = async (input: PricedInput) => {
-      if (++priced % YIELD_EVERY === 0) {
-        await nextTurn();
-        check();
-      }
-      const { outcome, sample } = await pricePair(input, this.deps.engine, this.deps.bounds, runId);
+    const record = ({ outcome, sample }: PricedPair): V2Outcome => {
       if (sample) samples.push(sample);
       else if (outcome.kind !== 'answered') {
         unanswered++;
@@ -207,11 +205,29 @@ export class CanaryRunner {
       }
       return outcome;
     };
-    for (const input of inputs) await price(input);
+    // An in-process V2 answers synchronously, so no await (no promise) per sample; the loop yields to the
+    // event loop every YIELD_EVERY samples, where the time limit and leadership are checked.
+    const priceAll = async (inputs: readonly PricedInput[], each?: (o: V2Outcome) => void) => {
+      for (const input of inputs) {
+        if (++priced % YIELD_EVERY === 0) {
+          await nextTurn();
+          check();
+        }
+        const pair = pricePair(input, this.deps.engine, this.deps.bounds, runId);
+        const outcome = record(pair instanceof Promise ? await pair : pair);
+        each?.(outcome);
+      }
+    };
+    let provenanceSamples = 0;
+    for await (const page of recentSandboxPages(this.deps.pool, request.sampleCount)) {
+      check();
+      provenanceSamples += page.inputs.length;
+      await priceAll(page.inputs);
+    }
     const golden: GoldenValidationResult[] = [];
     for (const dataset of datasets) {
-      const outcomes = [];
-      for (const input of goldenInputs(dataset)) outcomes.push(goldenOutcome(await price(input)));
+      const outcomes: GoldenOutcome[] = [];
+      await priceAll(goldenInputs(dataset), (o) => outcomes.push(goldenOutcome(o)));
       golden.push(validateGolden(dataset, outcomes));
     }
     check();
@@ -224,7 +240,7 @@ export class CanaryRunner {
     }
     return judgeCanaryRun(facts(), {
       samples,
-      provenanceSamples: inputs.length,
+      provenanceSamples,
       golden,
       thresholds: this.deps.thresholds,
     });

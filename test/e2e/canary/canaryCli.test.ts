@@ -7,6 +7,8 @@ import { CLI } from '../../support/serveProcess';
 import { createTestDatabase, type TestDatabase } from '../../support/testDatabase';
 
 /** `costsim-guard datasets list|validate [id]` and `costsim-guard canary run` as operators run them. */
+jest.setTimeout(60_000); // each step spawns the CLI (tsx): seconds on a loaded machine
+
 let db: TestDatabase;
 beforeAll(async () => {
   db = await createTestDatabase();

@@ -11,6 +11,7 @@ import { type BreakerEvent, breakerEventTypes, parseBreakerStreamName } from '..
 import type { CanaryFailedFacts } from '../../domain/alerts/canaryAlerts';
 import type { CanaryReport } from '../../domain/canary/canaryReport';
 import type { StoredEvent } from '../../infra/eventStore/eventStore';
+import { DEFAULT_BREAKER } from '../breaker/breakerStateCache';
 import type { Projection } from '../projection';
 
 const breakerEvents: ReadonlySet<string> = new Set(breakerEventTypes);
@@ -152,7 +153,7 @@ async function queueCanaryFailure(tx: pg.ClientBase, stored: StoredEvent): Promi
   return true;
 }
 
-const CANARY_BREAKER = { name: 'costsim_v2', tenant_id: null };
+const CANARY_BREAKER = { name: DEFAULT_BREAKER, tenant_id: null };
 
 function queueIntent(
   tx: pg.ClientBase,

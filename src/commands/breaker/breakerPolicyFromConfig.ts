@@ -10,5 +10,7 @@ export function breakerPolicyFromConfig(config: Config): BreakerPolicy {
     autoDisable: config.breaker.autoDisable,
     autoRecover: config.breaker.autoRecover,
     disableTtlHours: config.breaker.disableTtlHours,
+    canaryFailureThreshold: config.breaker.canaryFailureThreshold,
+    recoveryRequiresCanary: config.breaker.recoveryRequiresCanary,
   };
 }

@@ -18,6 +18,10 @@ export class BuiltinV2Engine implements V2Engine {
   ) {}
 
   async run(request: V2Request): Promise<V2Outcome> {
+    return this.runSync(request);
+  }
+
+  runSync(request: V2Request): V2Outcome {
     const started = performance.now();
     try {
       const result = simulateV2(request.input, { ...this.versions, runtimeMs: 0 });

@@ -45,6 +45,17 @@ export interface BreakerState extends BreakerSnapshot {
    * stored before it existed (read as 0).
    */
   readonly consecutive_schema_errors: number;
+  /**
+   * Consecutive failed canary runs since the last pass or trip, and their run ids (the trip reason names
+   * them). Absent in state stored before they existed (read as 0 / []).
+   */
+  readonly consecutive_canary_failures: number;
+  readonly canary_failed_runs: readonly string[];
+  /**
+   * Recovery gate: the TTL passed and the breaker waits for a canary run. Still open (V2 off: the gate
+   * fails closed). Absent in state stored before it existed (read as false).
+   */
+  readonly half_open: boolean;
 }
 
 export const initialBreakerState = (): BreakerState => ({
@@ -61,6 +72,9 @@ export const initialBreakerState = (): BreakerState => ({
   ttl_hours: null,
   incident: null,
   consecutive_schema_errors: 0,
+  consecutive_canary_failures: 0,
+  canary_failed_runs: [],
+  half_open: false,
 });
 
 /** Only the public fields, e.g. for the API or a read model row. */

@@ -32,6 +32,8 @@ export type V2EngineName = 'v2_builtin' | 'v2_http';
 export interface V2Engine {
   readonly name: V2EngineName;
   run(request: V2Request): Promise<V2Outcome>;
+  /** An in-process engine may answer synchronously too (the canary prices thousands of samples in a row). */
+  runSync?(request: V2Request): V2Outcome;
   close?(): Promise<void>;
 }
 

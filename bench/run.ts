@@ -6,6 +6,7 @@ import * as alerts from './alerts';
 import * as provenance from './provenance';
 import * as simulate from './simulate';
 import * as canary from './canary';
+import * as status from './status';
 
 /** npm run bench -- <name> [<name>...]: runs the named benchmarks (all when none is named). */
 const benches: Record<string, { run: () => Promise<Figure[]> }> = {
@@ -15,6 +16,7 @@ const benches: Record<string, { run: () => Promise<Figure[]> }> = {
   provenance,
   simulate,
   canary,
+  status,
 };
 
 async function main(): Promise<void> {

@@ -8,6 +8,7 @@ import { breakerFeature } from './commands/breaker/breakerFeature';
 import { canaryFeature } from './commands/canary/canaryFeature';
 import { provenanceFeature } from './commands/provenance/provenanceFeature';
 import { simulationFeature } from './commands/simulation/simulationFeature';
+import { statusFeature } from './projections/status/statusFeature';
 
 /** Every feature slice the service runs, in mount order. */
 export const features: readonly FeatureDefinition[] = [
@@ -16,6 +17,7 @@ export const features: readonly FeatureDefinition[] = [
   provenanceFeature,
   simulationFeature,
   canaryFeature,
+  statusFeature,
 ];
 
 export const allProjections = (): Projection[] => features.flatMap((f) => f.projections);

@@ -80,6 +80,7 @@ export async function startService({
     listener,
     logger,
     metrics,
+    apiKeys,
     apis,
   };
   const definitions = features ?? allFeatures;
@@ -141,6 +142,7 @@ export async function startService({
         readiness: () => modules.flatMap((m) => (m.readiness ? [m.readiness()] : [])),
         metricsAccess: config.metrics,
       });
+      for (const m of modules) m.mountPublic?.(express);
     },
     mount: (express) => {
       mountProjectionRoutes(express, pool);
@@ -161,6 +163,7 @@ export async function startService({
     (stopping ??= (async () => {
       logger.info('shutting down');
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const m of modules) m.closeStreams?.();
       server.closeIdleConnections();
       await closed;
       for (const m of [...modules].reverse()) await m.stop?.();

@@ -430,6 +430,22 @@ export function costsimGuardDashboard(): dashboard.Dashboard {
     )
     .withPanel(
       timeseriesPanel({
+        title: 'Status page streams',
+        description:
+          'Per replica: open event streams (status pages) and clients cut off for reading too slowly (they resume with Last-Event-ID).',
+        queries: [
+          { expr: 'sum by (instance) (costsim_status_stream_clients)', legend: '{{instance}} open' },
+          {
+            expr: 'sum by (instance) (increase(costsim_status_stream_slow_disconnects_total[$__rate_interval]))',
+            legend: '{{instance}} slow disconnects',
+          },
+        ],
+        min: 0,
+        width: 24,
+      }),
+    )
+    .withPanel(
+      timeseriesPanel({
         title: 'Requests by route and status',
         description: 'Requests per second by route and HTTP status.',
         queries: [

@@ -7,6 +7,7 @@ import type { ServiceMetrics } from '../metrics/metrics';
 import type { PgNotificationListener } from '../postgres/notifications';
 import type { Projection } from '../../projections/projection';
 import type { RouteDoc } from '../http/openapi';
+import type { ApiKey } from '../http/auth';
 
 /** What the composition root hands every feature slice. */
 export interface ServiceContext {
@@ -17,6 +18,8 @@ export interface ServiceContext {
   listener: PgNotificationListener;
   logger: Logger;
   metrics: ServiceMetrics;
+  /** The configured API keys (the status page checks a key sent in its form against them). */
+  apiKeys: readonly ApiKey[];
   /**
    * The `api` of every slice created before this one, by slice name: how a slice uses another's in-process
    * services (the simulation runs the breaker's V2 gate) without importing its wiring.
@@ -42,6 +45,10 @@ export interface FeatureModule {
   /** What the slice offers in-process to the composition root, tests and other roles (e.g. the V2 gate). */
   api?: unknown;
   mount?(app: Express): void;
+  /** Routes that need no key (the status page): mounted before authentication and the JSON body parser. */
+  mountPublic?(app: Express): void;
+  /** Called first on shutdown: end long-lived responses (event streams), or the server never closes. */
+  closeStreams?(): void;
   /** Evaluated on every /health/ready (in memory, no I/O). */
   readiness?(): ReadinessCheck;
   /** A larger body limit (bytes) for some of the slice's routes; undefined = the default 1 MiB. */

@@ -244,6 +244,15 @@ const envSchema = z.object({
   COMMAND_QUEUE_LIMIT: num(10_000, 1, 10_000_000, true),
   /** A breaker stream is snapshotted every this many events (0 = never). */
   BREAKER_SNAPSHOT_EVERY: num(500, 0, 10_000_000, true),
+  /** The event stream (GET /costsim/events/stream) sends a comment this often, so idle proxies keep it open. */
+  STATUS_STREAM_HEARTBEAT_MS: num(15_000, 100, 600_000, true),
+  /**
+   * Bytes a stream connection may have waiting unsent (a slow client); past this it is closed, and the
+   * client resumes with Last-Event-ID, so one slow reader never holds memory or delays the others.
+   */
+  STATUS_STREAM_MAX_BUFFERED_BYTES: num(1024 * 1024, 4096, 256 * MIB, true),
+  /** The stream's shared feed reads new events at least this often (wake-ups on appends make it earlier). */
+  STATUS_STREAM_POLL_MS: num(250, 20, 60_000, true),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -327,6 +336,8 @@ export interface Config {
     batchMaxBytes: number;
     retry: { attempts: number; backoffMs: number; maxBackoffMs: number };
   };
+  /** The status page's event stream. */
+  statusStream: { heartbeatMs: number; maxBufferedBytes: number; pollMs: number };
 }
 
 export class ConfigError extends Error {
@@ -428,6 +439,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         backoffMs: e.PROJECTOR_RETRY_BACKOFF_MS,
         maxBackoffMs: Math.max(e.PROJECTOR_RETRY_BACKOFF_MS, e.PROJECTOR_RETRY_MAX_BACKOFF_MS),
       },
+    },
+    statusStream: {
+      heartbeatMs: e.STATUS_STREAM_HEARTBEAT_MS,
+      maxBufferedBytes: e.STATUS_STREAM_MAX_BUFFERED_BYTES,
+      pollMs: e.STATUS_STREAM_POLL_MS,
     },
   };
 }

@@ -141,6 +141,16 @@ export interface EventStore {
    */
   readNewer(options: ReadNewerOptions): Promise<ReadNewerResult>;
   subscribe(options: SubscribeOptions): Observable<EventBatch>;
+  /**
+   * Where a reader that wants only what happens from now on starts: the last event whose transaction is
+   * final (below every running one), START on an empty store. readAll after it misses nothing later.
+   */
+  head(): Promise<Checkpoint>;
+  /**
+   * The checkpoint of the event at `globalPosition` (null: no such event): how a client that names the last
+   * event it saw by its position (SSE Last-Event-ID) resumes readAll exactly after it.
+   */
+  checkpointOf(globalPosition: number): Promise<Checkpoint | null>;
 }
 
 export class WrongExpectedVersionError extends Error {

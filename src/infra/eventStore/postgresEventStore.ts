@@ -17,6 +17,7 @@ import {
   type StoredEvent,
   type SubscribeOptions,
   IdempotencyConflictError,
+  START,
   WrongExpectedVersionError,
 } from './eventStore';
 import { isPgError } from '../postgres/pool';
@@ -290,6 +291,24 @@ export class PostgresEventStore implements EventStore {
       horizon: complete ? rows[0]!.next_horizon : (horizon ?? '0'),
       complete,
     };
+  }
+
+  async head(): Promise<Checkpoint> {
+    const { rows } = await this.pool.query<{ transaction_id: string; global_position: string }>(
+      `select transaction_id::text, global_position from es_events
+        where transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+        order by transaction_id desc, global_position desc limit 1`,
+    );
+    const row = rows[0];
+    return row ? { transactionId: row.transaction_id, globalPosition: Number(row.global_position) } : START;
+  }
+
+  async checkpointOf(globalPosition: number): Promise<Checkpoint | null> {
+    const { rows } = await this.pool.query<{ transaction_id: string }>(
+      'select transaction_id::text from es_events where global_position = $1',
+      [globalPosition],
+    );
+    return rows[0] ? { transactionId: rows[0].transaction_id, globalPosition } : null;
   }
 
   subscribe({

@@ -116,20 +116,38 @@ export function loadApiKeys(opts: {
 }
 
 /**
- * Bearer authentication. The presented key is hashed and compared with EVERY configured hash in constant
- * time, so neither the comparison nor the number of comparisons depends on which key (if any) matched.
+ * The configured key a presented one is, if any. The presented key is hashed and compared with EVERY
+ * configured hash in constant time, so neither the comparison nor the number of comparisons depends on
+ * which key (if any) matched.
  */
-export function authenticate(keys: readonly ApiKey[]) {
+export function identifyKey(keys: readonly ApiKey[]): (presentedKey: string) => ApiKey | undefined {
   const hashes = keys.map((k) => Buffer.from(k.key_sha256, 'hex'));
-  return (req: Request, _res: Response, next: NextFunction) => {
-    const header = req.get('authorization') ?? '';
-    const match = /^Bearer\s+(\S+)$/i.exec(header);
-    if (!match) return next(problems.unauthorized());
-    const presented = createHash('sha256').update(match[1]!, 'utf8').digest();
+  return (presentedKey) => {
+    const presented = createHash('sha256').update(presentedKey, 'utf8').digest();
     let found: ApiKey | undefined;
     hashes.forEach((hash, i) => {
       if (timingSafeEqual(hash, presented) && !found) found = keys[i];
     });
+    return found;
+  };
+}
+
+/** The principal of a key presented without any request headers (the status page's form). */
+export const principalOfKey = (key: ApiKey): Principal => ({
+  keyId: key.id,
+  keyTenant: key.tenant_id,
+  scopes: new Set(key.scopes),
+  tenantId: key.tenant_id,
+});
+
+/** Bearer authentication of /costsim (identifyKey), then the tenant the request acts for. */
+export function authenticate(keys: readonly ApiKey[]) {
+  const identify = identifyKey(keys);
+  return (req: Request, _res: Response, next: NextFunction) => {
+    const header = req.get('authorization') ?? '';
+    const match = /^Bearer\s+(\S+)$/i.exec(header);
+    if (!match) return next(problems.unauthorized());
+    const found = identify(match[1]!);
     if (!found) return next(problems.unauthorized('Unknown API key'));
 
     const header_tenant = req.get('x-tenant-id');

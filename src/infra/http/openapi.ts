@@ -18,8 +18,12 @@ export interface RouteDoc {
   status?: number;
   /** Other request media types the route takes, with their schema (NDJSON bulk ingest). */
   alternativeBodies?: Record<string, { schema: Record<string, unknown>; description: string }>;
-  /** Non-JSON success media type (Prometheus text, markdown). */
+  /** Non-JSON success media type (Prometheus text, markdown, HTML, an event stream). */
   produces?: string;
+  /** The media type of `body` when not JSON (the status page's form). */
+  bodyMediaType?: string;
+  /** Request headers of this route besides the common ones (Last-Event-ID). */
+  headers?: ReadonlyArray<{ name: string; description: string; schema: Record<string, unknown> }>;
   operationId?: string;
   tag?: string;
 }
@@ -42,6 +46,7 @@ const TAGS = [
   { name: 'datasets', description: 'Golden (reference) datasets and their validation against V2' },
   { name: 'operations', description: 'Health, metrics and this document (no key needed)' },
   { name: 'projections', description: 'Read models: checkpoints, failures and dead letters, for operators' },
+  { name: 'status', description: 'The live status page and its event stream' },
 ];
 
 function tagOf(path: string): string {
@@ -132,7 +137,7 @@ export function buildOpenApi(routes: readonly RouteDoc[], version: string): Reco
       required: query?.required?.includes(name) ?? false,
       schema,
     }));
-    const isCommand = r.method !== 'get';
+    const isCommand = r.method !== 'get' && r.scope !== null; // POST / (the status page's form) changes nothing
     const isBreaker = r.path.startsWith('/costsim/breakers/:name') || r.path === '/costsim/v2/reset';
     const versioned = isBreaker && (r.method === 'post' || r.path === '/costsim/breakers/:name');
     const headerParams = [
@@ -141,6 +146,7 @@ export function buildOpenApi(routes: readonly RouteDoc[], version: string): Reco
       param('traceparent'),
       ...(r.scope ? [param('X-Tenant-ID')] : []),
       ...(versioned && r.method === 'post' ? [param('If-Match')] : []),
+      ...(r.headers ?? []).map((h) => ({ ...h, in: 'header', required: false })),
     ];
     const status = String(r.status ?? 200);
     const successHeaders = {
@@ -193,7 +199,7 @@ export function buildOpenApi(routes: readonly RouteDoc[], version: string): Reco
           requestBody: {
             required: !r.bodyOptional,
             content: {
-              'application/json': { schema: jsonSchema(r.body) },
+              [r.bodyMediaType ?? 'application/json']: { schema: jsonSchema(r.body) },
               ...Object.fromEntries(
                 Object.entries(r.alternativeBodies ?? {}).map(([type, b]) => [type, { schema: b.schema }]),
               ),

@@ -98,6 +98,16 @@ const STATS_COLUMNS = `count(*)::int as total, avg(cost_delta::numeric) as avg_d
   percentile_cont(0.9) within group (order by cost_delta / ${PERCENTILE_SCALE}) as p90_delta,
   percentile_cont(0.99) within group (order by cost_delta / ${PERCENTILE_SCALE}) as p99_delta`;
 
+/** Drift in one time bucket (the status page's chart). */
+export interface DriftBucket {
+  /** Start of the bucket (ISO). */
+  at: string;
+  /** Records with a drift score in the bucket. */
+  count: number;
+  avg_drift: number | null;
+  max_drift: number | null;
+}
+
 /** Reads of the provenance table (api.md "Provenance"). */
 export class ProvenanceQueries {
   constructor(private readonly pool: pg.Pool) {}
@@ -134,6 +144,37 @@ export class ProvenanceQueries {
       next_cursor:
         rows.length > limit && last ? encodeCursor({ created_at: last.created_at, id: last.id }) : null,
     };
+  }
+
+  /**
+   * Drift scores per `bucketSeconds` between `filter.from` and `filter.to` (both required), empty buckets
+   * left out. Averages over numeric, like driftStats, so no stored value can overflow them.
+   */
+  async driftSeries(
+    filter: ProvenanceFilter & { from: Date; to: Date },
+    bucketSeconds: number,
+  ): Promise<DriftBucket[]> {
+    const w = where(filter);
+    const scored = `${w.sql} and drift_score is not null`;
+    const { rows } = await this.pool.query<{
+      at: Date;
+      count: number;
+      avg_drift: string | null;
+      max_drift: number | null;
+    }>(
+      `select to_timestamp(floor(extract(epoch from created_at) / $${w.params.length + 1}) * $${w.params.length + 1}) as at,
+              count(*)::int as count, avg(drift_score::numeric) as avg_drift, max(drift_score) as max_drift
+         from provenance ${scored}
+        group by 1 order by 1`,
+      [...w.params, bucketSeconds],
+    );
+    const finite = (v: unknown) => (v === null || !Number.isFinite(Number(v)) ? null : Number(v));
+    return rows.map((r) => ({
+      at: r.at.toISOString(),
+      count: r.count,
+      avg_drift: finite(r.avg_drift),
+      max_drift: finite(r.max_drift),
+    }));
   }
 
   /** Over records that have both costs (domain.md §5); groups by variant or tenant when asked. */

@@ -47,6 +47,8 @@ beforeAll(async () => {
     readAll: real.readAll.bind(real),
     readNewer: real.readNewer.bind(real),
     subscribe: real.subscribe.bind(real),
+    head: real.head.bind(real),
+    checkpointOf: real.checkpointOf.bind(real),
     append: (stream: string, events: readonly NewEvent[], options?: Parameters<EventStore['append']>[2]) => {
       attempts.push(events.length);
       return real.append(stream, events, options);

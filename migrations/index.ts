@@ -10,6 +10,7 @@ import * as provenance from './008_provenance';
 import * as esEventsTypeCommitOrder from './013_es_events_type_commit_order';
 import * as breakerDeclarations from './015_breaker_declarations';
 import * as projectionIsolation from './009_projection_isolation';
+import * as esAppendArrays from './040_es_append_arrays';
 
 /**
  * Migrations are listed here rather than discovered on disk, so they load the same way under tsx, jest
@@ -28,6 +29,7 @@ const migrations: ReadonlyArray<readonly [string, Knex.Migration]> = [
   ['015_breaker_declarations', breakerDeclarations],
   // Appended after the ones main shipped first (a database may already have 013 and 015).
   ['009_projection_isolation', projectionIsolation],
+  ['040_es_append_arrays', esAppendArrays],
 ];
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -32,6 +32,9 @@ export async function up(knex: Knex): Promise<void> {
       add constraint es_events_event_id_key primary key (event_id);
 
     -- Events in stream order; p_metadata may be null (every event's metadata {}), or hold nulls.
+    -- The usual append is this one statement: the stream's version (one backward step on
+    -- es_events_stream_version_key), the expectation as a filter, the insert. Whatever did not go that way
+    -- (an expectation that failed, an id already stored) is sorted out by es_append_resolve.
     create function es_append(
       p_stream text, p_expected_kind text, p_expected bigint,
       p_ids uuid[], p_types text[], p_data jsonb[], p_metadata jsonb[]
@@ -41,45 +44,56 @@ export async function up(knex: Knex): Promise<void> {
       already_stored boolean
     )
     language plpgsql
-    -- Each statement here has an index that answers it; a generic plan cached on a fresh, tiny table must
-    -- not be a sequential scan that stays once the table is large (see 003_es_append_index_plans).
-    set enable_seqscan = off
     as $fn$
     declare
-      n int := coalesce(cardinality(p_ids), 0);
-      v_current bigint;
       v_written int;
     begin
-      select coalesce(max(e.stream_version), 0) into v_current from es_events e where e.stream_name = p_stream;
-
-      if p_expected_kind = 'any'
-         or (p_expected_kind = 'no_stream' and v_current = 0)
-         or (p_expected_kind = 'stream_exists' and v_current > 0)
-         or (p_expected_kind = 'exact' and v_current = p_expected) then
-        -- A concurrent append that read the same version blocks on es_events_stream_version_key until this
-        -- one commits, then fails with unique_violation: the caller maps that to a version conflict (or,
-        -- for 'any', simply tries again). A concurrent append of the same event id waits likewise, then
-        -- writes nothing here and takes the stored-result path below.
-        return query
-          insert into es_events as e (event_id, stream_name, stream_version, event_type, data, metadata)
-          select u.id, p_stream, v_current + u.ord, u.type, u.data, coalesce(u.metadata, '{}'::jsonb)
-            from unnest(p_ids, p_types, p_data, p_metadata) with ordinality as u(id, type, data, metadata, ord)
-          on conflict (event_id) do nothing
-          returning e.stream_version, e.global_position, e.transaction_id, e.recorded_at, false;
-        get diagnostics v_written = row_count;
-        if v_written = n then
-          return;
-        end if;
-        if v_written > 0 then
-          -- Some rows are written: raising rolls them back with the rest of this statement.
-          raise exception 'events of this append are already stored elsewhere or in part'
-            using errcode = 'CS002';
-        end if;
+      -- A concurrent append that read the same version blocks on es_events_stream_version_key until this
+      -- one commits, then fails with unique_violation: the caller maps that to a version conflict (or, for
+      -- 'any', simply tries again). A concurrent append of the same event id waits likewise, then writes
+      -- nothing here and takes the stored-result path.
+      return query
+        with cur as (
+          select coalesce(max(c.stream_version), 0) as v from es_events c where c.stream_name = p_stream)
+        insert into es_events as e (event_id, stream_name, stream_version, event_type, data, metadata)
+        select u.id, p_stream, cur.v + u.ord, u.type, u.data, coalesce(u.metadata, '{}'::jsonb)
+          from cur, unnest(p_ids, p_types, p_data, p_metadata) with ordinality as u(id, type, data, metadata, ord)
+         where p_expected_kind = 'any'
+            or (p_expected_kind = 'no_stream' and cur.v = 0)
+            or (p_expected_kind = 'stream_exists' and cur.v > 0)
+            or (p_expected_kind = 'exact' and cur.v = p_expected)
+        on conflict (event_id) do nothing
+        returning e.stream_version, e.global_position, e.transaction_id, e.recorded_at, false;
+      get diagnostics v_written = row_count;
+      if v_written = coalesce(cardinality(p_ids), 0) then
+        return;
       end if;
+      return query select * from es_append_resolve(p_stream, p_expected_kind, p_expected, p_ids, v_written);
+    end
+    $fn$;
 
-      -- Nothing written: a retry of a stored append (all its ids, in this stream) returns the stored result.
-      if n > 0 and (select count(*) from es_events e where e.event_id = any(p_ids) and e.stream_name = p_stream) = n
-      then
+    -- Only after an append wrote fewer rows than it carried: returns the stored result of a retried append
+    -- (all its ids, in this stream — whatever its expectation says now) or raises the right error.
+    create function es_append_resolve(
+      p_stream text, p_expected_kind text, p_expected bigint, p_ids uuid[], p_written int
+    )
+    returns table (
+      stream_version bigint, global_position bigint, transaction_id xid8, recorded_at timestamptz,
+      already_stored boolean
+    )
+    language plpgsql
+    -- Rarely run, so its cached generic plans may date from a tiny table: they must still use the indexes
+    -- (see 003_es_append_index_plans).
+    set enable_seqscan = off
+    as $fn$
+    begin
+      if p_written > 0 then
+        -- Raising rolls back the rows written with the rest of the append's statement.
+        raise exception 'events of this append are already stored elsewhere or in part'
+          using errcode = 'CS002';
+      end if;
+      if (select count(*) from es_events e where e.event_id = any(p_ids) and e.stream_name = p_stream)
+         = cardinality(p_ids) then
         return query
           select e.stream_version, e.global_position, e.transaction_id, e.recorded_at, true
             from unnest(p_ids) with ordinality as u(id, ord)
@@ -92,23 +106,28 @@ export async function up(knex: Knex): Promise<void> {
           using errcode = 'CS002';
       end if;
       raise exception 'wrong expected version for stream %', p_stream
-        using errcode = 'CS001', detail = v_current::text;
+        using errcode = 'CS001',
+              detail = (select coalesce(max(e.stream_version), 0) from es_events e where e.stream_name = p_stream)::text;
     end
     $fn$;
 
     -- The one-document form, for callers in SQL: p_events is [{id, type, data, metadata}] in stream order.
+    -- PL/pgSQL rather than SQL: its plan is cached per connection.
     create or replace function es_append(p_stream text, p_expected_kind text, p_expected bigint, p_events jsonb)
     returns table (
       stream_version bigint, global_position bigint, transaction_id xid8, recorded_at timestamptz,
       already_stored boolean
     )
-    language sql
+    language plpgsql
     as $fn$
-      select a.*
-        from (select array_agg((x->>'id')::uuid order by o) as ids, array_agg(x->>'type' order by o) as types,
-                     array_agg(x->'data' order by o) as data, array_agg(x->'metadata' order by o) as metadata
-                from jsonb_array_elements(p_events) with ordinality as t(x, o)) p
-        cross join lateral es_append(p_stream, p_expected_kind, p_expected, p.ids, p.types, p.data, p.metadata) a
+    begin
+      return query
+        select a.*
+          from (select array_agg((x->>'id')::uuid order by o) as ids, array_agg(x->>'type' order by o) as types,
+                       array_agg(x->'data' order by o) as data, array_agg(x->'metadata' order by o) as metadata
+                  from jsonb_array_elements(p_events) with ordinality as t(x, o)) p
+          cross join lateral es_append(p_stream, p_expected_kind, p_expected, p.ids, p.types, p.data, p.metadata) a;
+    end
     $fn$;
   `);
 }
@@ -116,6 +135,7 @@ export async function up(knex: Knex): Promise<void> {
 export async function down(knex: Knex): Promise<void> {
   await knex.raw(`
     drop function if exists es_append(text, text, bigint, uuid[], text[], jsonb[], jsonb[]);
+    drop function if exists es_append_resolve(text, text, bigint, uuid[], int);
     alter table es_events
       drop constraint es_events_event_id_key,
       add constraint es_events_event_id_key unique (event_id),

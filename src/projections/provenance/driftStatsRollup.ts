@@ -74,14 +74,15 @@ export async function driftStatsFromRollup(
     params.push(value);
     return `$${params.length}`;
   };
-  const keyFilter: string[] = [];
-  if (filter.tenant !== undefined) keyFilter.push(`tenant_id = ${p(filter.tenant)}`);
-  if (filter.variant_slug) keyFilter.push(`variant_slug = ${p(filter.variant_slug)}`);
-
   const noWholeDays = firstDay !== null && endDay !== null && firstDay >= endDay;
-  const rollupWhere = [...keyFilter];
-  if (firstDay !== null) rollupWhere.push(`day >= ${p(isoDay(firstDay))}::date`);
-  if (endDay !== null) rollupWhere.push(`day < ${p(isoDay(endDay))}::date`);
+  // Every parameter pushed is used: PostgreSQL cannot type one that no statement part names.
+  const rollupWhere: string[] = [];
+  if (!noWholeDays) {
+    if (filter.tenant !== undefined) rollupWhere.push(`tenant_id = ${p(filter.tenant)}`);
+    if (filter.variant_slug) rollupWhere.push(`variant_slug = ${p(filter.variant_slug)}`);
+    if (firstDay !== null) rollupWhere.push(`day >= ${p(isoDay(firstDay))}::date`);
+    if (endDay !== null) rollupWhere.push(`day < ${p(isoDay(endDay))}::date`);
+  }
 
   // The records outside the whole days, inside the window: before the first whole day, from the end.
   const w = where(filter);

@@ -5,6 +5,7 @@ import * as breaker from './breaker';
 import * as alerts from './alerts';
 import * as provenance from './provenance';
 import * as simulate from './simulate';
+import * as drift from './drift';
 
 /** npm run bench -- <name> [<name>...]: runs the named benchmarks (all when none is named). */
 const benches: Record<string, { run: () => Promise<Figure[]> }> = {
@@ -13,6 +14,7 @@ const benches: Record<string, { run: () => Promise<Figure[]> }> = {
   alerts,
   provenance,
   simulate,
+  drift,
 };
 
 async function main(): Promise<void> {

@@ -82,6 +82,42 @@ function multiRowInsert(pool: pg.Pool, rows: number) {
   };
 }
 
+const IN_DATABASE_CALLS = Number(process.env.BENCH_IN_DATABASE_CALLS ?? 5000);
+
+/**
+ * What an append costs inside PostgreSQL (no round trip, no commit: on a loaded machine both hide it):
+ * `calls` appends of `size` events in one rolled-back transaction, against as many plain INSERTs of `size`
+ * rows into bench_raw, interleaved over ROUNDS, as µs per call. The best round of each (least disturbed).
+ */
+async function inDatabaseCost(pool: pg.Pool, size: number, calls: number) {
+  const ids = `array(select gen_random_uuid() from generate_series(1, ${size}))`;
+  const texts = (v: string) => `array_fill(${v}::text, array[${size}])`;
+  const payloads = `array_fill('${PAYLOAD}'::text::jsonb, array[${size}])`;
+  const bodies = {
+    raw: `insert into bench_raw (event_id, stream_name, stream_version, event_type, data, metadata)
+            select gen_random_uuid(), 'indb-raw-' || i, v, 'Benchmarked', '${PAYLOAD}'::text::jsonb, '{}'
+              from generate_series(1, ${size}) v`,
+    store: `perform * from es_append('indb-store-' || i, 'any', null, ${ids}, ${texts("'Benchmarked'")},
+                                     ${payloads}, null)`,
+  };
+  const best = { raw: Infinity, store: Infinity };
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const side of ['raw', 'store'] as const) {
+      const client = await pool.connect();
+      try {
+        await client.query('begin');
+        const started = performance.now();
+        await client.query(`do $$ begin for i in 1..${calls} loop ${bodies[side]}; end loop; end $$`);
+        best[side] = Math.min(best[side], ((performance.now() - started) * 1000) / calls);
+      } finally {
+        await client.query('rollback');
+        client.release();
+      }
+    }
+  }
+  return best;
+}
+
 /** Tops `table` up to `target` rows in one statement per 100 000 (1 000 events per stream). */
 async function fill(pool: pg.Pool, table: 'es_events' | 'bench_raw', target: number): Promise<number> {
   for (;;) {
@@ -116,7 +152,20 @@ export async function run(): Promise<Figure[]> {
           )
           .then(() => undefined);
     };
+    const inDatabase = async (suffix: string) => {
+      for (const size of [1, 10]) {
+        const cost = await inDatabaseCost(
+          db.pool,
+          size,
+          size === 1 ? IN_DATABASE_CALLS : IN_DATABASE_CALLS / 5,
+        );
+        figures.push(figure('eventstore', `in_db_raw_insert${size}${suffix}`, cost.raw, 'µs/statement'));
+        // A cost: the ratio is how many raw INSERTs one append costs inside the database.
+        figures.push(figure('eventstore', `in_db_append${size}${suffix}`, cost.store, 'µs/append', cost.raw));
+      }
+    };
     const pairs = async (suffix: string, concurrencies: number[]) => {
+      await inDatabase(suffix);
       for (const c of concurrencies) {
         const single = await interleaved(c, () => baseline.nextRun(), append(1));
         figures.push(figure('eventstore', `raw_insert_c${c}${suffix}`, single.raw.opsPerSecond, 'rows/s'));

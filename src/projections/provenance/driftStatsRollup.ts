@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import {
   type DriftStats,
@@ -145,13 +146,14 @@ export async function driftStatsFromRollup(
   // The sketches as rows of their own, not an aggregated bytea[]: pg parses a large array's text
   // character by character (a day's 12 sketches took ~10 ms that way), a bytea column in one step.
   const [{ rows }, { rows: sketchRows }] = await Promise.all([
-    pool.query<Row>(sql, params),
+    pool.query<Row>({ name: statementName(sql), text: sql, values: params }),
     noWholeDays
       ? Promise.resolve({ rows: [] as Array<{ key: string | null; sketch: Buffer }> })
-      : pool.query<{ key: string | null; sketch: Buffer }>(
-          `select ${key} as key, sketch ${rollupRows}`,
-          params.slice(0, rollupParams),
-        ),
+      : pool.query<{ key: string | null; sketch: Buffer }>({
+          name: statementName(`select ${key} as key, sketch ${rollupRows}`),
+          text: `select ${key} as key, sketch ${rollupRows}`,
+          values: params.slice(0, rollupParams),
+        }),
   ]);
   const byKey = new Map<string | null, Buffer[]>();
   for (const r of sketchRows) byKey.set(r.key, [...(byKey.get(r.key) ?? []), r.sketch]);
@@ -178,6 +180,12 @@ export async function driftStatsFromRollup(
     groups: Object.fromEntries(groupRows.map((r) => [r.key ?? 'global', stats(r, sketches.get(r) ?? null)])),
   };
 }
+
+/**
+ * Named statements, parsed and planned once per connection: the text has a few shapes (which filters and
+ * edges a window has), and planning was a visible share of a query that reads a dozen rows.
+ */
+const statementName = (sql: string) => `drift_${createHash('sha1').update(sql).digest('hex').slice(0, 16)}`;
 
 /** The row's merged sketch with its edge records added; null when no rollup row is in it (exact). */
 function sketchFrom(row: Row): DriftSketch | null {

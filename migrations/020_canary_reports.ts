@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 
 /**
- * canary_reports (domain.md §6): one row per completed canary run, projected from CanaryRunCompleted (the
+ * canary_reports (docs/domain.md §6): one row per completed canary run, projected from CanaryRunCompleted (the
  * report is in the event). Listed newest first, filtered by status and passed.
  */
 export async function up(knex: Knex): Promise<void> {

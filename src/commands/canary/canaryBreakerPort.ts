@@ -2,7 +2,7 @@ import type { CanaryReport } from '../../domain/canary/canaryReport';
 import type { BreakerCommandService } from '../breaker/breakerCommandService';
 import { DEFAULT_BREAKER } from '../../projections/breaker/breakerStateCache';
 
-/** The breaker the canary judges: the global costsim_v2 (domain.md §6). */
+/** The breaker the canary judges: the global costsim_v2 (docs/domain.md §6). */
 export const CANARY_BREAKER = { name: DEFAULT_BREAKER, tenantId: null } as const;
 
 /** A run's verdict as a ReportCanaryRun command to the global costsim_v2 breaker. */

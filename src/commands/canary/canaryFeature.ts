@@ -15,7 +15,7 @@ import type { BreakerStateCache } from '../../projections/breaker/breakerStateCa
 import type { BreakerCommandService } from '../breaker/breakerCommandService';
 
 /**
- * The canary (domain.md §6): golden datasets (built-in + COSTSIM_DATASETS_DIR), leader-elected runs on a
+ * The canary (docs/domain.md §6): golden datasets (built-in + COSTSIM_DATASETS_DIR), leader-elected runs on a
  * schedule and on demand, results as events projected into canary_reports.
  */
 export const canaryFeature: FeatureDefinition = {

@@ -36,7 +36,7 @@ export const scheduledRunId = (slot: Date): string =>
 const MAX_WAIT_MS = 60_000;
 
 /**
- * Exactly one replica runs the canary (domain.md §6, §7): the one holding advisory lock 7001 on a
+ * Exactly one replica runs the canary (docs/domain.md §6, §7): the one holding advisory lock 7001 on a
  * dedicated connection (LeaderElector). The leader runs the schedule (COSTSIM_CANARY_SCHEDULE in
  * COSTSIM_CANARY_TZ) and on-demand runs; a replica that does not lead answers a run request with
  * `skipped` and the original's reason "Skipped: another instance is the leader". Losing leadership aborts a

@@ -34,7 +34,7 @@ export class CanaryMetrics {
     });
     this.goldenDrift = new Gauge({
       name: 'costsim_v2_golden_drift_score',
-      help: 'Golden-dataset drift score of V2 at its last validation (domain.md §6), by dataset',
+      help: 'Golden-dataset drift score of V2 at its last validation (docs/domain.md §6), by dataset',
       labelNames: ['dataset'],
       registers,
     });

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { isoString } from '../../infra/http/responseSchemas';
 
-/** Response schemas of the canary and dataset routes (api.md), for /openapi.json. */
+/** Response schemas of the canary and dataset routes (docs/api.md), for /openapi.json. */
 export const goldenThresholdsResponse = z
   .object({
     max_mean_error: z.number(),

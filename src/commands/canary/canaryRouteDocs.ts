@@ -9,7 +9,7 @@ import {
 } from './canaryResponseSchemas';
 import { canaryReportsQuery, canaryRunBody } from './canarySchemas';
 
-/** The canary's part of /openapi.json (api.md canary and dataset rows). */
+/** The canary's part of /openapi.json (docs/api.md canary and dataset rows). */
 export const canaryRouteDocs: RouteDoc[] = [
   {
     method: 'post',
@@ -54,7 +54,7 @@ export const canaryRouteDocs: RouteDoc[] = [
     method: 'post',
     path: '/costsim/datasets/:id/validate',
     response: goldenValidationResponse,
-    summary: 'Validate V2 against one golden dataset (domain.md §6)',
+    summary: 'Validate V2 against one golden dataset (docs/domain.md §6)',
     scope: 'admin',
   },
   {

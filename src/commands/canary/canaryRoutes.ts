@@ -24,7 +24,7 @@ export const datasetSummary = (d: GoldenDataset) => ({
   thresholds: d.thresholds,
 });
 
-/** api.md canary and dataset rows. */
+/** docs/api.md canary and dataset rows. */
 export function mountCanaryRoutes(
   app: Express,
   deps: {

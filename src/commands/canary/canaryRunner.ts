@@ -87,7 +87,7 @@ const YIELD_EVERY = 500;
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /**
- * One canary run (domain.md §6): CanaryRunStarted, then recent sandbox inputs plus the golden datasets
+ * One canary run (docs/domain.md §6): CanaryRunStarted, then recent sandbox inputs plus the golden datasets
  * priced by V1 and V2 and compared, judged, and CanaryRunCompleted carrying the whole report (thresholds
  * and statistics included). A run past COSTSIM_CANARY_MAX_RUNTIME_SECONDS, or whose leadership ends, or
  * on which V2 did not answer, completes as `error`: nothing half-done counts as a pass.

@@ -42,7 +42,7 @@ function parseInput(raw: unknown): PricedInput | null {
 }
 
 /**
- * Up to `limit` recent successful sandbox inputs (domain.md §6): provenance of source `sandbox` that V2
+ * Up to `limit` recent successful sandbox inputs (docs/domain.md §6): provenance of source `sandbox` that V2
  * answered (a verdict was recorded), newest first, in pages; the next page is already being read while the
  * caller works on the current one. A stored input that no longer parses as a simulate request is left out
  * (and counted), never guessed at.
@@ -88,7 +88,7 @@ export async function recentSandboxInputs(
   return { inputs, unreadable };
 }
 
-/** A golden sample as a simulation input (its own budget; defaults of domain.md §2 otherwise). */
+/** A golden sample as a simulation input (its own budget; defaults of docs/domain.md §2 otherwise). */
 export const goldenInputs = (dataset: GoldenDataset): PricedInput[] =>
   dataset.samples.map((s) => ({
     input: normalizeInput({ plan: s.plan, budget_cents: s.budget_cents ?? null }),
@@ -101,7 +101,7 @@ export interface PricedPair {
 }
 
 /**
- * V1 and V2 on one input, compared (domain.md §2.3); V2's outcome is returned as it came. An in-process
+ * V1 and V2 on one input, compared (docs/domain.md §2.3); V2's outcome is returned as it came. An in-process
  * V2 answers synchronously (no promise per sample), an external one asynchronously.
  */
 export function pricePair(
@@ -141,7 +141,7 @@ export const goldenOutcome = (outcome: V2Outcome): GoldenOutcome =>
       }
     : { kind: 'threw' };
 
-/** domain.md §6 golden validation of one dataset: V2 per sample, with the sample's budget. */
+/** docs/domain.md §6 golden validation of one dataset: V2 per sample, with the sample's budget. */
 export async function validateDataset(
   dataset: GoldenDataset,
   engine: V2Engine,

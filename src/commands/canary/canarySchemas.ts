@@ -3,7 +3,7 @@ import { queryBool, queryInt } from '../../infra/http/validation';
 
 const datasetId = z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,63}$/, 'must be a dataset id');
 
-/** api.md POST /costsim/canary/run: `dataset_ids` absent = every dataset, [] = none. */
+/** docs/api.md POST /costsim/canary/run: `dataset_ids` absent = every dataset, [] = none. */
 export const canaryRunBody = z
   .object({
     sample_count: z.number().int().min(10).max(1000).optional(),

@@ -4,7 +4,7 @@ import { storableJsonObject } from '../../infra/http/validation';
 const positive = z.number().finite().positive();
 
 /**
- * A golden dataset file (domain.md §6): `{id, name, description, thresholds, samples}`. Unknown fields are
+ * A golden dataset file (docs/domain.md §6): `{id, name, description, thresholds, samples}`. Unknown fields are
  * ignored (the original's files carry none, an operator's may); every threshold must be positive, since
  * the drift score divides by it.
  */

@@ -60,7 +60,7 @@ export function toNewRecord(
   };
 }
 
-/** api.md "Provenance": write one record, a batch or an NDJSON stream; query newest first; drift statistics. */
+/** docs/api.md "Provenance": write one record, a batch or an NDJSON stream; query newest first; drift statistics. */
 export function mountProvenanceRoutes(
   app: Express,
   deps: {

@@ -15,7 +15,7 @@ export interface CanaryFailedFacts {
 }
 
 /**
- * domain.md §4: `CostSimCanaryFailed` (p2) with the run id and failure reasons. The run id is a label (one
+ * docs/domain.md §4: `CostSimCanaryFailed` (p2) with the run id and failure reasons. The run id is a label (one
  * alert per failed run: identifying, stable); the reasons are annotations. Nothing resolves a run, so the
  * alert lapses four resend intervals after it is SENT (not after the run: a delivery delayed by an
  * Alertmanager outage must still arrive active, or it is never notified).

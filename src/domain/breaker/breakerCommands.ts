@@ -50,7 +50,7 @@ export interface ReportSchemaErrors {
   readonly now: Instant;
 }
 
-/** A completed canary run (domain.md §6): failures count towards COSTSIM_CANARY_FAILURE_THRESHOLD. */
+/** A completed canary run (docs/domain.md §6): failures count towards COSTSIM_CANARY_FAILURE_THRESHOLD. */
 export interface ReportCanaryRun {
   readonly type: 'ReportCanaryRun';
   readonly run_id: string;

@@ -328,7 +328,7 @@ function reportDrift(
 /**
  * Always recorded. Closed: a report at or above the threshold trips at once (P3, N = its count); a smaller
  * one adds to `consecutive_schema_errors`, and the sum trips the same way once it reaches the threshold
- * (N = the sum) — so an external V2 answering garbage trips after 5 answers, one report each (domain.md
+ * (N = the sum) — so an external V2 answering garbage trips after 5 answers, one report each (docs/domain.md
  * §3). Open: recorded only; the breaker is already off, nothing adds up, nothing re-trips.
  */
 function reportSchemaErrors(
@@ -386,7 +386,7 @@ function reportSchemaErrors(
 /**
  * Always recorded. Closed: a failed run counts, a pass resets the canary counter, skipped and error change
  * nothing (inconclusive). COSTSIM_CANARY_FAILURE_THRESHOLD consecutive failures trip (P2), the reason
- * naming the run ids. Open: recorded only. The drift counter is never read or written here (domain.md §6:
+ * naming the run ids. Open: recorded only. The drift counter is never read or written here (docs/domain.md §6:
  * a canary that fails on outliers alone must not reset it).
  */
 function reportCanaryRun(

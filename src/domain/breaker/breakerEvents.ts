@@ -107,7 +107,7 @@ export interface SchemaErrorsReportedData extends Stamped {
   /** error_count >= threshold, or the running sum reached it. */
   readonly exceeded: boolean;
   readonly breaker_open: boolean;
-  /** consecutive_schema_errors before and after this report (domain.md §3: reports add up while closed). */
+  /** consecutive_schema_errors before and after this report (docs/domain.md §3: reports add up while closed). */
   readonly errors_before: number;
   readonly errors_after: number;
 }
@@ -132,7 +132,7 @@ export interface DriftTripSuppressedData extends Stamped {
 }
 
 /**
- * One completed canary run reported to the breaker (domain.md §6 fixes: its own threshold, KL and per-sample
+ * One completed canary run reported to the breaker (docs/domain.md §6 fixes: its own threshold, KL and per-sample
  * drift being different scales). A `fail` counts, a `pass` resets the canary counter, `skipped` and `error`
  * are inconclusive (recorded, nothing changes). The drift counter is never touched, so a canary that fails
  * on outliers alone cannot reset it.

@@ -8,7 +8,7 @@ import type { BreakerState } from './breakerState';
  */
 export function evolveBreaker(state: BreakerState, event: BreakerEvent): BreakerState {
   const base = { ...state, version: state.version + 1, updated_at: event.data.at };
-  // domain.md §3: the schema-error sum goes back to 0 on any drift observation (a valid V2 answer) or
+  // docs/domain.md §3: the schema-error sum goes back to 0 on any drift observation (a valid V2 answer) or
   // trip, and a closing starts from a clean state.
   const schemaErrorsCleared = { ...base, consecutive_schema_errors: 0 };
   // A trip or a closing starts the canary count afresh too.

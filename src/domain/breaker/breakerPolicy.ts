@@ -1,7 +1,7 @@
 import { InvalidBreakerPolicyError } from './breakerErrors';
 
 /**
- * The tunables of a breaker (domain.md §8 names in comments). The policy only shapes `decide`: `evolve`
+ * The tunables of a breaker (docs/domain.md §8 names in comments). The policy only shapes `decide`: `evolve`
  * reads everything it needs from the events, so replaying old history under a new policy rebuilds the
  * same states.
  */

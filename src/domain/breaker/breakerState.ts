@@ -1,7 +1,7 @@
 import type { BreakerDetails } from './breakerCommands';
 import type { Severity, TripTrigger } from './breakerEvents';
 
-/** The public fields of a breaker, exactly as the API shows them (api.md "Breakers"). */
+/** The public fields of a breaker, exactly as the API shows them (docs/api.md "Breakers"). */
 export interface BreakerSnapshot {
   /** true = V2 disabled. */
   readonly open: boolean;
@@ -40,7 +40,7 @@ export interface BreakerState extends BreakerSnapshot {
   readonly ttl_hours: number | null;
   readonly incident: OpenIncident | null;
   /**
-   * Schema errors reported below the threshold since the last drift observation or trip (domain.md §3):
+   * Schema errors reported below the threshold since the last drift observation or trip (docs/domain.md §3):
    * the reports add up, and the sum trips the breaker once it reaches the threshold. Absent in state
    * stored before it existed (read as 0).
    */

@@ -63,7 +63,7 @@ export type ValidCommand =
     }
   | { readonly type: 'RecoverExpiredBreaker'; readonly now: string };
 
-// Incident ids are 12 characters (domain.md §3); the original used the first 12 chars of a UUID, so `-` is
+// Incident ids are 12 characters (docs/domain.md §3); the original used the first 12 chars of a UUID, so `-` is
 // allowed, and base64url-style ids fit too. Anything else is a caller bug worth failing loudly on.
 const INCIDENT_ID = /^[A-Za-z0-9_-]{12}$/;
 

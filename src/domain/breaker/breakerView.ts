@@ -4,7 +4,7 @@ import { toSnapshot } from './breakerState';
 import { type Instant, msOf, toIso } from './breakerTime';
 
 /**
- * The effective state at a time: what every reader (API, V2 gate) must see. domain.md §3: "the read path
+ * The effective state at a time: what every reader (API, V2 gate) must see. docs/domain.md §3: "the read path
  * must report closed as soon as the TTL has passed, even before the recovery is written". So when a
  * recovery is due, the view already shows the state the recovery will produce (closed, no reason, no
  * incident, counter 0) while `version` and `updated_at` stay those of the stored stream, because no event

@@ -19,7 +19,7 @@ export interface CanaryRunThresholds extends CanaryThresholds {
 
 export type CanaryTrigger = 'manual' | 'schedule' | 'cli' | 'recovery';
 
-/** domain.md §6 report, plus the statistics and thresholds that decided it and where its samples came from. */
+/** docs/domain.md §6 report, plus the statistics and thresholds that decided it and where its samples came from. */
 export interface CanaryReport extends CanaryMetrics {
   readonly run_id: string;
   /** when the run completed (ISO) */
@@ -36,7 +36,7 @@ export interface CanaryReport extends CanaryMetrics {
   readonly sources: { readonly provenance_samples: number; readonly dataset_samples: number };
   /**
    * True when the run failed and every reason was the outlier share: such a failure must not reset the
-   * breaker's drift counter (domain.md §6 fixes).
+   * breaker's drift counter (docs/domain.md §6 fixes).
    */
   readonly failed_on_outliers_only: boolean;
 }
@@ -69,7 +69,7 @@ export const pairedReason = (p: number, alpha: number): string =>
 const OUTLIER_PREFIX = 'Outlier percentage ';
 
 /**
- * The verdict of a completed run (pure): domain.md §6 metrics and reasons (canaryStatistics), then the
+ * The verdict of a completed run (pure): docs/domain.md §6 metrics and reasons (canaryStatistics), then the
  * optional paired rule. No samples → `skipped`, never a failure.
  */
 export function judgeCanaryRun(

@@ -1,7 +1,7 @@
 import type { RawPlanStep } from '../simulation/simulationInput';
 
 /**
- * A golden (reference) dataset (domain.md §6): plans with the outputs V2 is expected to give, and the
+ * A golden (reference) dataset (docs/domain.md §6): plans with the outputs V2 is expected to give, and the
  * thresholds within which V2 is acceptable on it. Five ship with the service (datasets/); an operator adds
  * more as `*.json` files in COSTSIM_DATASETS_DIR.
  */
@@ -17,7 +17,7 @@ export interface GoldenThresholds {
 export interface GoldenSample {
   readonly id: string;
   readonly plan: readonly RawPlanStep[];
-  /** default 1000 (domain.md §2) */
+  /** default 1000 (docs/domain.md §2) */
   readonly budget_cents?: number;
   readonly expected_cost_cents?: number;
   readonly expected_feasible?: boolean;

@@ -21,7 +21,7 @@ export interface ExceededMetric {
   readonly threshold: number;
 }
 
-/** domain.md §6 "Golden comparison" result; `details.exceeded` is ours (every metric over its threshold). */
+/** docs/domain.md §6 "Golden comparison" result; `details.exceeded` is ours (every metric over its threshold). */
 export interface GoldenValidationResult {
   readonly dataset_id: string;
   readonly dataset_name: string;
@@ -49,7 +49,7 @@ const THRESHOLD_OF: Readonly<Record<GoldenMetric, keyof GoldenThresholds>> = {
 };
 
 /**
- * domain.md §6, exactly: error = |cost − expected| for samples that give an expected cost; outliers =
+ * docs/domain.md §6, exactly: error = |cost − expected| for samples that give an expected cost; outliers =
  * feasibility mismatches + confidences below the sample's minimum + samples that threw (one sample may
  * count more than once, as in the original); mean, median (element ⌊n/2⌋ of the sorted errors) and
  * POPULATION standard deviation of the errors (0 when none); drift = min(1, 0.3·mean/max_mean +

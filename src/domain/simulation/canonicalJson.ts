@@ -13,7 +13,7 @@ export const asFloat = (value: number): PyFloat => new PyFloat(value);
 
 /**
  * JSON exactly as the original (Python) service wrote it for hashing: `json.dumps(value, sort_keys=True,
- * separators=(",", ":"))` with its defaults `ensure_ascii=True, allow_nan=True` (domain.md §2.3). Hashes of
+ * separators=(",", ":"))` with its defaults `ensure_ascii=True, allow_nan=True` (docs/domain.md §2.3). Hashes of
  * provenance written by the original must match ours, so every difference from JSON.stringify matters:
  *  - keys sorted by code point (JavaScript's default sort compares UTF-16 units, which differs above U+FFFF);
  *  - every character outside printable ASCII (space..~) escaped: \n \r \t \b \f as such, the rest as

@@ -2,7 +2,7 @@ import type { SimulationInput } from './simulationInput';
 import type { V2Result } from './v2Simulator';
 
 /**
- * The port V2 is reached through (domain.md §2.2 "V2 must also be pluggable"): the built-in coefficient
+ * The port V2 is reached through (docs/domain.md §2.2 "V2 must also be pluggable"): the built-in coefficient
  * model, or an external V2 over HTTP. Every way V2 can fail is an outcome, never an exception, so the
  * caller can answer V1 whatever happens on the V2 side.
  */

@@ -3,7 +3,7 @@ import { Cron } from 'croner';
 import { z } from 'zod';
 
 /**
- * The one place that reads the environment (domain.md §8). Every value is validated at start-up and a bad
+ * The one place that reads the environment (docs/domain.md §8). Every value is validated at start-up and a bad
  * one stops the service with a message naming the variable; everything else receives a typed `Config`.
  */
 
@@ -57,7 +57,7 @@ const urlList = z
     return urls.map((u) => u.replace(/\/+$/, ''));
   });
 
-/** Comma-separated breaker names (api.md "Breakers": the declared breakers besides costsim_v2). */
+/** Comma-separated breaker names (docs/api.md "Breakers": the declared breakers besides costsim_v2). */
 const breakerNames = z
   .string()
   .optional()
@@ -141,7 +141,7 @@ const envSchema = z.object({
   /** When the leader runs the canary (cron, croner syntax), in COSTSIM_CANARY_TZ. */
   COSTSIM_CANARY_SCHEDULE: cronExpression,
   COSTSIM_CANARY_TZ: timeZone,
-  /** Recent sandbox pairs a run samples when the request names no sample_count (domain.md §6: 100). */
+  /** Recent sandbox pairs a run samples when the request names no sample_count (docs/domain.md §6: 100). */
   COSTSIM_CANARY_SAMPLE_COUNT: num(100, 10, 1000, true),
   /** A run still going after this ends with status `error`; nothing half-done counts as a pass. */
   COSTSIM_CANARY_MAX_RUNTIME_SECONDS: num(300, 0.001, 86400),
@@ -206,7 +206,7 @@ const envSchema = z.object({
    */
   COSTSIM_RUNBOOK_URL: z.url({ message: 'must be an absolute URL' }).optional(),
   COSTSIM_BREAKERS: breakerNames,
-  /** Body limit of provenance writes (api.md Conventions); every other route takes at most 1 MiB. */
+  /** Body limit of provenance writes (docs/api.md Conventions); every other route takes at most 1 MiB. */
   COSTSIM_MAX_BATCH_BYTES: num(64 * MIB, MIB, 1024 * MIB, true),
   /** true: /metrics shows per-tenant and per-breaker series to anyone (else only with the metrics token). */
   COSTSIM_METRICS_DETAIL: bool(false),

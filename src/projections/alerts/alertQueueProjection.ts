@@ -135,7 +135,7 @@ export const alertQueueProjection: Projection = {
   },
 };
 
-/** A failed canary run queues CostSimCanaryFailed (domain.md §4); any other status queues nothing. */
+/** A failed canary run queues CostSimCanaryFailed (docs/domain.md §4); any other status queues nothing. */
 async function queueCanaryFailure(tx: pg.ClientBase, stored: StoredEvent): Promise<boolean> {
   const { report } = stored.data as unknown as { report: CanaryReport };
   if (report.status !== 'fail') return false;

@@ -377,7 +377,7 @@ export class BreakerStateCache {
 
   /**
    * May V2 run for this tenant? Only if the gate is trusted and neither the global nor the tenant's
-   * breaker is open (domain.md §3). In memory: no I/O, a few map lookups.
+   * breaker is open (docs/domain.md §3). In memory: no I/O, a few map lookups.
    */
   isV2Disabled(tenantId: string | null = null, now = new Date()): boolean {
     return (

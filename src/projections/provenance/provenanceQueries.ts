@@ -112,7 +112,7 @@ export interface DriftBucket {
   max_drift: number | null;
 }
 
-/** Reads of the provenance table (api.md "Provenance"). */
+/** Reads of the provenance table (docs/api.md "Provenance"). */
 export class ProvenanceQueries {
   constructor(private readonly pool: pg.Pool) {}
 
@@ -181,7 +181,7 @@ export class ProvenanceQueries {
     }));
   }
 
-  /** Over records that have both costs (domain.md §5); groups by variant or tenant when asked. */
+  /** Over records that have both costs (docs/domain.md §5); groups by variant or tenant when asked. */
   async driftStats(
     filter: ProvenanceFilter,
     groupBy: 'none' | 'variant' | 'tenant',

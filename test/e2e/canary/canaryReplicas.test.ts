@@ -4,7 +4,7 @@ import { testKeys } from '../../support/serviceHarness';
 import { createTestDatabase, type TestDatabase } from '../../support/testDatabase';
 
 /**
- * Exactly one replica runs the canary (domain.md §6, §7): real `serve` processes on one database. Asked at
+ * Exactly one replica runs the canary (docs/domain.md §6, §7): real `serve` processes on one database. Asked at
  * the same moment, one answers a pass/fail report and the other `skipped` with the original's leader
  * reason; a schedule fires once per slot across three replicas.
  */

@@ -4,7 +4,7 @@ import { eventually } from '../../support/eventually';
 import { type TestService, startTestService, testKeys } from '../../support/serviceHarness';
 
 /**
- * Canary runs over HTTP (api.md canary rows, domain.md §6): skipped with nothing to sample (no breaker
+ * Canary runs over HTTP (docs/api.md canary rows, docs/domain.md §6): skipped with nothing to sample (no breaker
  * event, no alert), pass on matching sandbox traffic, reports by status / passed / run id, a rebuild of
  * canary_reports equal to the live table.
  */

@@ -5,7 +5,7 @@ import { capturingLogger } from '../../support/logCapture';
 import { type TestService, startTestService, testKeys } from '../../support/serviceHarness';
 
 /**
- * Golden datasets over HTTP (api.md dataset rows, domain.md §6): the five built-in ones validate, a
+ * Golden datasets over HTTP (docs/api.md dataset rows, docs/domain.md §6): the five built-in ones validate, a
  * deliberately wrong expected cost is not_acceptable naming its metric, a malformed file is reported by
  * name at start-up while the service starts with the others.
  */

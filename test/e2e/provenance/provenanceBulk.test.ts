@@ -9,7 +9,7 @@ import { replicaEnv } from '../../support/replicaEnv';
 import { type TestService, startTestService, testKeys } from '../../support/serviceHarness';
 
 /**
- * api.md "Provenance" bulk writes: a 10 000-record JSON batch fits the provenance body limit
+ * docs/api.md "Provenance" bulk writes: a 10 000-record JSON batch fits the provenance body limit
  * (COSTSIM_MAX_BATCH_BYTES, 64 MiB; 1 MiB elsewhere), and an NDJSON upload of 200 000 lines with bad
  * lines among them stores every good line exactly once, lists the bad ones by line, and is read as a
  * stream: the service's memory grows by a bounded amount, not by the size of the upload.

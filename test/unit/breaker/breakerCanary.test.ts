@@ -2,7 +2,7 @@ import { type BreakerCommand, summarizeDecision } from '../../../src/domain/brea
 import { T0, decider } from './breakerFixtures';
 import { givenWhenThen, historyOf } from './givenWhenThen';
 
-/** The canary's own threshold (domain.md §6 fixes): consecutive failed runs trip at P2 naming the runs. */
+/** The canary's own threshold (docs/domain.md §6 fixes): consecutive failed runs trip at P2 naming the runs. */
 const { given } = givenWhenThen(decider);
 
 const canary = (

@@ -6,7 +6,7 @@ import {
 } from '../../../src/domain/canary/canaryReport';
 import type { CanarySample } from '../../../src/domain/canary/canaryStatistics';
 
-/** The judge (domain.md §6 vectors and texts), and a run's report built from it. */
+/** The judge (docs/domain.md §6 vectors and texts), and a run's report built from it. */
 const metrics = (over: Partial<CanaryMetrics>): CanaryMetrics => ({
   total_samples: 100,
   matching_samples: 96,

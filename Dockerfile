@@ -26,6 +26,8 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/bin ./bin
 COPY --from=build /app/dist ./dist
 COPY --from=build /app/docs ./docs
+# The built-in golden datasets (found beside package.json, like docs/).
+COPY --from=build /app/datasets ./datasets
 # DATA_DIR holds only what the service writes for itself (a generated key when none is configured).
 RUN mkdir -p /var/lib/costsim-guard && chown node:node /var/lib/costsim-guard
 USER node

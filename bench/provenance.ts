@@ -7,7 +7,7 @@ import { Projector } from '../src/projections/runtime/projector';
 import { type Figure, createBenchDatabase, figure, measureThroughput, printFigures } from './harness';
 
 /**
- * Provenance writes (domain.md §5) through the event store, batch by batch as POST /costsim/provenance
+ * Provenance writes (docs/domain.md §5) through the event store, batch by batch as POST /costsim/provenance
  * does them (one append per batch, its own stream), and the projection catching up into `provenance`.
  * Baseline in the same run: the same records as plain multi-row INSERTs into a table shaped like
  * `provenance` (same columns and indexes) — what a non-event-sourced service would do. Every record must

@@ -5,7 +5,9 @@ import * as breaker from './breaker';
 import * as alerts from './alerts';
 import * as provenance from './provenance';
 import * as simulate from './simulate';
+import * as canary from './canary';
 import * as status from './status';
+import * as drift from './drift';
 
 /** npm run bench -- <name> [<name>...]: runs the named benchmarks (all when none is named). */
 const benches: Record<string, { run: () => Promise<Figure[]> }> = {
@@ -14,7 +16,9 @@ const benches: Record<string, { run: () => Promise<Figure[]> }> = {
   alerts,
   provenance,
   simulate,
+  canary,
   status,
+  drift,
 };
 
 async function main(): Promise<void> {

@@ -1,11 +1,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import type { Pool } from 'pg';
 import { join } from 'node:path';
 import { loadConfig } from '../src/infra/config/config';
 import { createLogger } from '../src/infra/logging/logger';
 import { type RunningService, startService } from '../src/service';
 import { testApiKeys, testKeys } from '../test/support/serviceHarness';
 import { type Figure, createBenchDatabase, figure, measureThroughput, printFigures } from './harness';
+import { startHttpFloor } from './httpFloor';
 import { httpLoad } from './httpLoad';
 import { createRawInsertBaseline } from './rawInsertBaseline';
 
@@ -15,6 +17,10 @@ import { createRawInsertBaseline } from './rawInsertBaseline';
  * record and its drift observation are stored; after the run both are counted against the requests sent
  * (any miss fails the run). Baseline in the same run: a raw single-row INSERT at concurrency 8
  * (bench/rawInsertBaseline.ts), measured just before and just after, averaged. Target >= 0.4 x raw.
+ * A second baseline (issue #13: an HTTP command against the service's own HTTP floor for a POST of the
+ * same size): the same Express stack and server settings answering the same bodies with the same answers
+ * and doing nothing else (bench/httpFloor.ts), driven by the same load generator. Last, for attribution, the
+ * same load on a service started without the projector (a replica that does not hold the projector lock).
  * The plans drift little (match / minor drift), so the breaker stays closed and V2 runs for every request.
  */
 const BENCH = 'simulate';
@@ -44,58 +50,93 @@ export async function run(): Promise<Figure[]> {
   try {
     const baseline = await createRawInsertBaseline(db.pool);
     const rawInsert = () => measureThroughput(8, DURATION_MS, baseline.nextRun());
-    const config = loadConfig({
-      PORT: '0',
-      DATA_DIR: dataDir,
-      LOG_LEVEL: 'silent',
-      COSTSIM_V2_SANDBOX: 'true',
-    });
-    service = await startService({
-      config,
-      databaseUrl: db.url,
-      host: '127.0.0.1',
-      apiKeys: testApiKeys,
-      logger: createLogger('silent'),
-    });
+    const start = (env: Record<string, string> = {}) =>
+      startService({
+        config: loadConfig({
+          PORT: '0',
+          DATA_DIR: dataDir,
+          LOG_LEVEL: 'silent',
+          COSTSIM_V2_SANDBOX: 'true',
+          ...env,
+        }),
+        databaseUrl: db.url,
+        host: '127.0.0.1',
+        apiKeys: testApiKeys,
+        logger: createLogger('silent'),
+      });
+    service = await start();
     const requests = plans.map((body) => ({
       method: 'POST' as const,
       path: '/costsim/v2/simulate',
       headers: { authorization: `Bearer ${testKeys.write}`, 'content-type': 'application/json' },
       body: JSON.stringify(body),
     }));
+    // The real answers (one request per plan, counted below), which the HTTP floor sends back.
+    const answers = new Map<number, unknown>();
+    for (const [i, r] of requests.entries()) {
+      const res = await fetch(`${service.url}${r.path}`, {
+        method: r.method,
+        headers: r.headers,
+        body: r.body,
+      });
+      if (res.status !== 200) throw new Error(`simulate: ${res.status} ${await res.text()}`);
+      answers.set(plans[i]!.plan.length, await res.json());
+    }
+    const floor = await startHttpFloor(
+      '/costsim/v2/simulate',
+      (body) => answers.get((body as { plan: unknown[] }).plan.length),
+      testApiKeys,
+    );
     const rawBefore = await rawInsert();
+    const floorRun = await httpLoad(floor.url, requests, { concurrency: CLIENTS, durationMs: DURATION_MS });
+    await floor.stop();
     const timed = await httpLoad(service.url, requests, { concurrency: CLIENTS, durationMs: DURATION_MS });
     const rawAfter = await rawInsert();
     if (timed.failures > 0) throw new Error(`simulate: ${timed.failures} failed, e.g. ${timed.firstFailure}`);
+    if (floorRun.failures > 0) throw new Error(`HTTP floor: ${floorRun.firstFailure}`);
     const raw = (rawBefore.opsPerSecond + rawAfter.opsPerSecond) / 2;
 
     // Every answer's provenance record and drift observation were stored before it returned.
-    const sent = timed.warmUpOperations + timed.operations;
-    const { rows } = await db.pool.query<{ provenance: number; drift: number; trips: number }>(
-      `select count(*) filter (where event_type = 'ProvenanceRecorded')::int as provenance,
-              count(*) filter (where event_type = 'DriftObserved' and stream_name = 'breaker-costsim_v2')::int as drift,
-              count(*) filter (where event_type = 'BreakerTripped')::int as trips
-         from es_events`,
-    );
-    const stored = rows[0]!;
-    if (stored.provenance !== sent || stored.drift !== sent || stored.trips !== 0) {
-      throw new Error(
-        `sent ${sent}, stored ${JSON.stringify(stored)} (expected every record and observation, no trip)`,
-      );
-    }
+    let sent = requests.length + timed.warmUpOperations + timed.operations;
+    await expectStored(db.pool, sent);
+
+    // The same load on a replica that does not run the projector (in a deployment, every replica but the
+    // lock holder): what the request path costs without the projection lanes sharing its event loop.
+    await service.stop();
+    service = await start({ PROJECTOR_ENABLED: 'false' });
+    const alone = await httpLoad(service.url, requests, { concurrency: CLIENTS, durationMs: DURATION_MS });
+    if (alone.failures > 0) throw new Error(`simulate: ${alone.failures} failed, e.g. ${alone.firstFailure}`);
+    sent += alone.warmUpOperations + alone.operations;
+    await expectStored(db.pool, sent);
     const ratio = timed.opsPerSecond / raw;
     console.log(
       `simulate ${Math.round(timed.opsPerSecond)}/s = ${ratio.toFixed(3)} x raw INSERT c8 ` +
         `(${Math.round(rawBefore.opsPerSecond)} before, ${Math.round(rawAfter.opsPerSecond)} after; target >= 0.4) ` +
         `${ratio >= 0.4 ? 'OK' : 'MISSED'}; all ${sent} provenance records and drift observations stored`,
     );
+    console.log(
+      `simulate without the projector in the process ${Math.round(alone.opsPerSecond)}/s = ` +
+        `${(alone.opsPerSecond / raw).toFixed(3)} x raw INSERT c8 ` +
+        `(${alone.serverBusyUsPerOp.toFixed(0)} us loop time per request)`,
+    );
+    const floorRatio = timed.opsPerSecond / floorRun.opsPerSecond;
+    console.log(
+      `simulate ${Math.round(timed.opsPerSecond)}/s = ${floorRatio.toFixed(3)} x the service's HTTP floor ` +
+        `(same stack, same bodies and answers, no work: ${Math.round(floorRun.opsPerSecond)}/s, ` +
+        `${floorRun.serverBusyUsPerOp.toFixed(0)} us loop time per request against ${timed.serverBusyUsPerOp.toFixed(0)})`,
+    );
     return [
       figure(BENCH, 'raw_insert_c8', raw, 'rows/s'),
       figure(BENCH, 'simulate_sandbox_c16', timed.opsPerSecond, 'requests/s', raw),
       figure(BENCH, 'simulate_sandbox_c16_p50', timed.p50Ms, 'ms'),
       figure(BENCH, 'simulate_sandbox_c16_p99', timed.p99Ms, 'ms'),
+      figure(BENCH, 'http_floor_c16', floorRun.opsPerSecond, 'requests/s'),
+      figure(BENCH, 'http_floor_loop_us_per_request', floorRun.serverBusyUsPerOp, 'us'),
+      figure(BENCH, 'simulate_vs_http_floor', timed.opsPerSecond, 'requests/s', floorRun.opsPerSecond),
       figure(BENCH, 'simulate_loop_us_per_request', timed.serverBusyUsPerOp, 'us'),
       figure(BENCH, 'simulate_loop_utilization', timed.serverLoopUtilization, 'share'),
+      figure(BENCH, 'simulate_sandbox_c16_no_projector', alone.opsPerSecond, 'requests/s', raw),
+      figure(BENCH, 'simulate_no_projector_loop_us_per_request', alone.serverBusyUsPerOp, 'us'),
       figure(BENCH, 'provenance_records_and_observations_stored', sent, 'requests'),
     ];
   } finally {
@@ -110,4 +151,19 @@ if (require.main === module) {
     console.error(err);
     process.exit(1);
   });
+}
+
+async function expectStored(pool: Pool, sent: number): Promise<void> {
+  const { rows } = await pool.query<{ provenance: number; drift: number; trips: number }>(
+    `select count(*) filter (where event_type = 'ProvenanceRecorded')::int as provenance,
+            count(*) filter (where event_type = 'DriftObserved' and stream_name = 'breaker-costsim_v2')::int as drift,
+            count(*) filter (where event_type = 'BreakerTripped')::int as trips
+       from es_events`,
+  );
+  const stored = rows[0]!;
+  if (stored.provenance !== sent || stored.drift !== sent || stored.trips !== 0) {
+    throw new Error(
+      `sent ${sent}, stored ${JSON.stringify(stored)} (expected every record and observation, no trip)`,
+    );
+  }
 }

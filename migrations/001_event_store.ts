@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 
 /**
- * The PostgreSQL event store (architecture.md, "The ordering problem").
+ * The PostgreSQL event store (docs/architecture.md, "The ordering problem").
  *
  * Each event row records the writing transaction's id. Readers only take rows whose transaction is older
  * than the oldest transaction still running (pg_snapshot_xmin), ordered by (transaction_id,

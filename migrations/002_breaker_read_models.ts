@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 
 /**
- * Breaker read models (domain.md §3), built by the projector from breaker events. `state` keeps the whole
+ * Breaker read models (docs/domain.md §3), built by the projector from breaker events. `state` keeps the whole
  * aggregate state so the projection can evolve it with the domain's own `evolve` — the read model cannot
  * drift from what the decider sees.
  */

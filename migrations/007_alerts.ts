@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 
 /**
- * Alert delivery (domain.md §4, architecture.md principle 5), both tables built by the projector:
+ * Alert delivery (docs/domain.md §4, docs/architecture.md principle 5), both tables built by the projector:
  *
  * alert_firing — one row per incident: the facts its alert is rendered from, so the worker renders the
  *   firing, re-asserted and resolving alerts with the SAME labels, however much later they go out.

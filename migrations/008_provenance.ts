@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 
 /**
- * provenance (domain.md §5): one row per V1/V2 comparison, backfilled or canary sample, projected from
+ * provenance (docs/domain.md §5): one row per V1/V2 comparison, backfilled or canary sample, projected from
  * ProvenanceRecorded events. Indexes follow the spec's query patterns; (created_at, id) orders pages.
  */
 export async function up(knex: Knex): Promise<void> {

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 
 /**
- * cb_declarations: the declared breakers (api.md "Breakers"), projected from BreakerDeclared /
+ * cb_declarations: the declared breakers (docs/api.md "Breakers"), projected from BreakerDeclared /
  * BreakerDescriptionChanged. Lists and the CLI read it; whether a name is declared is answered from the
  * declaration streams themselves, so a declaration counts at once on every replica.
  */

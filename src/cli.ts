@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { serviceVersion } from './infra/version';
 import { registerAlertsCommand } from './cli/alertsCommand';
 import { registerBreakersCommand } from './cli/breakersCommand';
+import { registerCanaryCommand, registerDatasetsCommand } from './cli/canaryCommand';
 import { registerMigrateCommand } from './cli/migrateCommand';
 import { registerProjectionsCommand } from './cli/projectionsCommand';
 import { registerServeCommand } from './cli/serveCommand';
@@ -25,6 +26,8 @@ registerMigrateCommand(program);
 registerProjectionsCommand(program);
 registerBreakersCommand(program);
 registerAlertsCommand(program);
+registerDatasetsCommand(program);
+registerCanaryCommand(program);
 registerBackfillCommand(program, (work) => withDatabase({}, work));
 
 program.parseAsync(process.argv).catch((err: unknown) => {

@@ -5,6 +5,7 @@ import { operationsRouteDocs } from './infra/http/operationsRoutes';
 import { projectionRouteDocs } from './projections/runtime/projectionRoutes';
 import { alertsFeature } from './commands/alerts/alertsFeature';
 import { breakerFeature } from './commands/breaker/breakerFeature';
+import { canaryFeature } from './commands/canary/canaryFeature';
 import { provenanceFeature } from './commands/provenance/provenanceFeature';
 import { simulationFeature } from './commands/simulation/simulationFeature';
 import { statusFeature } from './projections/status/statusFeature';
@@ -15,6 +16,7 @@ export const features: readonly FeatureDefinition[] = [
   alertsFeature,
   provenanceFeature,
   simulationFeature,
+  canaryFeature,
   statusFeature,
 ];
 

@@ -41,7 +41,7 @@ async function serve(): Promise<void> {
       }
       throw err;
     }
-    // Without configured keys the service only listens on loopback (api.md conventions).
+    // Without configured keys the service only listens on loopback (docs/api.md conventions).
     const host = keys.configured ? (config.host ?? '0.0.0.0') : '127.0.0.1';
     listen = { host, port: config.port };
     if (keys.generatedKey) {

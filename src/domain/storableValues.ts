@@ -55,6 +55,13 @@ export const printableKey = (key: string): string =>
  * cannot overflow the stack.
  */
 export function findUnstorable(value: unknown, maxDepth = MAX_JSON_DEPTH, max = 20): Unstorable[] {
+  // Nearly every value is storable: prove that without building a path per node, and walk again with
+  // paths only when something is wrong.
+  return isStorable(value, maxDepth) ? [] : collectUnstorable(value, maxDepth, max);
+}
+
+/** findUnstorable's walk with paths, without the fast check first (exported for the equivalence test). */
+export function collectUnstorable(value: unknown, maxDepth = MAX_JSON_DEPTH, max = 20): Unstorable[] {
   const found: Unstorable[] = [];
   const stack: Array<{ value: unknown; path: Array<string | number>; depth: number }> = [
     { value, path: [], depth: 1 },
@@ -103,6 +110,51 @@ export function findUnstorable(value: unknown, maxDepth = MAX_JSON_DEPTH, max = 
     }
   }
   return found;
+}
+
+/**
+ * True exactly when findUnstorable(value, maxDepth) finds nothing; the same rules, checked without paths
+ * (the simulate and provenance paths run it on every request). Iterative like findUnstorable.
+ */
+export function isStorable(value: unknown, maxDepth = MAX_JSON_DEPTH): boolean {
+  const values: unknown[] = [value];
+  const depths: number[] = [1];
+  while (values.length > 0) {
+    const v = values.pop();
+    const depth = depths.pop()!;
+    if (v === null || typeof v === 'boolean') continue;
+    if (typeof v === 'string') {
+      if (textProblem(v) !== null) return false;
+      continue;
+    }
+    if (typeof v === 'number') {
+      if (!Number.isFinite(v)) return false;
+      continue;
+    }
+    if (typeof v !== 'object') return false;
+    if (Array.isArray(v)) {
+      if (depth > maxDepth) return false;
+      for (let i = 0; i < v.length; i++) {
+        const item: unknown = v[i];
+        if (item === undefined) return false;
+        values.push(item);
+        depths.push(depth + 1);
+      }
+      continue;
+    }
+    const proto: unknown = Object.getPrototypeOf(v);
+    if (proto !== Object.prototype && proto !== null) return false;
+    if (depth > maxDepth) return false;
+    for (const key of Object.keys(v)) {
+      if (textProblem(key) !== null) return false;
+      const member = (v as Record<string, unknown>)[key];
+      if (member !== undefined) {
+        values.push(member);
+        depths.push(depth + 1);
+      }
+    }
+  }
+  return true;
 }
 
 /** An error path as the API shows it: `details.a.0.b` (keys escaped when needed). */

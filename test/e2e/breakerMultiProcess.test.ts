@@ -419,7 +419,7 @@ test('an expired TTL is recovered exactly once while three processes run (idle, 
       `[multi-process] ${streamOf(ref)}: recovery written ${delayMs} ms after disabled_until by ${String(recoveries[0]!.metadata.actor_key)}`,
     );
     expect(delayMs).toBeGreaterThanOrEqual(0);
-    expect(delayMs).toBeLessThanOrEqual(5000); // api.md: within 5 s
+    expect(delayMs).toBeLessThanOrEqual(5000); // docs/api.md: within 5 s
     const { rows } = await db.pool.query(
       'select resolved, resolved_by, resolution_notes from cb_incidents where id = $1',
       [incidents.get(streamOf(ref))],

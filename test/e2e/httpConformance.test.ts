@@ -5,7 +5,7 @@ import { capturingLogger } from '../support/logCapture';
 import { eventually } from '../support/eventually';
 
 /**
- * HTTP conformance as api.md Conventions says (If-Match lists and weak tags, authentication before the
+ * HTTP conformance as docs/api.md Conventions says (If-Match lists and weak tags, authentication before the
  * body), and the HTTP findings of issue #8 point 7: repeated Authorization, a body that is not what its
  * Content-Encoding says, parser-level answers as problem+json, slow and greedy clients bounded, /metrics
  * without tenant ids or breaker names for an unauthenticated scraper; plus the traceparent logged.

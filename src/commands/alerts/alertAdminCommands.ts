@@ -15,7 +15,7 @@ export interface AlertAdminDeps {
 }
 
 /**
- * Operators' actions on the alert queue (domain.md §4), for the HTTP routes and the CLI alike: each is an
+ * Operators' actions on the alert queue (docs/domain.md §4), for the HTTP routes and the CLI alike: each is an
  * event in `alert_admin` (audited, replayed by a rebuild) applied to the queue at once as well (idempotent).
  */
 export async function retryFailedAlerts(

@@ -16,6 +16,12 @@ import {
   renderDriftWarning,
   renderQueuedAlert,
 } from '../../domain/alerts/renderQueuedAlert';
+import {
+  type CanaryFailedFacts,
+  type RecoveryDeferredFacts,
+  canaryFailedAlert,
+  recoveryDeferredAlert,
+} from '../../domain/alerts/canaryAlerts';
 import type { EventStore } from '../../infra/eventStore/eventStore';
 import { inTransaction } from '../../infra/postgres/pool';
 import { applyOutcome, applyRouting } from '../../projections/alerts/alertQueueProjection';
@@ -62,7 +68,8 @@ interface ClaimedRow {
   attempts: number;
   max_attempts: number;
   facts: IncidentAlertFacts | null;
-  own_facts: DriftWarningFacts | null;
+  /** the row's own facts: a drift warning's or a failed canary run's (by alert_type) */
+  own_facts: DriftWarningFacts | CanaryFailedFacts | RecoveryDeferredFacts | null;
 }
 
 /**
@@ -193,7 +200,12 @@ export class AlertDeliveryWorker {
     let payload: AlertmanagerAlert[] | null = null;
     try {
       if (row.alert_type === 'drift_warning' && row.own_facts) {
-        payload = renderDriftWarning(row.own_facts, source, resendIntervalSeconds);
+        payload = renderDriftWarning(row.own_facts as DriftWarningFacts, source, resendIntervalSeconds);
+      } else if (row.alert_type === 'recovery_deferred' && row.own_facts) {
+        const facts = row.own_facts as RecoveryDeferredFacts;
+        payload = [recoveryDeferredAlert(facts, source, now, resendIntervalSeconds)];
+      } else if (row.alert_type === 'canary_fail' && row.own_facts) {
+        payload = [canaryFailedAlert(row.own_facts as CanaryFailedFacts, source, now, resendIntervalSeconds)];
       } else {
         if (!row.facts) throw new Error(`no alert facts for incident ${row.incident_id}`);
         payload = renderQueuedAlert(row.alert_type, row.facts, source, now, resendIntervalSeconds);

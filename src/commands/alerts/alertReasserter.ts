@@ -6,7 +6,7 @@ import { type IncidentAlertFacts, renderQueuedAlert } from '../../domain/alerts/
 import { PeriodicLeaderJob } from '../../infra/postgres/periodicLeaderJob';
 import type { AlertSender } from './alertDeliveryWorker';
 
-/** domain.md §4: a resolve is re-sent for 15 minutes. */
+/** docs/domain.md §4: a resolve is re-sent for 15 minutes. */
 const RESOLVE_RESEND_MS = 15 * 60 * 1000;
 
 /**

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { isoString, nullableIso } from '../../infra/http/responseSchemas';
 
-/** Response schemas of the alert routes (api.md "Alerts (operators)"), for /openapi.json. */
+/** Response schemas of the alert routes (docs/api.md "Alerts (operators)"), for /openapi.json. */
 export const alertRowResponse = z
   .object({
     id: z.string(),

@@ -7,7 +7,7 @@ import {
 } from './alertResponseSchemas';
 import { alertListQuery, alertStatsQuery, purgeBody, retryFailedBody } from './alertSchemas';
 
-/** The alert queue's part of /openapi.json (api.md "Alerts (operators)"). */
+/** The alert queue's part of /openapi.json (docs/api.md "Alerts (operators)"). */
 export const alertRouteDocs: RouteDoc[] = [
   {
     method: 'get',

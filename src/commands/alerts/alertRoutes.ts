@@ -26,7 +26,7 @@ function requireGlobalKey(req: Request): string {
   return principal.keyId;
 }
 
-/** api.md "Alerts (operators)": read the queue, retry failed rows, purge old ones. */
+/** docs/api.md "Alerts (operators)": read the queue, retry failed rows, purge old ones. */
 export function mountAlertRoutes(
   app: Express,
   deps: { queries: AlertQueries; store: EventStore; pool: pg.Pool; onChange?: () => void },

@@ -16,7 +16,7 @@ export const alertStatsQuery = z.object({ tenant_id: tenantIdSchema.optional() }
 
 export const retryFailedBody = z
   .object({
-    /** attempts added to every failed row (domain.md §4: max_attempts += N, attempts kept). */
+    /** attempts added to every failed row (docs/domain.md §4: max_attempts += N, attempts kept). */
     max_retries: z.number().int().min(1).max(100).optional(),
   })
   .strict();

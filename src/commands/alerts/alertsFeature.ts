@@ -11,7 +11,7 @@ import { alertRouteDocs } from './alertRouteDocs';
 import { mountAlertRoutes } from './alertRoutes';
 
 /**
- * Alerts to Alertmanager (domain.md §4): intents projected from breaker events into alert_queue, delivered
+ * Alerts to Alertmanager (docs/domain.md §4): intents projected from breaker events into alert_queue, delivered
  * by a worker on every replica, firing alerts re-asserted by one replica (lock 7002).
  */
 export const alertsFeature: FeatureDefinition = {

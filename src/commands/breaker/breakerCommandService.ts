@@ -25,7 +25,7 @@ import { randomIdGenerator } from '../randomIds';
  */
 export const BREAKER_SNAPSHOT_SCHEMA = 'breaker-state/2';
 
-/** 12 URL-safe characters (domain.md §3 incident ids). */
+/** 12 URL-safe characters (docs/domain.md §3 incident ids). */
 export const newIncidentId = randomIdGenerator(9);
 
 export interface BreakerRef {

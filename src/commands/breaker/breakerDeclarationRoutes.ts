@@ -17,7 +17,7 @@ export const declarationResponse = z.object({
 });
 
 /**
- * api.md "Breakers": every route on an undeclared breaker name answers 404 and writes nothing (mounted
+ * docs/api.md "Breakers": every route on an undeclared breaker name answers 404 and writes nothing (mounted
  * before the breaker's own routes); PUT declares one (global admin key; 201 the first time, 200 after).
  */
 export function mountBreakerDeclarationRoutes(app: Express, declarations: BreakerDeclarations): void {

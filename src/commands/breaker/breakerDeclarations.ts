@@ -21,7 +21,7 @@ export interface BreakerDeclaration {
 export const CONFIG_ACTOR = 'config:COSTSIM_BREAKERS';
 
 /**
- * The declared breakers (api.md "Breakers"). Declaring is a command on the name's declaration stream
+ * The declared breakers (docs/api.md "Breakers"). Declaring is a command on the name's declaration stream
  * (decider in src/domain/breakerDeclaration); whether a name is declared is answered from memory for names
  * seen declared, else from the event store itself (one indexed read, never stale), so a breaker declared on
  * one replica is usable on every other at once, without waiting for a projection.

@@ -1,7 +1,7 @@
 import type { BreakerPolicy } from '../../domain/breaker';
 import type { Config } from '../../infra/config/config';
 
-/** The breaker policy a configuration sets (domain.md §3, §8): the service and the CLI decide alike. */
+/** The breaker policy a configuration sets (docs/domain.md §3, §8): the service and the CLI decide alike. */
 export function breakerPolicyFromConfig(config: Config): BreakerPolicy {
   return {
     driftThreshold: config.breaker.driftThreshold,
@@ -10,5 +10,7 @@ export function breakerPolicyFromConfig(config: Config): BreakerPolicy {
     autoDisable: config.breaker.autoDisable,
     autoRecover: config.breaker.autoRecover,
     disableTtlHours: config.breaker.disableTtlHours,
+    canaryFailureThreshold: config.breaker.canaryFailureThreshold,
+    recoveryRequiresCanary: config.breaker.recoveryRequiresCanary,
   };
 }

@@ -4,7 +4,7 @@ import type { BreakerQueries } from '../../projections/breaker/breakerQueries';
 import type { BreakerCommandService } from './breakerCommandService';
 
 /**
- * Writes TTL recoveries (domain.md §3). One replica sweeps (advisory lock 7011) so replicas do not all
+ * Writes TTL recoveries (docs/domain.md §3). One replica sweeps (advisory lock 7011) so replicas do not all
  * race for the same breakers; exactly-once does not depend on that lock: the decider emits a recovery
  * only for an open breaker whose TTL passed, and the append's expected version lets only one such
  * decision land per trip.

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { isoString, jsonObject, nullableIso } from '../../infra/http/responseSchemas';
 
-/** Response schemas of the breaker routes (api.md "Breakers"), for /openapi.json. */
+/** Response schemas of the breaker routes (docs/api.md "Breakers"), for /openapi.json. */
 
 export const breakerStateResponse = z
   .object({

@@ -32,7 +32,7 @@ function metadata(req: Request) {
   return { actor_key: principalOf(req).keyId, request_id: req.requestId, correlation_id: req.correlationId };
 }
 
-/** Command routes of the breaker (api.md "Breakers" and the original /costsim/v2/reset). */
+/** Command routes of the breaker (docs/api.md "Breakers" and the original /costsim/v2/reset). */
 export function mountBreakerCommandRoutes(
   app: Express,
   service: BreakerCommandService,

@@ -11,7 +11,7 @@ import {
 import { tenantIdSchema } from '../../infra/http/auth';
 import { problems } from '../../infra/http/problem';
 
-/** Request schemas of the breaker routes (api.md "Breakers"); /openapi.json is generated from these. */
+/** Request schemas of the breaker routes (docs/api.md "Breakers"); /openapi.json is generated from these. */
 
 export const breakerName = z
   .string()

@@ -85,7 +85,7 @@ function baselineRecord(input: BackfillInput): Prepared {
 }
 
 /**
- * The original's `backfill_v1_baseline` (domain.md §5), lock 7004: reads JSON arrays or JSON Lines of
+ * The original's `backfill_v1_baseline` (docs/domain.md §5), lock 7004: reads JSON arrays or JSON Lines of
  * original provenance or plain inputs, streamed (memory bounded by one chunk), runs V1 on each and writes
  * `source: backfill` records through the provenance writer (events), one append per chunk. A record whose
  * input hash is already in the read model — or earlier in this run — is skipped; so is a re-run of the

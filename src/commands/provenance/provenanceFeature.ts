@@ -20,7 +20,7 @@ import {
   provenanceListQuery,
 } from './provenanceSchemas';
 
-/** Provenance (domain.md §5): every V1/V2 pair recorded as an event, projected into `provenance`. */
+/** Provenance (docs/domain.md §5): every V1/V2 pair recorded as an event, projected into `provenance`. */
 export const provenanceFeature: FeatureDefinition = {
   name: 'provenance',
   projections: [provenanceProjection],
@@ -83,7 +83,7 @@ export const provenanceFeature: FeatureDefinition = {
     const isWrite = (req: Request) => req.method === 'POST' && req.path === '/costsim/provenance';
     return {
       api: { queries, writer, retention },
-      // api.md Conventions: provenance writes take COSTSIM_MAX_BATCH_BYTES (a 10 000-record batch fits);
+      // docs/api.md Conventions: provenance writes take COSTSIM_MAX_BATCH_BYTES (a 10 000-record batch fits);
       // an NDJSON upload is read by its route as a stream, line by line, with no total limit.
       bodyLimit: (req) => (isWrite(req) ? ctx.config.maxBatchBytes : undefined),
       streamsBody: (req) => isWrite(req) && req.is(NDJSON) === NDJSON,

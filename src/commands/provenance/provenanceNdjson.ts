@@ -52,7 +52,7 @@ function decodedBody(req: Request): AsyncIterable<Buffer> {
 }
 
 /**
- * api.md "Provenance", NDJSON as a bulk API: each line is validated on its own; good lines are written in
+ * docs/api.md "Provenance", NDJSON as a bulk API: each line is validated on its own; good lines are written in
  * chunks of at most 10 000 records and `maxChunkBytes` (one append each, through the ProvenanceWriter);
  * bad lines are written nowhere and listed. The body is read as a stream with back-pressure (reading
  * pauses while a chunk is appended), so memory stays bounded by one chunk whatever the upload's size.

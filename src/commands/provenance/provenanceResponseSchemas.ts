@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { isoString, jsonObject } from '../../infra/http/responseSchemas';
 
-/** Response schemas of the provenance routes (api.md "Provenance"), for /openapi.json. */
+/** Response schemas of the provenance routes (docs/api.md "Provenance"), for /openapi.json. */
 export const provenanceRecordResponse = z
   .object({
     id: z.string(),

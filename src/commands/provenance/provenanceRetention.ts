@@ -12,7 +12,7 @@ import { applyRetention } from '../../projections/provenance/provenanceProjectio
 const RETENTION_EVERY_MS = 6 * 60 * 60 * 1000;
 
 /**
- * Provenance retention (domain.md §5, lock 7003 "provenance archiver/retention"): one replica appends
+ * Provenance retention (docs/domain.md §5, lock 7003 "provenance archiver/retention"): one replica appends
  * ProvenanceRetentionApplied with the cut-off (now − COSTSIM_PROVENANCE_RETENTION_DAYS) and applies it to
  * the read model at once; the projector applies it again (idempotent), and so does any rebuild. The
  * records' events stay in the log: the event store is the archive.

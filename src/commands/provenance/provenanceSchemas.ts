@@ -15,7 +15,7 @@ const text = (max: number) => storableText(1, max);
 
 export const MAX_RECORDS_PER_WRITE = 10_000;
 
-/** One record as a client writes it (domain.md §5); id, cost_delta and (by default) created_at are ours. */
+/** One record as a client writes it (docs/domain.md §5); id, cost_delta and (by default) created_at are ours. */
 export const provenanceRecordBody = z
   .object({
     run_id: text(200).nullish(),

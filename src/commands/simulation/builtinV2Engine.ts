@@ -8,7 +8,7 @@ export interface V2Versions {
   commitSha: string;
 }
 
-/** The built-in coefficient model (domain.md §2.2), the default V2. `runtime_ms` is whole ms, as the original's. */
+/** The built-in coefficient model (docs/domain.md §2.2), the default V2. `runtime_ms` is whole ms, as the original's. */
 export class BuiltinV2Engine implements V2Engine {
   readonly name = 'v2_builtin' as const;
 
@@ -18,6 +18,10 @@ export class BuiltinV2Engine implements V2Engine {
   ) {}
 
   async run(request: V2Request): Promise<V2Outcome> {
+    return this.runSync(request);
+  }
+
+  runSync(request: V2Request): V2Outcome {
     const started = performance.now();
     try {
       const result = simulateV2(request.input, { ...this.versions, runtimeMs: 0 });

@@ -57,7 +57,7 @@ export interface SimulateResponse {
   v1_duration_ms: number;
   v1_result: V1Result;
   v2_result?: V2Result;
-  /** the full comparison object of domain.md §2.3 */
+  /** the full comparison object of docs/domain.md §2.3 */
   comparison?: Comparison;
   sandbox_enabled: boolean;
   v2_error?: string;
@@ -65,7 +65,7 @@ export interface SimulateResponse {
   provenance_id?: string;
 }
 
-/** The breaker drift from sandbox traffic feeds (domain.md §3: global, or the tenant's with scope=tenant). */
+/** The breaker drift from sandbox traffic feeds (docs/domain.md §3: global, or the tenant's with scope=tenant). */
 const SANDBOX_BREAKER = 'costsim_v2';
 
 const statusOf = (
@@ -73,7 +73,7 @@ const statusOf = (
 ): V2SimulationStatus => (kind === 'http_status' ? 'http_error' : kind);
 
 /**
- * One request in shadow mode (domain.md §1–§3): V1 answers; V2 runs beside it only while the sandbox is on
+ * One request in shadow mode (docs/domain.md §1–§3): V1 answers; V2 runs beside it only while the sandbox is on
  * and neither the global nor the tenant's breaker is open; the pair is compared, recorded as provenance and
  * fed to the breaker as a drift observation — both stored before the answer goes out. Nothing on the V2
  * side can fail the request or change V1's answer: every failure ends up as a fixed text in `v2_error`
@@ -110,7 +110,7 @@ export class ShadowSimulation {
     const v1Started = performance.now();
     const v1 = simulateV1(input);
     this.metrics.observeDuration('v1', v1Started);
-    // Fields in api.md's order (the original's clients see the JSON).
+    // Fields in docs/api.md's order (the original's clients see the JSON).
     const respond = (
       v2: Partial<Pick<SimulateResponse, 'v2_result' | 'comparison' | 'v2_error' | 'provenance_id'>> = {},
     ): SimulateResponse => ({

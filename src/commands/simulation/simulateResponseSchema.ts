@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { jsonObject } from '../../infra/http/responseSchemas';
 
-/** POST /costsim/v2/simulate's answer (api.md "Original routes"), for /openapi.json. */
+/** POST /costsim/v2/simulate's answer (docs/api.md "Original routes"), for /openapi.json. */
 export const simulateResponse = z.object({
   v1_feasible: z.boolean(),
   v1_cost_cents: z.number(),

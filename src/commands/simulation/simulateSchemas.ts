@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { tenantIdSchema } from '../../infra/http/auth';
 import { storableJsonObject } from '../../infra/http/validation';
 
-/** api.md POST /costsim/v2/simulate. */
+/** docs/api.md POST /costsim/v2/simulate. */
 export const simulateBody = z
   .object({
     plan: z

@@ -17,7 +17,7 @@ import { V2Gate } from './v2Gate';
 import { writtenBodyOf } from './writtenBody';
 
 /**
- * POST /costsim/v2/simulate (api.md, the original route): V1 answers, V2 runs in shadow — the built-in
+ * POST /costsim/v2/simulate (docs/api.md, the original route): V1 answers, V2 runs in shadow — the built-in
  * model, or an external V2 at COSTSIM_V2_URL — and every pair is recorded as provenance (group-committed
  * across concurrent requests) and fed to the breaker. Uses the breaker and provenance slices' in-process
  * APIs.

@@ -4,7 +4,7 @@ import { problems } from '../../infra/http/problem';
 import type { WrittenBody } from './shadowSimulation';
 
 /**
- * The request body as the client wrote it, numbers kept as their text (domain.md §2.3: `30.0` hashes as
+ * The request body as the client wrote it, numbers kept as their text (docs/domain.md §2.3: `30.0` hashes as
  * the float it was), parsed with lossless-json from the bytes the JSON parser kept (httpApp's `verify`).
  * Express has already parsed the same bytes, so the text is valid JSON; the one thing lossless-json refuses
  * that JSON.parse accepts is a key given twice with different values, which is ambiguous input: a 400.

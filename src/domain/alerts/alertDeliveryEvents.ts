@@ -46,7 +46,7 @@ export const alertDeliveryStream = (rowId: string) => `alert_delivery-${rowId}`;
 /** A routed row: one intent sent to one Alertmanager. */
 export const routedRowId = (intentKey: string, target: string) => `${intentKey}@${target}`;
 
-/** Operators put failed rows back in the queue with more attempts (domain.md §4 "retry failed"). */
+/** Operators put failed rows back in the queue with more attempts (docs/domain.md §4 "retry failed"). */
 export type AlertsRetried = DomainEvent<
   'AlertsRetried',
   {
@@ -57,7 +57,7 @@ export type AlertsRetried = DomainEvent<
     readonly at: string;
   }
 >;
-/** Operators delete delivered/failed rows older than `before` (domain.md §4 "purge"). */
+/** Operators delete delivered/failed rows older than `before` (docs/domain.md §4 "purge"). */
 export type AlertsPurged = DomainEvent<
   'AlertsPurged',
   {

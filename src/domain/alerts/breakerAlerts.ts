@@ -38,7 +38,7 @@ function stateUrl(source: AlertSource, ref: BreakerRef): string {
   return `${base}/costsim/breakers/${encodeURIComponent(ref.name)}${query}`;
 }
 
-/** domain.md §4: "CostSimV2Disabled" with the incident's severity, and a description an on-call can act on. */
+/** docs/domain.md §4: "CostSimV2Disabled" with the incident's severity, and a description an on-call can act on. */
 export function firingBreakerAlert(
   ref: BreakerRef,
   trip: BreakerTrippedData,
@@ -89,7 +89,7 @@ export function assertFiring(
   };
 }
 
-/** domain.md §4: the informational "re-enabled" alert is active for five minutes from its send. */
+/** docs/domain.md §4: the informational "re-enabled" alert is active for five minutes from its send. */
 export const REENABLED_ALERT_MS = 5 * 60 * 1000;
 
 /**
@@ -137,7 +137,7 @@ export function resolvedBreakerAlerts(
 }
 
 /**
- * domain.md §3: with COSTSIM_V2_AUTO_DISABLE=false, drift that would have tripped the breaker alerts P2
+ * docs/domain.md §3: with COSTSIM_V2_AUTO_DISABLE=false, drift that would have tripped the breaker alerts P2
  * instead. Nothing closes it later, so it is a transient alert: it lapses four resend intervals after the
  * drift was seen.
  */
@@ -170,7 +170,7 @@ export function driftWarningAlert(
   };
 }
 
-/** domain.md §4: the next attempt after a failed send waits min(2^attempts, 300) seconds. */
+/** docs/domain.md §4: the next attempt after a failed send waits min(2^attempts, 300) seconds. */
 export function retryDelaySeconds(attempts: number): number {
   return Math.min(2 ** Math.max(0, attempts), 300);
 }

@@ -50,6 +50,17 @@ export interface ReportSchemaErrors {
   readonly now: Instant;
 }
 
+/** A completed canary run (docs/domain.md §6): failures count towards COSTSIM_CANARY_FAILURE_THRESHOLD. */
+export interface ReportCanaryRun {
+  readonly type: 'ReportCanaryRun';
+  readonly run_id: string;
+  readonly status: 'pass' | 'fail' | 'error' | 'skipped';
+  readonly failed_on_outliers_only: boolean;
+  readonly actor: string;
+  readonly incident_id: string;
+  readonly now: Instant;
+}
+
 /** Sent by the TTL sweeper; records the auto-recovery if (and only if) it is due. */
 export interface RecoverExpiredBreaker {
   readonly type: 'RecoverExpiredBreaker';
@@ -57,6 +68,6 @@ export interface RecoverExpiredBreaker {
 }
 
 export type BreakerCommand =
-  DisableBreaker | EnableBreaker | ReportDrift | ReportSchemaErrors | RecoverExpiredBreaker;
+  DisableBreaker | EnableBreaker | ReportDrift | ReportSchemaErrors | ReportCanaryRun | RecoverExpiredBreaker;
 
 export type BreakerCommandType = BreakerCommand['type'];

@@ -1,6 +1,7 @@
 import {
   AUTO_RECOVER_ACTOR,
   AUTO_RECOVER_NOTES,
+  CANARY_RECOVERY_ACTOR,
   CIRCUIT_BREAKER_ACTOR,
   MANUAL_RESET_NOTES,
   type BreakerEvent,
@@ -8,11 +9,19 @@ import {
 } from './breakerEvents';
 import { evolveBreaker } from './breakerEvolve';
 import type { BreakerPolicy } from './breakerPolicy';
-import { driftTripReason, driftTripSuppressedReason, schemaTripReason } from './breakerReasons';
+import {
+  HALF_OPEN_REASON,
+  canaryRecoveredNotes,
+  canaryTripReason,
+  driftTripReason,
+  driftTripSuppressedReason,
+  recoveryDeferredReason,
+  schemaTripReason,
+} from './breakerReasons';
 import type { BreakerState } from './breakerState';
 import { msOf } from './breakerTime';
 import type { ValidCommand } from './breakerValidation';
-import { isRecoveryDue } from './breakerView';
+import { isHalfOpenDue, isRecoveryDue } from './breakerView';
 import { disableWindow } from './breakerWindow';
 
 type Valid<T extends ValidCommand['type']> = Extract<ValidCommand, { type: T }>;
@@ -41,8 +50,10 @@ export function decideValid(
     }
   };
   emit(recoverIfDue(policy, state, command.now));
+  emit(halfOpenIfDue(policy, state, command.now));
   emit(decideRule(policy, command, state));
   emit(recoverIfDue(policy, state, command.now));
+  emit(halfOpenIfDue(policy, state, command.now));
   return events;
 }
 
@@ -56,6 +67,8 @@ function decideRule(policy: BreakerPolicy, command: ValidCommand, state: Breaker
       return reportDrift(policy, command, state);
     case 'ReportSchemaErrors':
       return reportSchemaErrors(policy, command, state);
+    case 'ReportCanaryRun':
+      return reportCanaryRun(policy, command, state);
     case 'RecoverExpiredBreaker':
       return []; // step 1 already did all there is to do
   }
@@ -74,6 +87,71 @@ function recoverIfDue(policy: BreakerPolicy, state: BreakerState, now: string): 
         previous_reason: state.disabled_reason,
         failures_before: state.consecutive_failures,
         actor: AUTO_RECOVER_ACTOR,
+        at: now,
+      },
+    },
+  ];
+}
+
+/** Recovery gate: an expired TTL half-opens the breaker (still open) once; a canary run decides the rest. */
+function halfOpenIfDue(policy: BreakerPolicy, state: BreakerState, now: string): BreakerEvent[] {
+  if (!isHalfOpenDue(state, now, policy) || state.disabled_until === null) return [];
+  return [
+    {
+      type: 'BreakerHalfOpened',
+      data: {
+        incident_id: state.incident_id,
+        expired_at: state.disabled_until,
+        reason: HALF_OPEN_REASON,
+        actor: AUTO_RECOVER_ACTOR,
+        at: now,
+      },
+    },
+  ];
+}
+
+/**
+ * A canary run while half-open decides the recovery: a pass closes the breaker (the incident resolved by
+ * canary-recovery), anything else keeps it open with the TTL extended by COSTSIM_DISABLE_TTL_HOURS.
+ */
+function decideHalfOpen(
+  policy: BreakerPolicy,
+  command: Valid<'ReportCanaryRun'>,
+  state: BreakerState,
+): BreakerEvent[] {
+  const { run_id, status, now } = command;
+  if (status === 'pass') {
+    const notes = canaryRecoveredNotes(run_id);
+    return [
+      {
+        type: 'BreakerEnabled',
+        data: {
+          incident_id: state.incident_id,
+          resolved_by: CANARY_RECOVERY_ACTOR,
+          resolution_notes: notes,
+          reason: notes,
+          previous_reason: state.disabled_reason,
+          failures_before: state.consecutive_failures,
+          actor: CANARY_RECOVERY_ACTOR,
+          at: now,
+        },
+      },
+    ];
+  }
+  const ttl = policy.disableTtlHours;
+  const until = new Date(msOf(now) + ttl * 3_600_000).toISOString();
+  return [
+    {
+      type: 'BreakerRecoveryDeferred',
+      data: {
+        incident_id: state.incident_id,
+        run_id,
+        run_status: status,
+        reason: recoveryDeferredReason(run_id, status, until),
+        previous_disabled_until: state.disabled_until,
+        disabled_until: until,
+        ttl_hours: ttl,
+        actor: CANARY_RECOVERY_ACTOR,
         at: now,
       },
     },
@@ -250,7 +328,7 @@ function reportDrift(
 /**
  * Always recorded. Closed: a report at or above the threshold trips at once (P3, N = its count); a smaller
  * one adds to `consecutive_schema_errors`, and the sum trips the same way once it reaches the threshold
- * (N = the sum) — so an external V2 answering garbage trips after 5 answers, one report each (domain.md
+ * (N = the sum) — so an external V2 answering garbage trips after 5 answers, one report each (docs/domain.md
  * §3). Open: recorded only; the breaker is already off, nothing adds up, nothing re-trips.
  */
 function reportSchemaErrors(
@@ -299,6 +377,69 @@ function reportSchemaErrors(
       failures_before: state.consecutive_failures,
       failures_after: 0,
       details,
+      actor,
+      at: now,
+    }),
+  ];
+}
+
+/**
+ * Always recorded. Closed: a failed run counts, a pass resets the canary counter, skipped and error change
+ * nothing (inconclusive). COSTSIM_CANARY_FAILURE_THRESHOLD consecutive failures trip (P2), the reason
+ * naming the run ids. Open: recorded only. The drift counter is never read or written here (docs/domain.md §6:
+ * a canary that fails on outliers alone must not reset it).
+ */
+function reportCanaryRun(
+  policy: BreakerPolicy,
+  command: Valid<'ReportCanaryRun'>,
+  state: BreakerState,
+): BreakerEvent[] {
+  const { run_id, status, actor, now } = command;
+  const threshold = policy.canaryFailureThreshold;
+  const before = state.consecutive_canary_failures ?? 0;
+  const runsBefore = state.canary_failed_runs ?? [];
+  const counted = !state.open && (status === 'fail' || status === 'pass');
+  const failing = counted && status === 'fail';
+  const after = !counted ? before : failing ? before + 1 : 0;
+  const runsAfter = !counted ? runsBefore : failing ? [...runsBefore, run_id] : [];
+  const trips = failing && after >= threshold && !state.half_open;
+  const halfOpen = state.open && (state.half_open ?? false);
+  const observed: BreakerEvent = {
+    type: 'CanaryRunObserved',
+    data: {
+      run_id,
+      status,
+      failed_on_outliers_only: command.failed_on_outliers_only,
+      failure_threshold: threshold,
+      counted,
+      failures_before: before,
+      failures_after: trips ? 0 : after,
+      failed_runs_after: trips ? [] : runsAfter,
+      breaker_open: state.open,
+      actor,
+      at: now,
+    },
+  };
+  if (halfOpen) return [observed, ...decideHalfOpen(policy, command, state)];
+  if (!trips) return [observed];
+  return [
+    observed,
+    tripped({
+      ...disableWindow(now, { ttl_hours: null, disabled_until: null }, policy),
+      incident_id: command.incident_id,
+      severity: 'P2',
+      trigger: 'canary',
+      reason: canaryTripReason(runsAfter, threshold),
+      disabled_by: CIRCUIT_BREAKER_ACTOR,
+      drift_score: 0,
+      sample_count: 0,
+      threshold: null,
+      failure_threshold: threshold,
+      error_count: null,
+      // the drift counter is not the canary's: it carries on untouched... except that any trip resets it
+      failures_before: state.consecutive_failures,
+      failures_after: 0,
+      details: { canary_runs: runsAfter },
       actor,
       at: now,
     }),

@@ -52,6 +52,11 @@ export class InvalidDetailsError extends BreakerInputError {
   override readonly code = 'breaker.invalid_details';
 }
 
+/** A canary report's run_id or status that is not one. */
+export class InvalidCanaryRunError extends BreakerInputError {
+  override readonly code = 'breaker.invalid_canary_run';
+}
+
 /** A command whose `type` is not a breaker command (only reachable from untyped callers). */
 export class UnknownBreakerCommandError extends BreakerInputError {
   override readonly code = 'breaker.unknown_command';

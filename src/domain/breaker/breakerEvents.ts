@@ -8,13 +8,15 @@ import type { BreakerDetails } from './breakerCommands';
  */
 
 export type Severity = 'P1' | 'P2' | 'P3';
-export type TripTrigger = 'manual' | 'drift' | 'schema_errors';
+export type TripTrigger = 'manual' | 'drift' | 'schema_errors' | 'canary';
 
 /** `disabled_by` of automatic trips; the status route reports these as "disabled by drift". */
 export const CIRCUIT_BREAKER_ACTOR = 'circuit_breaker';
 export const AUTO_RECOVER_ACTOR = 'system-auto-recover';
 export const AUTO_RECOVER_NOTES = 'Auto-recovered after TTL expired';
 export const MANUAL_RESET_NOTES = 'Manual reset';
+/** `resolved_by` of a recovery the canary decided (recovery gate). */
+export const CANARY_RECOVERY_ACTOR = 'canary-recovery';
 
 interface Stamped {
   readonly actor: string;
@@ -34,11 +36,11 @@ export interface BreakerTrippedData extends Stamped {
   readonly ttl_hours: number | null;
   /** drift: the score; schema errors: 1.0; manual: 0 (as in the original's incidents). */
   readonly drift_score: number;
-  /** drift: the report's sample_count; schema errors: error_count; manual: 0. */
+  /** drift: the report's sample_count; schema errors: error_count; manual and canary: 0. */
   readonly sample_count: number;
   /** drift: drift threshold; schema errors: schema-error threshold; manual: null. */
   readonly threshold: number | null;
-  /** drift only: consecutive failures needed to trip. */
+  /** drift: consecutive failures needed to trip; canary: consecutive failed runs needed. */
   readonly failure_threshold: number | null;
   /** schema errors only: the count that tripped (the report's, or the running sum it completed). */
   readonly error_count: number | null;
@@ -105,7 +107,7 @@ export interface SchemaErrorsReportedData extends Stamped {
   /** error_count >= threshold, or the running sum reached it. */
   readonly exceeded: boolean;
   readonly breaker_open: boolean;
-  /** consecutive_schema_errors before and after this report (domain.md §3: reports add up while closed). */
+  /** consecutive_schema_errors before and after this report (docs/domain.md §3: reports add up while closed). */
   readonly errors_before: number;
   readonly errors_after: number;
 }
@@ -129,6 +131,50 @@ export interface DriftTripSuppressedData extends Stamped {
   readonly failures_after: number;
 }
 
+/**
+ * One completed canary run reported to the breaker (docs/domain.md §6 fixes: its own threshold, KL and per-sample
+ * drift being different scales). A `fail` counts, a `pass` resets the canary counter, `skipped` and `error`
+ * are inconclusive (recorded, nothing changes). The drift counter is never touched, so a canary that fails
+ * on outliers alone cannot reset it.
+ */
+export interface CanaryRunObservedData extends Stamped {
+  readonly run_id: string;
+  readonly status: 'pass' | 'fail' | 'error' | 'skipped';
+  readonly failed_on_outliers_only: boolean;
+  /** COSTSIM_CANARY_FAILURE_THRESHOLD */
+  readonly failure_threshold: number;
+  /** whether this run moved the canary counter (false while open, or inconclusive) */
+  readonly counted: boolean;
+  readonly failures_before: number;
+  readonly failures_after: number;
+  /** the run ids of the consecutive failures, this one included (empty after a pass) */
+  readonly failed_runs_after: readonly string[];
+  readonly breaker_open: boolean;
+}
+
+/**
+ * The recovery gate (COSTSIM_RECOVERY_REQUIRES_CANARY): the TTL passed, and instead of closing the breaker
+ * went half-open — still open (V2 off), waiting for a canary run to decide.
+ */
+export interface BreakerHalfOpenedData extends Stamped {
+  readonly incident_id: string | null;
+  /** the TTL that expired */
+  readonly expired_at: string;
+  readonly reason: string;
+}
+
+/** A canary run that did not pass while half-open: the breaker stays open, its TTL extended. */
+export interface BreakerRecoveryDeferredData extends Stamped {
+  readonly incident_id: string | null;
+  readonly run_id: string;
+  readonly run_status: 'fail' | 'error' | 'skipped';
+  readonly reason: string;
+  readonly previous_disabled_until: string | null;
+  readonly disabled_until: string;
+  /** COSTSIM_DISABLE_TTL_HOURS, the extension */
+  readonly ttl_hours: number;
+}
+
 export type BreakerTripped = DomainEvent<'BreakerTripped', BreakerTrippedData>;
 export type BreakerDisableAmended = DomainEvent<'BreakerDisableAmended', BreakerDisableAmendedData>;
 export type BreakerEnabled = DomainEvent<'BreakerEnabled', BreakerEnabledData>;
@@ -136,6 +182,9 @@ export type BreakerAutoRecovered = DomainEvent<'BreakerAutoRecovered', BreakerAu
 export type DriftObserved = DomainEvent<'DriftObserved', DriftObservedData>;
 export type SchemaErrorsReported = DomainEvent<'SchemaErrorsReported', SchemaErrorsReportedData>;
 export type DriftTripSuppressed = DomainEvent<'DriftTripSuppressed', DriftTripSuppressedData>;
+export type CanaryRunObserved = DomainEvent<'CanaryRunObserved', CanaryRunObservedData>;
+export type BreakerHalfOpened = DomainEvent<'BreakerHalfOpened', BreakerHalfOpenedData>;
+export type BreakerRecoveryDeferred = DomainEvent<'BreakerRecoveryDeferred', BreakerRecoveryDeferredData>;
 
 export type BreakerEvent =
   | BreakerTripped
@@ -144,7 +193,10 @@ export type BreakerEvent =
   | BreakerAutoRecovered
   | DriftObserved
   | SchemaErrorsReported
-  | DriftTripSuppressed;
+  | DriftTripSuppressed
+  | CanaryRunObserved
+  | BreakerHalfOpened
+  | BreakerRecoveryDeferred;
 
 export type BreakerEventType = BreakerEvent['type'];
 
@@ -156,6 +208,9 @@ export const breakerEventTypes: readonly BreakerEventType[] = Object.freeze([
   'DriftObserved',
   'SchemaErrorsReported',
   'DriftTripSuppressed',
+  'CanaryRunObserved',
+  'BreakerHalfOpened',
+  'BreakerRecoveryDeferred',
 ]);
 
 export const isBreakerEvent = (event: { type: string }): event is BreakerEvent =>

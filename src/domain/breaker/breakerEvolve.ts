@@ -8,14 +8,21 @@ import type { BreakerState } from './breakerState';
  */
 export function evolveBreaker(state: BreakerState, event: BreakerEvent): BreakerState {
   const base = { ...state, version: state.version + 1, updated_at: event.data.at };
-  // domain.md §3: the schema-error sum goes back to 0 on any drift observation (a valid V2 answer) or
+  // docs/domain.md §3: the schema-error sum goes back to 0 on any drift observation (a valid V2 answer) or
   // trip, and a closing starts from a clean state.
   const schemaErrorsCleared = { ...base, consecutive_schema_errors: 0 };
+  // A trip or a closing starts the canary count afresh too.
+  const canaryCleared = {
+    consecutive_canary_failures: 0,
+    canary_failed_runs: [] as readonly string[],
+    half_open: false,
+  };
   switch (event.type) {
     case 'BreakerTripped': {
       const d = event.data;
       return {
         ...schemaErrorsCleared,
+        ...canaryCleared,
         open: true,
         disabled_by: d.disabled_by,
         disabled_reason: d.reason,
@@ -47,6 +54,7 @@ export function evolveBreaker(state: BreakerState, event: BreakerEvent): Breaker
     case 'BreakerAutoRecovered':
       return {
         ...schemaErrorsCleared,
+        ...canaryCleared,
         open: false,
         disabled_by: null,
         disabled_reason: null,
@@ -65,6 +73,22 @@ export function evolveBreaker(state: BreakerState, event: BreakerEvent): Breaker
       };
     case 'DriftTripSuppressed':
       return { ...schemaErrorsCleared, consecutive_failures: event.data.failures_after };
+    case 'BreakerHalfOpened':
+      return { ...base, half_open: true };
+    case 'BreakerRecoveryDeferred':
+      return {
+        ...base,
+        half_open: false,
+        disabled_until: event.data.disabled_until,
+        ttl_hours: event.data.ttl_hours,
+      };
+    case 'CanaryRunObserved':
+      // the drift counter and the schema-error sum are left as they are
+      return {
+        ...base,
+        consecutive_canary_failures: event.data.failures_after,
+        canary_failed_runs: event.data.failed_runs_after,
+      };
     case 'SchemaErrorsReported':
       // Reports recorded before the sum existed carry no errors_after: they changed nothing.
       return {

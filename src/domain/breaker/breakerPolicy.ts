@@ -1,7 +1,7 @@
 import { InvalidBreakerPolicyError } from './breakerErrors';
 
 /**
- * The tunables of a breaker (domain.md §8 names in comments). The policy only shapes `decide`: `evolve`
+ * The tunables of a breaker (docs/domain.md §8 names in comments). The policy only shapes `decide`: `evolve`
  * reads everything it needs from the events, so replaying old history under a new policy rebuilds the
  * same states.
  */
@@ -18,6 +18,13 @@ export interface BreakerPolicy {
   readonly autoRecover: boolean;
   /** COSTSIM_DISABLE_TTL_HOURS: default disable TTL; 0 = until enabled by hand. */
   readonly disableTtlHours: number;
+  /** COSTSIM_CANARY_FAILURE_THRESHOLD: consecutive failed canary runs that trip the breaker (P2). */
+  readonly canaryFailureThreshold: number;
+  /**
+   * COSTSIM_RECOVERY_REQUIRES_CANARY: an expired TTL half-opens the breaker (V2 still off) instead of
+   * closing it; a passing canary closes it, a failing or inconclusive one extends the TTL.
+   */
+  readonly recoveryRequiresCanary: boolean;
 }
 
 export const defaultBreakerPolicy: BreakerPolicy = Object.freeze({
@@ -27,6 +34,8 @@ export const defaultBreakerPolicy: BreakerPolicy = Object.freeze({
   autoDisable: true,
   autoRecover: true,
   disableTtlHours: 24,
+  canaryFailureThreshold: 3,
+  recoveryRequiresCanary: false,
 });
 
 const isPositiveInteger = (n: number): boolean => Number.isInteger(n) && n >= 1;
@@ -43,6 +52,11 @@ export function validateBreakerPolicy(policy: BreakerPolicy): BreakerPolicy {
   if (!isPositiveInteger(schemaErrorThreshold)) {
     throw new InvalidBreakerPolicyError(
       `schemaErrorThreshold must be an integer >= 1, got ${schemaErrorThreshold}`,
+    );
+  }
+  if (!isPositiveInteger(policy.canaryFailureThreshold)) {
+    throw new InvalidBreakerPolicyError(
+      `canaryFailureThreshold must be an integer >= 1, got ${policy.canaryFailureThreshold}`,
     );
   }
   if (!Number.isFinite(disableTtlHours) || disableTtlHours < 0) {

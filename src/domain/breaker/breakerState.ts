@@ -1,7 +1,7 @@
 import type { BreakerDetails } from './breakerCommands';
 import type { Severity, TripTrigger } from './breakerEvents';
 
-/** The public fields of a breaker, exactly as the API shows them (api.md "Breakers"). */
+/** The public fields of a breaker, exactly as the API shows them (docs/api.md "Breakers"). */
 export interface BreakerSnapshot {
   /** true = V2 disabled. */
   readonly open: boolean;
@@ -40,11 +40,22 @@ export interface BreakerState extends BreakerSnapshot {
   readonly ttl_hours: number | null;
   readonly incident: OpenIncident | null;
   /**
-   * Schema errors reported below the threshold since the last drift observation or trip (domain.md §3):
+   * Schema errors reported below the threshold since the last drift observation or trip (docs/domain.md §3):
    * the reports add up, and the sum trips the breaker once it reaches the threshold. Absent in state
    * stored before it existed (read as 0).
    */
   readonly consecutive_schema_errors: number;
+  /**
+   * Consecutive failed canary runs since the last pass or trip, and their run ids (the trip reason names
+   * them). Absent in state stored before they existed (read as 0 / []).
+   */
+  readonly consecutive_canary_failures: number;
+  readonly canary_failed_runs: readonly string[];
+  /**
+   * Recovery gate: the TTL passed and the breaker waits for a canary run. Still open (V2 off: the gate
+   * fails closed). Absent in state stored before it existed (read as false).
+   */
+  readonly half_open: boolean;
 }
 
 export const initialBreakerState = (): BreakerState => ({
@@ -61,6 +72,9 @@ export const initialBreakerState = (): BreakerState => ({
   ttl_hours: null,
   incident: null,
   consecutive_schema_errors: 0,
+  consecutive_canary_failures: 0,
+  canary_failed_runs: [],
+  half_open: false,
 });
 
 /** Only the public fields, e.g. for the API or a read model row. */

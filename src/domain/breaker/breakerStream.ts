@@ -1,6 +1,6 @@
 /**
- * One stream per breaker (architecture.md): `breaker-<name>` for the global breaker,
- * `breaker-<name>@<tenant>` for a tenant's. Breaker names cannot contain `@` (api.md name pattern), so the
+ * One stream per breaker (docs/architecture.md): `breaker-<name>` for the global breaker,
+ * `breaker-<name>@<tenant>` for a tenant's. Breaker names cannot contain `@` (docs/api.md name pattern), so the
  * first `@` always separates the tenant.
  */
 const PREFIX = 'breaker-';

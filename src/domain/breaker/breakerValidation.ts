@@ -3,6 +3,7 @@ import {
   type BreakerInputError,
   ConflictingTtlError,
   InvalidActorError,
+  InvalidCanaryRunError,
   InvalidCountError,
   InvalidDetailsError,
   InvalidDriftScoreError,
@@ -51,9 +52,18 @@ export type ValidCommand =
       readonly incident_id: string;
       readonly now: string;
     }
+  | {
+      readonly type: 'ReportCanaryRun';
+      readonly run_id: string;
+      readonly status: 'pass' | 'fail' | 'error' | 'skipped';
+      readonly failed_on_outliers_only: boolean;
+      readonly actor: string;
+      readonly incident_id: string;
+      readonly now: string;
+    }
   | { readonly type: 'RecoverExpiredBreaker'; readonly now: string };
 
-// Incident ids are 12 characters (domain.md §3); the original used the first 12 chars of a UUID, so `-` is
+// Incident ids are 12 characters (docs/domain.md §3); the original used the first 12 chars of a UUID, so `-` is
 // allowed, and base64url-style ids fit too. Anything else is a caller bug worth failing loudly on.
 const INCIDENT_ID = /^[A-Za-z0-9_-]{12}$/;
 
@@ -138,6 +148,22 @@ function ttlHours(value: unknown): number | null {
   return value;
 }
 
+function canaryRunId(value: unknown): string {
+  if (typeof value !== 'string' || value.length < 1 || value.length > 200) {
+    throw new InvalidCanaryRunError('run_id', 'run_id must be a string of 1..200 characters');
+  }
+  return value;
+}
+
+const CANARY_STATUSES = ['pass', 'fail', 'error', 'skipped'] as const;
+
+function canaryStatus(value: unknown): (typeof CANARY_STATUSES)[number] {
+  if (!(CANARY_STATUSES as readonly unknown[]).includes(value)) {
+    throw new InvalidCanaryRunError('status', 'status must be pass, fail, error or skipped');
+  }
+  return value as (typeof CANARY_STATUSES)[number];
+}
+
 export function validateCommand(command: BreakerCommand): ValidCommand {
   switch (command.type) {
     case 'DisableBreaker': {
@@ -181,6 +207,16 @@ export function validateCommand(command: BreakerCommand): ValidCommand {
         type: command.type,
         error_count: count(command.error_count, 'error_count'),
         details: details(command.details),
+        actor: actor(command.actor),
+        incident_id: incidentId(command.incident_id),
+        now: toIso(command.now, 'now'),
+      };
+    case 'ReportCanaryRun':
+      return {
+        type: command.type,
+        run_id: canaryRunId(command.run_id),
+        status: canaryStatus(command.status),
+        failed_on_outliers_only: command.failed_on_outliers_only === true,
         actor: actor(command.actor),
         incident_id: incidentId(command.incident_id),
         now: toIso(command.now, 'now'),

@@ -4,7 +4,7 @@ import { toSnapshot } from './breakerState';
 import { type Instant, msOf, toIso } from './breakerTime';
 
 /**
- * The effective state at a time: what every reader (API, V2 gate) must see. domain.md §3: "the read path
+ * The effective state at a time: what every reader (API, V2 gate) must see. docs/domain.md §3: "the read path
  * must report closed as soon as the TTL has passed, even before the recovery is written". So when a
  * recovery is due, the view already shows the state the recovery will produce (closed, no reason, no
  * incident, counter 0) while `version` and `updated_at` stay those of the stored stream, because no event
@@ -15,7 +15,12 @@ export interface BreakerView extends BreakerSnapshot {
 }
 
 /** Only this part of the policy matters to readers. */
-export type RecoveryPolicy = Pick<BreakerPolicy, 'autoRecover'>;
+export type RecoveryPolicy = Pick<BreakerPolicy, 'autoRecover'> &
+  Partial<Pick<BreakerPolicy, 'recoveryRequiresCanary'>>;
+
+/** The TTL of an open breaker has passed (whatever the policy does about it). */
+const ttlPassed = (state: BreakerSnapshot, now: Instant): boolean =>
+  state.open && state.disabled_until !== null && msOf(state.disabled_until) <= msOf(toIso(now, 'now'));
 
 /**
  * True when the breaker is open, has a TTL that has passed (disabled_until ≤ now) and the policy
@@ -23,11 +28,15 @@ export type RecoveryPolicy = Pick<BreakerPolicy, 'autoRecover'>;
  * by hand, and readers must agree with what `decide` will do, hence the policy argument everywhere here.
  */
 export function isRecoveryDue(state: BreakerSnapshot, now: Instant, policy: RecoveryPolicy): boolean {
+  // With the recovery gate an expired TTL never closes the breaker by itself: readers keep it open (the
+  // V2 gate fails closed) until a canary run passes.
+  return policy.autoRecover && policy.recoveryRequiresCanary !== true && ttlPassed(state, now);
+}
+
+/** Recovery gate: the TTL passed and the breaker is not half-open yet (the next command records it). */
+export function isHalfOpenDue(state: BreakerState, now: Instant, policy: RecoveryPolicy): boolean {
   return (
-    state.open &&
-    policy.autoRecover &&
-    state.disabled_until !== null &&
-    msOf(state.disabled_until) <= msOf(toIso(now, 'now'))
+    policy.autoRecover && policy.recoveryRequiresCanary === true && !state.half_open && ttlPassed(state, now)
   );
 }
 

@@ -1,7 +1,7 @@
 import type { DomainEvent } from '../decider';
 
 /**
- * A breaker exists once declared (api.md "Breakers"): `costsim_v2` always, others by an operator or by
+ * A breaker exists once declared (docs/api.md "Breakers"): `costsim_v2` always, others by an operator or by
  * COSTSIM_BREAKERS. Declarations are their own aggregate, one stream per name, so a typo in a command can
  * never bring a breaker into being: commands on an undeclared name are refused before anything is written.
  */

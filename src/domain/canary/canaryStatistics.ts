@@ -3,12 +3,12 @@ import { floatRepr, formatFixed, formatPercent } from '../simulation/pythonForma
 import { roundHalfEven } from '../simulation/roundHalfEven';
 
 /**
- * Canary and divergence statistics (domain.md §6), pure and linear in the number of samples: no spread of
+ * Canary and divergence statistics (docs/domain.md §6), pure and linear in the number of samples: no spread of
  * an array onto the call stack (`Math.max(...costs)` throws past ~100 000 values), nothing that can
  * overflow (costs are finite; only differences and ratios of them are formed).
  */
 
-/** One sample: V1 and V2 on the same input, compared (domain.md §2.3). */
+/** One sample: V1 and V2 on the same input, compared (docs/domain.md §2.3). */
 export interface CanarySample {
   readonly v1_cost_cents: number;
   readonly v2_cost_cents: number;
@@ -26,7 +26,7 @@ export interface CanaryThresholds {
   readonly major_ratio: number;
 }
 
-/** domain.md §6: KL > 0.2, outliers > 5 %, major drift samples > 10 %. */
+/** docs/domain.md §6: KL > 0.2, outliers > 5 %, major drift samples > 10 %. */
 export const DEFAULT_CANARY_THRESHOLDS: CanaryThresholds = {
   kl_divergence: 0.2,
   outlier_ratio: 0.05,
@@ -48,7 +48,7 @@ function extent(values: ArrayLike<number>, into: { min: number; max: number }): 
 }
 
 /**
- * KL(P_v1 ‖ Q_v2) of two cost distributions, exactly as domain.md §6 defines it: values clamped ≥ 1; equal
+ * KL(P_v1 ‖ Q_v2) of two cost distributions, exactly as docs/domain.md §6 defines it: values clamped ≥ 1; equal
  * min and max → 0; 10 equal-width bins over the combined range (the maximum falls in the last bin);
  * Σ over p > 1e-10 of p·ln((p + 1e-10)/(q + 1e-10)), floored at 0, 4 dp.
  */
@@ -82,7 +82,7 @@ export interface CanaryMetrics {
   total_samples: number;
   matching_samples: number;
   minor_drift_samples: number;
-  /** major_drift PLUS mismatch, as the original counted them (domain.md §6) */
+  /** major_drift PLUS mismatch, as the original counted them (docs/domain.md §6) */
   major_drift_samples: number;
   /** of |Δcost|, sorted, element ⌊n/2⌋, not rounded */
   median_cost_diff: number;
@@ -171,7 +171,7 @@ export function judgeCanary(
   };
 }
 
-/** The divergence report's statistics (domain.md §6), with the original's rounding. */
+/** The divergence report's statistics (docs/domain.md §6), with the original's rounding. */
 export interface DivergenceMetrics {
   sample_count: number;
   /** 2 dp */

@@ -3,7 +3,7 @@ import type { DomainEvent } from '../decider';
 export const PROVENANCE_VARIANTS = ['v1', 'v2', 'canary'] as const;
 export const PROVENANCE_SOURCES = ['sandbox', 'canary', 'manual', 'backfill'] as const;
 
-/** One provenance record (domain.md §5), as stored in its event and its row. */
+/** One provenance record (docs/domain.md §5), as stored in its event and its row. */
 export interface ProvenanceRecord {
   readonly id: string;
   readonly run_id: string | null;
@@ -28,7 +28,7 @@ export interface ProvenanceRecord {
 
 export type ProvenanceRecorded = DomainEvent<'ProvenanceRecorded', ProvenanceRecord>;
 
-/** A write's records go to one new stream: independent writes never contend (architecture.md). */
+/** A write's records go to one new stream: independent writes never contend (docs/architecture.md). */
 export const provenanceStream = (writeId: string) => `provenance-${writeId}`;
 
 /** cost_delta is derived, so it is always consistent with the two costs. */
@@ -36,7 +36,7 @@ export const costDelta = (v1: number | null, v2: number | null): number | null =
   v1 !== null && v2 !== null ? v2 - v1 : null;
 
 /**
- * Retention (domain.md §5): records created before `before` leave the read model. The events stay in the
+ * Retention (docs/domain.md §5): records created before `before` leave the read model. The events stay in the
  * log (the archive), and a rebuild replays this event too, so purged records do not come back.
  */
 export type ProvenanceRetentionApplied = DomainEvent<

@@ -13,7 +13,7 @@ export const asFloat = (value: number): PyFloat => new PyFloat(value);
 
 /**
  * JSON exactly as the original (Python) service wrote it for hashing: `json.dumps(value, sort_keys=True,
- * separators=(",", ":"))` with its defaults `ensure_ascii=True, allow_nan=True` (domain.md §2.3). Hashes of
+ * separators=(",", ":"))` with its defaults `ensure_ascii=True, allow_nan=True` (docs/domain.md §2.3). Hashes of
  * provenance written by the original must match ours, so every difference from JSON.stringify matters:
  *  - keys sorted by code point (JavaScript's default sort compares UTF-16 units, which differs above U+FFFF);
  *  - every character outside printable ASCII (space..~) escaped: \n \r \t \b \f as such, the rest as
@@ -33,11 +33,24 @@ export function canonicalJson(value: unknown): string {
     const n = Number(value.value);
     return Number.isFinite(n) ? pythonNumberText(value) : (nonFinite(n) ?? 'null');
   }
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (Array.isArray(value)) {
+    let out = '[';
+    for (let i = 0; i < value.length; i++) out += (i > 0 ? ',' : '') + canonicalJson(value[i]);
+    return `${out}]`;
+  }
   if (typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
-    entries.sort(([a], [b]) => compareCodePoints(a, b));
-    return `{${entries.map(([k, v]) => `${pythonJsonString(k)}:${canonicalJson(v)}`).join(',')}}`;
+    const object = value as Record<string, unknown>;
+    const keys = Object.keys(object);
+    // Without surrogates, UTF-16 order (sort's default) is code-point order: no comparator needed.
+    if (keys.some((k) => SURROGATE.test(k))) keys.sort(compareCodePoints);
+    else keys.sort();
+    let out = '{';
+    for (const k of keys) {
+      const v = object[k];
+      if (v === undefined) continue;
+      out += `${out.length > 1 ? ',' : ''}${pythonJsonString(k)}:${canonicalJson(v)}`;
+    }
+    return `${out}}`;
   }
   throw new TypeError(`cannot encode ${typeof value} as JSON`);
 }

@@ -4,7 +4,7 @@ export type Verdict = 'match' | 'minor_drift' | 'major_drift' | 'mismatch';
 export const VERDICTS: readonly Verdict[] = ['match', 'minor_drift', 'major_drift', 'mismatch'];
 
 /**
- * Verdict bounds (domain.md §2.3), inclusive: ≤ 0.05 match, ≤ `warning` minor_drift, ≤ `drift` major_drift,
+ * Verdict bounds (docs/domain.md §2.3), inclusive: ≤ 0.05 match, ≤ `warning` minor_drift, ≤ `drift` major_drift,
  * else mismatch. `warning` is COSTSIM_DRIFT_WARNING_THRESHOLD, `drift` COSTSIM_DRIFT_THRESHOLD — the same
  * threshold the breaker counts failures above, so a mismatch is exactly a drift the breaker counts.
  */
@@ -72,7 +72,7 @@ export function verdictOf(drift: number, bounds: VerdictBounds): Verdict {
 }
 
 /**
- * domain.md §2.3. The verdict is decided on the UNROUNDED drift, as the original did: a drift that prints
+ * docs/domain.md §2.3. The verdict is decided on the UNROUNDED drift, as the original did: a drift that prints
  * as 0.2 may be 0.19999999999999998 (V1 3¢, V2 4¢: 0.6 × 1/3), and the bounds are compared with that.
  */
 export function compareResults(v1: ComparedV1, v2: ComparedV2, bounds: VerdictBounds): ComparisonOutcome {

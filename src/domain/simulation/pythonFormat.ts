@@ -1,6 +1,6 @@
 /**
  * The original service's texts were Python f-strings and `str()` of values; its clients and stored records
- * read those texts, so they are reproduced exactly (domain.md §2, §6). JavaScript's own formatting differs:
+ * read those texts, so they are reproduced exactly (docs/domain.md §2, §6). JavaScript's own formatting differs:
  * `toFixed` rounds exact ties up (Python: half to even, `f"{0.125:.2f}"` is "0.12"), drops the sign of
  * `-0`, and `String(3.0)` is "3" where Python's float repr is "3.0".
  */

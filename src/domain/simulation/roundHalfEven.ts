@@ -2,7 +2,7 @@ import { scaledHalfEven } from './exactDouble';
 
 /**
  * Python's `round(x, digits)` for floats: round half to even, decided on the EXACT binary value of the double
- * (domain.md §2.2: "the original used Python's `round`").
+ * (docs/domain.md §2.2: "the original used Python's `round`").
  *
  * How: a finite double is exactly `m · 2^e` (m a 53-bit integer). So `|x| · 10^digits` is exactly the
  * rational `num / den` with BigInt numerator and denominator; integer division gives the floor `q` and the

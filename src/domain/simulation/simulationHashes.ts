@@ -4,7 +4,7 @@ import { asFloat, canonicalJson } from './canonicalJson';
 const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
 
 /**
- * domain.md §2.3: SHA-256 of canonical `{plan, budget_cents}`. `plan` must be the plan as the client wrote
+ * docs/domain.md §2.3: SHA-256 of canonical `{plan, budget_cents}`. `plan` must be the plan as the client wrote
  * it (lossless-parsed, so `30.0` hashes as the float it was and `{}`-less steps stay without params);
  * `budget_cents` is the integer the simulation used (default 1000). Equal inputs share provenance records.
  */

@@ -1,5 +1,5 @@
 /**
- * The input both simulators take (domain.md §2). Validation of the HTTP body happens at the edge (zod);
+ * The input both simulators take (docs/domain.md §2). Validation of the HTTP body happens at the edge (zod);
  * these functions only apply the documented defaults to an already-typed request.
  */
 
@@ -30,7 +30,7 @@ export interface PlanStep {
   readonly params: Readonly<Record<string, unknown>>;
   /**
    * 1..100 when the step gave it; null when it did not. The two look different in V1's answer
-   * (domain.md §2.1: a step with `iterations` carries `iterations`, `base_cost_cents`, `base_latency_ms`
+   * (docs/domain.md §2.1: a step with `iterations` carries `iterations`, `base_cost_cents`, `base_latency_ms`
    * and the "x{n}" description), so "not given" is kept apart from 1.
    */
   readonly iterations: number | null;
@@ -62,7 +62,7 @@ export interface RawSimulationInput {
 export const DEFAULT_BUDGET_CENTS = 1000;
 export const DEFAULT_RISK_THRESHOLD = 0.5;
 
-/** domain.md §2 defaults: skill "unknown", params {}, budget 1000, threshold 0.5; iterations kept as given. */
+/** docs/domain.md §2 defaults: skill "unknown", params {}, budget 1000, threshold 0.5; iterations kept as given. */
 export function normalizeInput(raw: RawSimulationInput): SimulationInput {
   return {
     plan: raw.plan.map((s) => ({
@@ -85,7 +85,7 @@ export const hasParam = (params: Readonly<Record<string, unknown>>, name: string
   Object.prototype.hasOwnProperty.call(params, name);
 
 /**
- * domain.md §2.1: the skill of EVERY step that `allowed_skills` does not allow, in step order, duplicates
+ * docs/domain.md §2.1: the skill of EVERY step that `allowed_skills` does not allow, in step order, duplicates
  * kept (the original appended one gap per step). No restriction when the list is null or empty.
  */
 export function permissionGaps(input: SimulationInput): string[] {

@@ -1,5 +1,5 @@
 /**
- * V1 — the static-table cost simulator, the production answer (domain.md §2.1).
+ * V1 — the static-table cost simulator, the production answer (docs/domain.md §2.1).
  *
  * V1's output is what the original service's clients read and what its stored provenance holds, so every
  * field, text and number is the original's: the mitigation texts, the one risk warning, a budget remaining
@@ -37,7 +37,7 @@ export interface V1SkillRow {
   readonly risk_type: V1RiskType;
 }
 
-/** domain.md §2.1 table, one row per known skill plus `unknown` for every other name. */
+/** docs/domain.md §2.1 table, one row per known skill plus `unknown` for every other name. */
 export const V1_SKILLS: Readonly<Record<SkillKey, V1SkillRow>> = Object.freeze({
   http_call: { cost_cents: 0, latency_ms: 500, risk_probability: 0.1, risk_type: 'timeout' },
   llm_invoke: { cost_cents: 5, latency_ms: 2000, risk_probability: 0.05, risk_type: 'rate_limit' },
@@ -52,7 +52,7 @@ export const V1_SKILLS: Readonly<Record<SkillKey, V1SkillRow>> = Object.freeze({
   unknown: { cost_cents: 10, latency_ms: 1000, risk_probability: 0.2, risk_type: 'unknown' },
 });
 
-/** domain.md §2.1, exactly the original's texts. */
+/** docs/domain.md §2.1, exactly the original's texts. */
 export const V1_MITIGATIONS: Readonly<Record<V1RiskType, string>> = Object.freeze({
   timeout: 'Add retry with exponential backoff',
   rate_limit: 'Implement client-side throttling',
@@ -244,7 +244,7 @@ export function simulateV1(input: SimulationInput): V1Result {
 
   const gaps = permissionGaps(input);
   const budgetSufficient = cost <= budget;
-  // Checked in this order; V1 warns only when the risk decided the status (domain.md §2.1).
+  // Checked in this order; V1 warns only when the risk decided the status (docs/domain.md §2.1).
   let status: V1Status = 'feasible';
   const warnings: string[] = [];
   if (!budgetSufficient) status = 'budget_insufficient';

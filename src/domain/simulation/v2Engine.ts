@@ -2,7 +2,7 @@ import type { SimulationInput } from './simulationInput';
 import type { V2Result } from './v2Simulator';
 
 /**
- * The port V2 is reached through (domain.md §2.2 "V2 must also be pluggable"): the built-in coefficient
+ * The port V2 is reached through (docs/domain.md §2.2 "V2 must also be pluggable"): the built-in coefficient
  * model, or an external V2 over HTTP. Every way V2 can fail is an outcome, never an exception, so the
  * caller can answer V1 whatever happens on the V2 side.
  */
@@ -32,6 +32,8 @@ export type V2EngineName = 'v2_builtin' | 'v2_http';
 export interface V2Engine {
   readonly name: V2EngineName;
   run(request: V2Request): Promise<V2Outcome>;
+  /** An in-process engine may answer synchronously too (the canary prices thousands of samples in a row). */
+  runSync?(request: V2Request): V2Outcome;
   close?(): Promise<void>;
 }
 

@@ -1,6 +1,6 @@
 /**
  * CostSim V2 — the coefficient model with confidence, the candidate run in shadow beside V1
- * (domain.md §2.2). A pure function: no I/O and no clock; the caller measures `runtime_ms` and passes it in
+ * (docs/domain.md §2.2). A pure function: no I/O and no clock; the caller measures `runtime_ms` and passes it in
  * together with the version stamps.
  *
  * Float arithmetic follows the original's order of operations (base + (L/1000)·coef, then · iterations),
@@ -54,7 +54,7 @@ const flat = (
   riskType,
 });
 
-/** domain.md §2.2 table. */
+/** docs/domain.md §2.2 table. */
 export const V2_SKILLS: Readonly<Record<SkillKey, V2SkillModel>> = {
   // base latency 350 ms + 150 ms variance, capped by the timeout param (see estimateStep)
   http_call: flat(0.0, 350.0 + 150, 0.85, 0.08, 'timeout'),
@@ -79,7 +79,7 @@ export const V2_SKILLS: Readonly<Record<SkillKey, V2SkillModel>> = {
   unknown: flat(5.0, 500.0, 0.6, 0.15, 'unknown'),
 };
 
-// Modifier rules of domain.md §2.2.
+// Modifier rules of docs/domain.md §2.2.
 const LLM_OUTPUT_PER_INPUT_CHAR = 2;
 const LLM_MAX_OUTPUT_CHARS = 4000;
 const LLM_LONG_PROMPT_CHARS = 2000;
@@ -106,7 +106,7 @@ export interface V2Options {
 
 export type V2Status = 'success' | 'error' | 'schema_error';
 
-/** Exactly these fields (domain.md §2.2); the three numbers were floats in the original. */
+/** Exactly these fields (docs/domain.md §2.2); the three numbers were floats in the original. */
 export interface V2StepEstimate {
   readonly step_index: number;
   readonly skill_id: string;
@@ -275,7 +275,7 @@ function estimateStep(step: PlanStep, index: number): StepModel {
     }
   }
 
-  // domain.md §2.2 "Fix": iterations exactly as V1 — cost and latency × n, risk 1 − (1 − p)^n. Confidence
+  // docs/domain.md §2.2 "Fix": iterations exactly as V1 — cost and latency × n, risk 1 − (1 − p)^n. Confidence
   // is a property of the estimate, not of how often the step runs, so iterations leave it alone.
   const n = step.iterations;
   return {

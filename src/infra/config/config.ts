@@ -1,8 +1,9 @@
 import { hostname } from 'node:os';
+import { Cron } from 'croner';
 import { z } from 'zod';
 
 /**
- * The one place that reads the environment (domain.md §8). Every value is validated at start-up and a bad
+ * The one place that reads the environment (docs/domain.md §8). Every value is validated at start-up and a bad
  * one stops the service with a message naming the variable; everything else receives a typed `Config`.
  */
 
@@ -56,7 +57,7 @@ const urlList = z
     return urls.map((u) => u.replace(/\/+$/, ''));
   });
 
-/** Comma-separated breaker names (api.md "Breakers": the declared breakers besides costsim_v2). */
+/** Comma-separated breaker names (docs/api.md "Breakers": the declared breakers besides costsim_v2). */
 const breakerNames = z
   .string()
   .optional()
@@ -79,6 +80,49 @@ const breakerNames = z
 
 const MIB = 1024 * 1024;
 
+/** A cron expression croner accepts (5 or 6 fields). */
+const cronExpression = z
+  .string()
+  .default('0 3 * * *')
+  .superRefine((v, ctx) => {
+    try {
+      new Cron(v, { paused: true }).stop();
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: `not a cron expression: ${(err as Error).message}` });
+    }
+  });
+
+/** An IANA time zone the runtime knows (Intl). */
+const timeZone = z
+  .string()
+  .default('UTC')
+  .refine(
+    (v) => {
+      try {
+        new Intl.DateTimeFormat('en', { timeZone: v });
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    { message: 'must be an IANA time zone (e.g. UTC, Europe/Berlin)' },
+  );
+
+/** Optional number in [min, max]; unset or empty = undefined. */
+const optionalNum = (min: number, max: number) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === '') return undefined;
+      const n = Number(v);
+      if (!Number.isFinite(n) || n < min || n > max) {
+        ctx.addIssue({ code: 'custom', message: `must be a number in [${min}, ${max}], got "${v}"` });
+        return z.NEVER;
+      }
+      return n;
+    });
+
 /**
  * Every variable the service reads, with its default. docs/configuration.md documents each one (a unit test
  * checks that every key here appears there): add a variable here and a row there.
@@ -94,10 +138,43 @@ const envSchema = z.object({
   COSTSIM_V2_SANDBOX: bool(false),
   COSTSIM_V2_AUTO_DISABLE: bool(true),
   COSTSIM_CANARY_ENABLED: bool(true),
+  /** When the leader runs the canary (cron, croner syntax), in COSTSIM_CANARY_TZ. */
+  COSTSIM_CANARY_SCHEDULE: cronExpression,
+  COSTSIM_CANARY_TZ: timeZone,
+  /** Recent sandbox pairs a run samples when the request names no sample_count (docs/domain.md §6: 100). */
+  COSTSIM_CANARY_SAMPLE_COUNT: num(100, 10, 1000, true),
+  /** A run still going after this ends with status `error`; nothing half-done counts as a pass. */
+  COSTSIM_CANARY_MAX_RUNTIME_SECONDS: num(300, 0.001, 86400),
+  /** Optional fail rule: the paired (Wilcoxon signed-rank) p-value below this fails the run. */
+  COSTSIM_CANARY_PAIRED_ALPHA: optionalNum(0, 1),
+  /** Datasets scheduled and recovery runs include: unset = all, `none` = none, else comma-separated ids. */
+  COSTSIM_CANARY_DATASETS: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === '') return null;
+      if (v.trim() === 'none') return [];
+      const ids = v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
+      const bad = ids.find((id) => !/^[a-z0-9][a-z0-9_.-]{0,63}$/.test(id));
+      if (bad !== undefined) {
+        ctx.addIssue({ code: 'custom', message: `"${bad}" is not a dataset id` });
+        return z.NEVER;
+      }
+      return ids;
+    }),
+  /** A directory of extra golden datasets (`*.json`), loaded beside the built-in ones. */
+  COSTSIM_DATASETS_DIR: z.string().min(1).optional(),
   COSTSIM_DRIFT_THRESHOLD: num(0.2, 0, 1),
   COSTSIM_DRIFT_WARNING_THRESHOLD: num(0.15, 0, 1),
   COSTSIM_SCHEMA_ERROR_THRESHOLD: num(5, 1, 1_000_000, true),
   COSTSIM_FAILURE_THRESHOLD: num(3, 1, 1_000_000, true),
+  /** Consecutive failed canary runs that trip the breaker (P2): KL and per-sample drift are different scales. */
+  COSTSIM_CANARY_FAILURE_THRESHOLD: num(3, 1, 1_000_000, true),
+  /** Recovery gate: an expired TTL half-opens the breaker; only a passing canary closes it. */
+  COSTSIM_RECOVERY_REQUIRES_CANARY: bool(false),
   COSTSIM_AUTO_RECOVER: bool(true),
   COSTSIM_DISABLE_TTL_HOURS: num(24, 0, 24 * 365 * 10),
   COSTSIM_BREAKER_SCOPE: z.enum(['global', 'tenant']).default('global'),
@@ -129,7 +206,7 @@ const envSchema = z.object({
    */
   COSTSIM_RUNBOOK_URL: z.url({ message: 'must be an absolute URL' }).optional(),
   COSTSIM_BREAKERS: breakerNames,
-  /** Body limit of provenance writes (api.md Conventions); every other route takes at most 1 MiB. */
+  /** Body limit of provenance writes (docs/api.md Conventions); every other route takes at most 1 MiB. */
   COSTSIM_MAX_BATCH_BYTES: num(64 * MIB, MIB, 1024 * MIB, true),
   /** true: /metrics shows per-tenant and per-breaker series to anyone (else only with the metrics token). */
   COSTSIM_METRICS_DETAIL: bool(false),
@@ -198,11 +275,24 @@ export interface Config {
   apiKeysFile: string | undefined;
   sandboxEnabled: boolean;
   canaryEnabled: boolean;
+  canary: {
+    schedule: string;
+    timeZone: string;
+    sampleCount: number;
+    maxRuntimeSeconds: number;
+    /** undefined = the paired test is reported, never a fail reason */
+    pairedAlpha: number | undefined;
+    datasetsDir: string | undefined;
+    /** datasets of scheduled and recovery runs: null = all */
+    datasets: string[] | null;
+  };
   breaker: {
     driftThreshold: number;
     driftWarningThreshold: number;
     schemaErrorThreshold: number;
     failureThreshold: number;
+    canaryFailureThreshold: number;
+    recoveryRequiresCanary: boolean;
     autoDisable: boolean;
     autoRecover: boolean;
     disableTtlHours: number;
@@ -270,6 +360,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       `BREAKER_CACHE_POLL_MS: must be below BREAKER_CACHE_MAX_STALENESS_MS (${e.BREAKER_CACHE_MAX_STALENESS_MS}), or the V2 gate fails closed between two polls`,
     ]);
   }
+  if (e.COSTSIM_RECOVERY_REQUIRES_CANARY && !e.COSTSIM_CANARY_ENABLED) {
+    throw new ConfigError([
+      'COSTSIM_RECOVERY_REQUIRES_CANARY: needs COSTSIM_CANARY_ENABLED=true (no canary would ever close a half-open breaker)',
+    ]);
+  }
   if (e.COSTSIM_DRIFT_WARNING_THRESHOLD > e.COSTSIM_DRIFT_THRESHOLD) {
     throw new ConfigError([
       `COSTSIM_DRIFT_WARNING_THRESHOLD: must not exceed COSTSIM_DRIFT_THRESHOLD (${e.COSTSIM_DRIFT_THRESHOLD})`,
@@ -286,11 +381,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     apiKeysFile: e.COSTSIM_API_KEYS_FILE,
     sandboxEnabled: e.COSTSIM_V2_SANDBOX,
     canaryEnabled: e.COSTSIM_CANARY_ENABLED,
+    canary: {
+      schedule: e.COSTSIM_CANARY_SCHEDULE,
+      timeZone: e.COSTSIM_CANARY_TZ,
+      sampleCount: e.COSTSIM_CANARY_SAMPLE_COUNT,
+      maxRuntimeSeconds: e.COSTSIM_CANARY_MAX_RUNTIME_SECONDS,
+      pairedAlpha: e.COSTSIM_CANARY_PAIRED_ALPHA,
+      datasetsDir: e.COSTSIM_DATASETS_DIR,
+      datasets: e.COSTSIM_CANARY_DATASETS,
+    },
     breaker: {
       driftThreshold: e.COSTSIM_DRIFT_THRESHOLD,
       driftWarningThreshold: e.COSTSIM_DRIFT_WARNING_THRESHOLD,
       schemaErrorThreshold: e.COSTSIM_SCHEMA_ERROR_THRESHOLD,
       failureThreshold: e.COSTSIM_FAILURE_THRESHOLD,
+      canaryFailureThreshold: e.COSTSIM_CANARY_FAILURE_THRESHOLD,
+      recoveryRequiresCanary: e.COSTSIM_RECOVERY_REQUIRES_CANARY,
       autoDisable: e.COSTSIM_V2_AUTO_DISABLE,
       autoRecover: e.COSTSIM_AUTO_RECOVER,
       disableTtlHours: e.COSTSIM_DISABLE_TTL_HOURS,

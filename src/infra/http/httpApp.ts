@@ -13,7 +13,7 @@ import { requestContext } from './requestContext';
 import { traceContext } from './traceContext';
 import { accessLog, requestLogFields } from './accessLog';
 
-/** Every body but a provenance write's (api.md Conventions). */
+/** Every body but a provenance write's (docs/api.md Conventions). */
 export const MAX_BODY_BYTES = 1024 * 1024;
 
 declare module 'express-serve-static-core' {
@@ -31,7 +31,7 @@ export interface HttpAppOptions {
   /** Routes that need no key (health, metrics, documents): mounted before authentication. */
   mountPublic?: (app: Express) => void;
   /**
-   * Authentication of /costsim, run before any body is read or parsed (api.md Conventions: an
+   * Authentication of /costsim, run before any body is read or parsed (docs/api.md Conventions: an
    * unauthenticated request gets 401 whatever its body).
    */
   authenticate?: RequestHandler;

@@ -23,7 +23,7 @@ export const DEFAULT_SERVER_LIMITS: ServerLimits = {
 
 /**
  * A whole HTTP/1.1 response written on the raw socket, for answers given before (or instead of) Express:
- * still problem+json with an X-Request-ID (api.md Conventions), and the connection closed after it.
+ * still problem+json with an X-Request-ID (docs/api.md Conventions), and the connection closed after it.
  */
 export function rawProblemResponse(status: number, detail: string, extraHeaders: string[] = []): string {
   const title = STATUS_CODES[status] ?? 'Error';

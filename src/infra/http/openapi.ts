@@ -39,6 +39,11 @@ const TAGS = [
   },
   { name: 'provenance', description: 'V1/V2 provenance records, drift statistics and divergence' },
   { name: 'alerts', description: 'The alert outbox towards Alertmanager, for operators' },
+  {
+    name: 'canary',
+    description: 'Canary runs of V2 against recent traffic and the golden datasets, and their reports',
+  },
+  { name: 'datasets', description: 'Golden (reference) datasets and their validation against V2' },
   { name: 'operations', description: 'Health, metrics and this document (no key needed)' },
   { name: 'projections', description: 'Read models: checkpoints, failures and dead letters, for operators' },
   { name: 'status', description: 'The live status page and its event stream' },

@@ -1,5 +1,5 @@
 /**
- * PostgreSQL advisory lock ids (domain.md §7). 7001–7004 are the original service's; the rest are ours.
+ * PostgreSQL advisory lock ids (docs/domain.md §7). 7001–7004 are the original service's; the rest are ours.
  */
 export const LockIds = {
   canary: 7001,

@@ -67,6 +67,15 @@ export class PgNotificationListener {
 }
 
 /**
+ * At most one NOTIFY per channel and notifier this often. Nothing reads faster than that under load: a
+ * projection lane takes its next batch PROJECTOR_BATCH_WINDOW_MS (20 ms) after the last, the V2 gate reads
+ * at most every 15 ms. At 5 ms, each NOTIFY of a busy replica (two notifiers: the main pool's and the
+ * breaker commands') woke every idle lane into a read and a checkpoint write, ~0.4 database round trips per
+ * simulate request (bench simulate). The first NOTIFY after a quiet spell still goes out at once.
+ */
+export const NOTIFY_MIN_INTERVAL_MS = 20;
+
+/**
  * Sends NOTIFY after commits, throttled per channel: at most one in flight, at most one per `minIntervalMs`,
  * and always one more after the last call (trailing edge), so no commit goes un-signalled. A notification
  * is only a wake-up (consumers poll too), so sending one per burst instead of one per commit loses nothing;
@@ -78,7 +87,7 @@ export class CoalescingNotifier {
 
   constructor(
     private readonly pool: pg.Pool,
-    private readonly minIntervalMs = 5,
+    private readonly minIntervalMs = NOTIFY_MIN_INTERVAL_MS,
   ) {}
 
   notify(channel: string): void {

@@ -3,7 +3,7 @@ import { abortableSleep } from '../abortableSleep';
 import { LeaderElector } from './leaderElector';
 
 /**
- * A singleton job (domain.md §7): one replica at a time, chosen by an advisory lock held on a dedicated
+ * A singleton job (docs/domain.md §7): one replica at a time, chosen by an advisory lock held on a dedicated
  * connection, runs `pass` every `intervalMs`. A failed pass is logged and retried next interval; losing the
  * lock (or stop()) ends the wait at once, and the next leader takes over.
  */

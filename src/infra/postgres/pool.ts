@@ -11,7 +11,7 @@ export interface PoolOptions {
 
 /**
  * A pooled connection set. `idle_in_transaction_session_timeout` bounds how long a stuck transaction can
- * hold back event-store readers (architecture.md: a long-open transaction delays them).
+ * hold back event-store readers (docs/architecture.md: a long-open transaction delays them).
  */
 export function createPool(connectionString: string, options: PoolOptions = {}): pg.Pool {
   const pool = new pg.Pool({

@@ -18,7 +18,7 @@ export interface HttpV2Options {
 const MAX_ANSWER_BYTES = 1024 * 1024;
 
 /**
- * An external V2 over HTTP (domain.md §2.2): POSTs the simulation input — the plan exactly as the client
+ * An external V2 over HTTP (docs/domain.md §2.2): POSTs the simulation input — the plan exactly as the client
  * wrote it, numbers included — and expects V2's output fields back, validated by v2AnswerSchema. Connections
  * are kept alive in an undici Pool. Every failure is an outcome: a timeout (one signal for the whole
  * exchange), a non-2xx status, a refused connection, or an answer that is not V2's output (a schema error).

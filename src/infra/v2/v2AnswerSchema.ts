@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { V2Result } from '../../domain/simulation/v2Simulator';
 
 /**
- * What an external V2 must answer: V2's output fields (domain.md §2.2; the original's `to_dict`). Bounded,
+ * What an external V2 must answer: V2's output fields (docs/domain.md §2.2; the original's `to_dict`). Bounded,
  * so that whatever it answers is storable in provenance and cannot make one request costly for others:
  * a plan has at most 100 steps, so do the lists; texts are short. Unknown fields are dropped.
  */

@@ -28,7 +28,7 @@ export interface AlertStats {
   oldest_pending: string | null;
 }
 
-/** Reads of the alert queue for operators (api.md "Alerts"). `tenant` undefined = every tenant. */
+/** Reads of the alert queue for operators (docs/api.md "Alerts"). `tenant` undefined = every tenant. */
 export class AlertQueries {
   constructor(private readonly pool: pg.Pool) {}
 

@@ -8,7 +8,10 @@ import {
   routedRowId,
 } from '../../domain/alerts/alertDeliveryEvents';
 import { type BreakerEvent, breakerEventTypes, parseBreakerStreamName } from '../../domain/breaker';
+import type { CanaryFailedFacts } from '../../domain/alerts/canaryAlerts';
+import type { CanaryReport } from '../../domain/canary/canaryReport';
 import type { StoredEvent } from '../../infra/eventStore/eventStore';
+import { DEFAULT_BREAKER } from '../breaker/breakerStateCache';
 import type { Projection } from '../projection';
 
 const breakerEvents: ReadonlySet<string> = new Set(breakerEventTypes);
@@ -24,6 +27,8 @@ const DEFAULT_INSTANCE = 'costsim-guard';
  *    intent is queued;
  *  - BreakerEnabled / BreakerAutoRecovered: alert_firing is marked resolved; an `enable` intent is queued;
  *  - DriftTripSuppressed (auto-disable off): a `drift_warning` intent, its facts on the row;
+ *  - BreakerRecoveryDeferred (recovery gate): a `recovery_deferred` intent saying why V2 stays off;
+ *  - CanaryRunCompleted with status `fail`: a `canary_fail` intent (CostSimCanaryFailed), its facts on the row;
  *  - AlertDelivered / AlertDeliveryFailed: the routed row takes the outcome (created from its intent if a
  *    rebuild has not routed it yet), never going back to fewer attempts.
  * Intent rows carry no rendered payload: the worker renders alerts from alert_firing when it sends, so a
@@ -36,6 +41,8 @@ export const alertQueueProjection: Projection = {
     'BreakerEnabled',
     'BreakerAutoRecovered',
     'DriftTripSuppressed',
+    'BreakerRecoveryDeferred',
+    'CanaryRunCompleted',
     ...alertDeliveryEventTypes,
     ...alertAdminEventTypes,
   ],
@@ -66,6 +73,10 @@ export const alertQueueProjection: Projection = {
         queued = true;
         continue;
       }
+      if (stored.type === 'CanaryRunCompleted') {
+        queued = (await queueCanaryFailure(tx, stored)) || queued;
+        continue;
+      }
       const ref = parseBreakerStreamName(stored.streamName);
       if (!ref) continue;
       const event = { type: stored.type, data: stored.data } as unknown as BreakerEvent;
@@ -86,6 +97,11 @@ export const alertQueueProjection: Projection = {
           ],
         );
         await queueIntent(tx, `${stored.eventId}:disable`, 'disable', ref, event.data.incident_id, stored);
+        queued = true;
+      } else if (event.type === 'BreakerRecoveryDeferred') {
+        const facts = { breaker: ref.name, tenant_id: ref.tenant_id, instance, deferred: event.data };
+        const key = `${stored.eventId}:recovery_deferred`;
+        await queueIntent(tx, key, 'recovery_deferred', ref, event.data.incident_id, stored, facts);
         queued = true;
       } else if (event.type === 'DriftTripSuppressed') {
         const facts = { breaker: ref.name, tenant_id: ref.tenant_id, instance, drift: event.data };
@@ -119,10 +135,30 @@ export const alertQueueProjection: Projection = {
   },
 };
 
+/** A failed canary run queues CostSimCanaryFailed (docs/domain.md §4); any other status queues nothing. */
+async function queueCanaryFailure(tx: pg.ClientBase, stored: StoredEvent): Promise<boolean> {
+  const { report } = stored.data as unknown as { report: CanaryReport };
+  if (report.status !== 'fail') return false;
+  const instance = typeof stored.metadata.instance === 'string' ? stored.metadata.instance : DEFAULT_INSTANCE;
+  const facts: CanaryFailedFacts = {
+    run_id: report.run_id,
+    timestamp: report.timestamp,
+    failure_reasons: report.failure_reasons,
+    total_samples: report.total_samples,
+    kl_divergence: report.kl_divergence,
+    instance,
+  };
+  // Not a breaker's alert: filed under the breaker the canary judges (costsim_v2, global).
+  await queueIntent(tx, `${stored.eventId}:canary_fail`, 'canary_fail', CANARY_BREAKER, null, stored, facts);
+  return true;
+}
+
+const CANARY_BREAKER = { name: DEFAULT_BREAKER, tenant_id: null };
+
 function queueIntent(
   tx: pg.ClientBase,
   key: string,
-  type: 'disable' | 'enable' | 'drift_warning',
+  type: 'disable' | 'enable' | 'drift_warning' | 'canary_fail' | 'recovery_deferred',
   ref: { name: string; tenant_id: string | null },
   incidentId: string | null,
   stored: StoredEvent,

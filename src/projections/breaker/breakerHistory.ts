@@ -15,7 +15,7 @@ export interface BreakerHistory {
 }
 
 /**
- * A breaker's history up to `until` (api.md "history"): its last `limit` events and the state at `until`
+ * A breaker's history up to `until` (docs/api.md "history"): its last `limit` events and the state at `until`
  * folded from the events alone (the audit log itself, never a read model), as a reader at that instant
  * would have seen it (TTL included).
  */

@@ -364,6 +364,11 @@ export class BreakerStateCache {
     return this.states.get(breakerStreamName(name, tenantId));
   }
 
+  /** The whole aggregate state held for one breaker (the recovery gate reads `half_open` from it). */
+  state(name: string, tenantId: string | null): BreakerState | undefined {
+    return this.states.get(breakerStreamName(name, tenantId));
+  }
+
   /** The breaker's own state, TTL-aware (as every reader must be); says nothing about trust. */
   isOpen(name: string, tenantId: string | null, now = new Date()): boolean {
     const state = this.states.get(breakerStreamName(name, tenantId));
@@ -372,7 +377,7 @@ export class BreakerStateCache {
 
   /**
    * May V2 run for this tenant? Only if the gate is trusted and neither the global nor the tenant's
-   * breaker is open (domain.md §3). In memory: no I/O, a few map lookups.
+   * breaker is open (docs/domain.md §3). In memory: no I/O, a few map lookups.
    */
   isV2Disabled(tenantId: string | null = null, now = new Date()): boolean {
     return (

@@ -1,6 +1,6 @@
 import { type BreakerSnapshot, type BreakerState, type RecoveryPolicy, stateAt } from '../../domain/breaker';
 
-/** A breaker as the API shows it (api.md "Breakers"). */
+/** A breaker as the API shows it (docs/api.md "Breakers"). */
 export interface BreakerStateView extends BreakerSnapshot {
   name: string;
   tenant_id: string | null;

@@ -5,7 +5,7 @@ import { type Projection, neverPark } from '../projection';
 
 /**
  * cb_incidents: one row per trip, opened by BreakerTripped and resolved by an enable or a recovery; its
- * alert is marked sent when the incident's firing alert reached an Alertmanager (domain.md §4).
+ * alert is marked sent when the incident's firing alert reached an Alertmanager (docs/domain.md §4).
  */
 export const cbIncidentsProjection: Projection = {
   name: 'cb_incidents',

@@ -36,8 +36,8 @@ const PAIRS = `from provenance
     and created_at >= $1 and created_at <= $2 and ($3::text is null or tenant_id = $3)`;
 
 /**
- * GET /costsim/divergence (api.md, the original route): V1 vs V2 over the real pairs recorded by the
- * sandbox in a window, with the canary's statistics and the original's rounding (domain.md §6). The
+ * GET /costsim/divergence (docs/api.md, the original route): V1 vs V2 over the real pairs recorded by the
+ * sandbox in a window, with the canary's statistics and the original's rounding (docs/domain.md §6). The
  * statistics read four columns as arrays (no row objects), so a window of any size costs a few numbers per
  * pair; the detail list is its own LIMIT query.
  */

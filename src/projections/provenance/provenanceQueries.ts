@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { ProvenanceRecord } from '../../domain/provenance/provenanceRecorded';
 import { parseStorableInstant } from '../../domain/storableValues';
+import { driftStatsFromRollup, rollupAnswers } from './driftStatsRollup';
 
 export interface ProvenanceFilter {
   /** undefined = every tenant */
@@ -12,6 +13,8 @@ export interface ProvenanceFilter {
   /** inclusive bounds */
   from?: Date;
   to?: Date;
+  /** exclusive upper bound (a whole day as the end of a window: its next midnight) */
+  before?: Date;
 }
 
 interface Cursor {
@@ -53,7 +56,7 @@ function decodeCursor(value: string): Cursor {
 }
 
 /** WHERE clause and parameters of a filter (parameters numbered from 1). */
-function where(filter: ProvenanceFilter): { sql: string; params: unknown[] } {
+export function where(filter: ProvenanceFilter): { sql: string; params: unknown[] } {
   const clauses: string[] = [];
   const params: unknown[] = [];
   const add = (sql: string, value: unknown) => {
@@ -67,6 +70,7 @@ function where(filter: ProvenanceFilter): { sql: string; params: unknown[] } {
   if (filter.run_id) add('run_id = ?', filter.run_id);
   if (filter.from) add('created_at >= ?', filter.from);
   if (filter.to) add('created_at <= ?', filter.to);
+  if (filter.before) add('created_at < ?', filter.before);
   return { sql: clauses.length > 0 ? `where ${clauses.join(' and ')}` : '', params };
 }
 
@@ -90,7 +94,7 @@ export interface DriftStats {
  * `numeric()` below — scaling by a power of two is exact in binary floating point, so the result is the
  * same number percentile_cont would give on the raw values.
  */
-const PERCENTILE_SCALE = 4;
+export const PERCENTILE_SCALE = 4;
 const STATS_COLUMNS = `count(*)::int as total, avg(cost_delta::numeric) as avg_delta,
   min(cost_delta) as min_delta, max(cost_delta) as max_delta,
   stddev_samp(cost_delta::numeric) as stddev_delta,
@@ -108,7 +112,7 @@ export interface DriftBucket {
   max_drift: number | null;
 }
 
-/** Reads of the provenance table (api.md "Provenance"). */
+/** Reads of the provenance table (docs/api.md "Provenance"). */
 export class ProvenanceQueries {
   constructor(private readonly pool: pg.Pool) {}
 
@@ -177,11 +181,13 @@ export class ProvenanceQueries {
     }));
   }
 
-  /** Over records that have both costs (domain.md §5); groups by variant or tenant when asked. */
+  /** Over records that have both costs (docs/domain.md §5); groups by variant or tenant when asked. */
   async driftStats(
     filter: ProvenanceFilter,
     groupBy: 'none' | 'variant' | 'tenant',
   ): Promise<DriftStats & { groups?: Record<string, DriftStats> }> {
+    // By tenant, variant and time only: from the daily rollup (docs/projections.md "Drift rollup").
+    if (rollupAnswers(filter)) return driftStatsFromRollup(this.pool, filter, groupBy);
     const w = where(filter);
     const both = w.sql ? `${w.sql} and cost_delta is not null` : 'where cost_delta is not null';
     const { rows } = await this.pool.query<DriftStats>(
@@ -206,7 +212,7 @@ export class ProvenanceQueries {
  * pg returns numerics as strings and doubles as numbers; the API answers numbers (or null, also for a
  * figure beyond float8, which JSON cannot carry).
  */
-function numeric(row: DriftStats): DriftStats {
+export function numeric(row: DriftStats): DriftStats {
   const n = (v: unknown, scale = 1) => {
     if (v === null || v === undefined) return null;
     const x = Number(v) * scale;

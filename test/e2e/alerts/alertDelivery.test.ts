@@ -103,7 +103,7 @@ testWithAlertmanager(
     await eventually(async () => {
       const held = (await am.alerts()).filter((a) => a.labels.circuit_breaker === 'alerted');
       // The firing alert is resolved; the informational CostSimV2Reenabled is active for five minutes
-      // (domain.md §4: an alert that arrived resolved would never be notified).
+      // (docs/domain.md §4: an alert that arrived resolved would never be notified).
       expect(held.map((a) => [a.labels.alertname, a.status.state])).toEqual([
         ['CostSimV2Reenabled', 'active'],
       ]);

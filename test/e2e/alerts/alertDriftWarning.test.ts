@@ -4,7 +4,7 @@ import { eventually } from '../../support/eventually';
 import { type TestService, startTestService, testKeys } from '../../support/serviceHarness';
 
 /**
- * domain.md §3: with COSTSIM_V2_AUTO_DISABLE=false drift never trips the breaker, but it still alerts P2 —
+ * docs/domain.md §3: with COSTSIM_V2_AUTO_DISABLE=false drift never trips the breaker, but it still alerts P2 —
  * here, in the real Alertmanager, as CostSimV2DriftWarning, once per run of failures.
  */
 let am: RunningAlertmanager;

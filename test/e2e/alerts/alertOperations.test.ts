@@ -9,7 +9,7 @@ import { eventually } from '../../support/eventually';
 import { type TestService, startTestService, testKeys } from '../../support/serviceHarness';
 
 /**
- * Operators' alert routes (api.md "Alerts (operators)") and the re-assertion of firing alerts. Two
+ * Operators' alert routes (docs/api.md "Alerts (operators)") and the re-assertion of firing alerts. Two
  * targets: the real Alertmanager, and an endpoint that rejects everything (HTTP 400), so that failed rows
  * exist to retry and purge.
  */

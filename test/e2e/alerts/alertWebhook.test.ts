@@ -5,7 +5,7 @@ import { type TestService, startTestService, testKeys } from '../../support/serv
 import { type WebhookReceiver, startWebhookReceiver } from '../../support/webhookReceiver';
 
 /**
- * domain.md §4 end to end, where an on-call sees it: the service → the real Alertmanager → its webhook
+ * docs/domain.md §4 end to end, where an on-call sees it: the service → the real Alertmanager → its webhook
  * receiver (send_resolved on). A trip is notified firing; the enable is notified as the resolve of that
  * alert AND as a firing CostSimV2Reenabled (which, sent with startsAt = endsAt as before, Alertmanager
  * would have dropped without a notification).

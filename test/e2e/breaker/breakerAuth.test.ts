@@ -2,7 +2,7 @@ import { type BreakerStateView, command, expectProblem, settle, snapshot } from 
 import { type TestService, startTestService, testKeys } from '../../support/serviceHarness';
 
 /**
- * Authentication, scopes, tenants and request ids on every breaker route (api.md "Conventions"):
+ * Authentication, scopes, tenants and request ids on every breaker route (docs/api.md "Conventions"):
  * no/unknown key → 401, missing scope → 403, a tenant key can neither read nor change another tenant's
  * breaker, every error is problem+json and none of them writes anything.
  */

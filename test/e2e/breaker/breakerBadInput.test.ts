@@ -9,7 +9,7 @@ import { eventually } from '../../support/eventually';
 import { type TestService, startTestService, testKeys } from '../../support/serviceHarness';
 
 /**
- * The bad-input matrix (api.md "Conventions", "Types are strict"): malformed JSON, wrong types,
+ * The bad-input matrix (docs/api.md "Conventions", "Types are strict"): malformed JSON, wrong types,
  * out-of-range numbers, unknown fields, oversized bodies, wrong content types and SQL-looking names and
  * tenants. Each is answered with problem+json naming the bad field, and none changes any table or stream.
  */

@@ -11,7 +11,7 @@ import { eventually } from '../../support/eventually';
 import { type TestService, startTestService, testKeys } from '../../support/serviceHarness';
 
 /**
- * Breaker command routes over HTTP (api.md "Breakers", "Precise semantics"): disable, enable, drift and
+ * Breaker command routes over HTTP (docs/api.md "Breakers", "Precise semantics"): disable, enable, drift and
  * schema-errors, each checked in its response and then on the read side (projections, eventually
  * consistent: read with ?min_version=<version from the command> or poll).
  */

@@ -8,7 +8,7 @@ import {
 } from '../../support/breakerHttp';
 
 /**
- * api.md "Breakers": a breaker exists once declared (costsim_v2 always; others by PUT or COSTSIM_BREAKERS).
+ * docs/api.md "Breakers": a breaker exists once declared (costsim_v2 always; others by PUT or COSTSIM_BREAKERS).
  * Every route on an undeclared name answers 404 and writes nothing, so a typo (costsim-v2) can never open
  * an incident and fire an alert for a breaker that gates nothing, nor add metric series.
  */

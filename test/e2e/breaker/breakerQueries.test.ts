@@ -12,7 +12,7 @@ import { eventually } from '../../support/eventually';
 import { type TestService, startTestService, testKeys } from '../../support/serviceHarness';
 
 /**
- * Breaker read routes over HTTP (api.md "Breakers"): the list, one breaker (default state, ETag,
+ * Breaker read routes over HTTP (docs/api.md "Breakers"): the list, one breaker (default state, ETag,
  * ?min_version), incidents (include_resolved, limit, total) and history (positions, ?until, state_at_until).
  */
 

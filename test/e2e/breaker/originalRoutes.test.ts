@@ -11,7 +11,7 @@ import { eventually } from '../../support/eventually';
 import { type TestService, startTestService, testKeys } from '../../support/serviceHarness';
 
 /**
- * The original service's routes, kept for its clients (api.md "Original routes"): GET /costsim/v2/status,
+ * The original service's routes, kept for its clients (docs/api.md "Original routes"): GET /costsim/v2/status,
  * POST /costsim/v2/reset (?reason=, a JSON body, or no body at all) and GET /costsim/v2/incidents, all on
  * the default breaker costsim_v2 for the request's tenant (global + tenant breaker).
  */

@@ -94,6 +94,7 @@ async function driveSecondRound(): Promise<void> {
   await post('/costsim/breakers/pricing/drift', { drift_score: 0.5, sample_count: 10 }, testKeys.write);
   await post('/costsim/breakers/manual-cycle/disable', { reason: 'prometheus e2e', ttl_hours: 0 });
   await post('/costsim/breakers/manual-cycle/enable', { reason: 'done again' });
+  await post('/costsim/canary/run', {});
   await scrapedAfter(Date.now());
 }
 
@@ -144,6 +145,14 @@ async function driveTraffic(): Promise<void> {
   await post('/costsim/breakers/manual-cycle/enable', { reason: 'done' });
   // Schema errors at the threshold: a P3 trip.
   await post('/costsim/breakers/schema-check/schema-errors', { error_count: 5 }, testKeys.write);
+  // A canary run over the recorded sandbox pairs and the golden datasets (runs, KL, last run, golden
+  // drift per dataset); the service leads the canary moments after it starts.
+  await eventually(
+    async () =>
+      expect(((await post('/costsim/canary/run', {})) as { status: string }).status).not.toBe('skipped'),
+    15_000,
+    100,
+  );
 
   // The alert queue has worked: deliveries to the real Alertmanager, failures and re-assertion failures
   // toward the dead one.

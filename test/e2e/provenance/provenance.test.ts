@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { eventually } from '../../support/eventually';
 import { type TestService, startTestService, testKeys } from '../../support/serviceHarness';
 
-/** api.md "Provenance" over HTTP: writes return real ids in order, reads page without skips, stats are exact. */
+/** docs/api.md "Provenance" over HTTP: writes return real ids in order, reads page without skips, stats are exact. */
 let t: TestService;
 afterAll(async () => t.stop());
 

@@ -61,7 +61,7 @@ describe('sandbox on', () => {
       budget_cents: 100,
       run_id: 'run-hello',
     });
-    // the full comparison object (domain.md §2.3), as the original's clients read it
+    // the full comparison object (docs/domain.md §2.3), as the original's clients read it
     expect(body.comparison).toEqual({
       verdict: 'minor_drift',
       v1_cost_cents: 5,

@@ -6,7 +6,7 @@ import { createTestDatabase, type TestDatabase } from '../../support/testDatabas
 import { eventually } from '../../support/eventually';
 
 /**
- * The ordering problem (architecture.md): a transaction that took a lower global position can commit after
+ * The ordering problem (docs/architecture.md): a transaction that took a lower global position can commit after
  * one that took a higher position. A reader must never move past the open transaction's position, and must
  * deliver both events exactly once after it commits — or only the other one if it rolls back.
  */

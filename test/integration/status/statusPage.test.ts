@@ -68,15 +68,22 @@ test("GET /costsim/status: the fragment; a tenant sees its breakers and the glob
 });
 
 test('canary reports: none without the table; the newest rows once it exists', async () => {
-  expect(await latestCanaryReports(svc.db.pool, 5)).toEqual({ available: false, reports: [] });
+  // The canary's migration creates canary_reports; a database without it (the table moved away here) shows
+  // "no canary reports" rather than failing the page.
+  await svc.db.pool.query('alter table canary_reports rename to canary_reports_moved_by_test');
+  try {
+    expect(await latestCanaryReports(svc.db.pool, 5)).toEqual({ available: false, reports: [] });
+  } finally {
+    await svc.db.pool.query('alter table canary_reports_moved_by_test rename to canary_reports');
+  }
+  expect(await latestCanaryReports(svc.db.pool, 5)).toEqual({ available: true, reports: [] });
   await svc.db.pool.query(
-    `create table canary_reports (run_id text, "timestamp" timestamptz, status text, passed boolean)`,
+    `insert into canary_reports
+       (run_id, status, passed, trigger, started_at, completed_at, total_samples, kl_divergence, report)
+     values ('old', 'pass', true, 'manual', now() - interval '1 day', now() - interval '1 day', 10, 0.01, '{}'),
+            ('new', 'fail', false, 'manual', now(), now(), 10, 0.5, '{}')`,
   );
   try {
-    await svc.db.pool.query(
-      `insert into canary_reports values ('old', now() - interval '1 day', 'completed', true),
-                                         ('new', now(), 'completed', false)`,
-    );
     const { available, reports } = await latestCanaryReports(svc.db.pool, 5);
     expect(available).toBe(true);
     expect(reports.map((r) => r.run_id)).toEqual(['new', 'old']);
@@ -84,6 +91,6 @@ test('canary reports: none without the table; the newest rows once it exists', a
     expect(page).toContain('new');
     expect(page).not.toContain('no canary reports');
   } finally {
-    await svc.db.pool.query('drop table canary_reports');
+    await svc.db.pool.query(`delete from canary_reports where run_id in ('old', 'new')`);
   }
 });

@@ -92,7 +92,7 @@ describe('breaker alerts (domain.md §4)', () => {
       severity: 'info',
       tenant_id: 'acme',
     });
-    // domain.md §4: startsAt = now, endsAt = now + 5 min (an alert that arrives resolved is never notified).
+    // docs/domain.md §4: startsAt = now, endsAt = now + 5 min (an alert that arrives resolved is never notified).
     expect(info!.startsAt).toBe('2026-11-27T12:01:00.000Z');
     expect(info!.endsAt).toBe('2026-11-27T12:06:00.000Z');
     expect(Date.parse(info!.endsAt!)).toBeGreaterThan(Date.parse(info!.startsAt));

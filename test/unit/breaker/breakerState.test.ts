@@ -57,6 +57,9 @@ describe('state', () => {
       ttl_hours: null,
       incident: null,
       consecutive_schema_errors: 0,
+      consecutive_canary_failures: 0,
+      canary_failed_runs: [],
+      half_open: false,
     });
     expect(isOpenAt(decider.initialState(), T0, defaultBreakerPolicy)).toBe(false);
   });

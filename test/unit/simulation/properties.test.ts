@@ -14,7 +14,7 @@ import {
 import { simulateV1 } from '../../../src/domain/simulation/v1Simulator';
 import { simulateV2 } from '../../../src/domain/simulation/v2Simulator';
 
-/** Property tests (fast-check) of domain.md §2.3 over generated plans and answers. */
+/** Property tests (fast-check) of docs/domain.md §2.3 over generated plans and answers. */
 const bounds = fc
   .tuple(fc.double({ min: 0.05, max: 1, noNaN: true }), fc.double({ min: 0.05, max: 1, noNaN: true }))
   .map(([a, b]) => ({ warning: Math.min(a, b), drift: Math.max(a, b) }));

@@ -8,7 +8,7 @@ import { V1_MITIGATIONS, V1_SKILLS, simulateV1 } from '../../../src/domain/simul
 
 type Request = Parameters<typeof normalizeInput>[0];
 
-/** Budget 100, as in the worked examples of domain.md §2.3, unless overridden. */
+/** Budget 100, as in the worked examples of docs/domain.md §2.3, unless overridden. */
 const run = (plan: readonly RawPlanStep[], over: Omit<Partial<Request>, 'plan'> = {}) =>
   simulateV1(normalizeInput({ budget_cents: 100, ...over, plan }));
 
@@ -18,7 +18,7 @@ const only = <T>(items: readonly T[]): T => {
 };
 
 /**
- * domain.md §2.1, rule by rule. Expected values that depend on Python's float arithmetic or formatting
+ * docs/domain.md §2.1, rule by rule. Expected values that depend on Python's float arithmetic or formatting
  * come from CPython 3.11 (python3 on this machine) running the same expressions, e.g.
  *   python3 -c "p=1.0-((1.0-0.1)**3); print(repr(p), f'{p*100:.0f}')"  →  0.2709999999999999 27
  * test/unit/simulation/pythonReference.test.ts checks 300 more plans against CPython.

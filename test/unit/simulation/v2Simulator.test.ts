@@ -18,7 +18,7 @@ const onlyStep = (r: V2Result) => {
 };
 
 /**
- * domain.md §2.2. Python-dependent expectations (float sums, round, f-strings, json.dumps + sha256) were
+ * docs/domain.md §2.2. Python-dependent expectations (float sums, round, f-strings, json.dumps + sha256) were
  * computed with CPython 3.11 (python3 on this machine); see also pythonReference.test.ts (300 plans).
  */
 describe('V2 answer: the original fields, exactly', () => {

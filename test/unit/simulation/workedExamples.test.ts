@@ -4,7 +4,7 @@ import { type RawPlanStep, normalizeInput } from '../../../src/domain/simulation
 import { simulateV1 } from '../../../src/domain/simulation/v1Simulator';
 import { simulateV2 } from '../../../src/domain/simulation/v2Simulator';
 
-/** domain.md §2.3 "Worked examples": V1, V2 and their comparison together, budget 100 unless stated. */
+/** docs/domain.md §2.3 "Worked examples": V1, V2 and their comparison together, budget 100 unless stated. */
 const options = { modelVersion: '2.0.0', adapterVersion: '2.0.0', commitSha: 'test', runtimeMs: 3 };
 function shadow(plan: RawPlanStep[], budget = 100) {
   const input = normalizeInput({ plan, budget_cents: budget });

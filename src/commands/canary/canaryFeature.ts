@@ -1,0 +1,115 @@
+import type { FeatureDefinition } from '../../infra/composition/featureModule';
+import { LockIds } from '../../infra/postgres/lockIds';
+import { CanaryReportQueries } from '../../projections/canary/canaryReportQueries';
+import { canaryReportsProjection } from '../../projections/canary/canaryReportsProjection';
+import { loadDatasetCatalog } from './datasetCatalog';
+import { CanaryLeadership } from './canaryLeadership';
+import { CanaryMetrics } from './canaryMetrics';
+import { canaryRouteDocs } from './canaryRouteDocs';
+import { mountCanaryRoutes } from './canaryRoutes';
+import { CanaryRunner } from './canaryRunner';
+import { v2EngineFromConfig } from './canaryEngine';
+import { validateDataset } from './canarySamples';
+import { CANARY_BREAKER, reportCanaryToBreaker } from './canaryBreakerPort';
+import type { BreakerStateCache } from '../../projections/breaker/breakerStateCache';
+import type { BreakerCommandService } from '../breaker/breakerCommandService';
+
+/**
+ * The canary (docs/domain.md §6): golden datasets (built-in + COSTSIM_DATASETS_DIR), leader-elected runs on a
+ * schedule and on demand, results as events projected into canary_reports.
+ */
+export const canaryFeature: FeatureDefinition = {
+  name: 'canary',
+  projections: [canaryReportsProjection],
+  routes: canaryRouteDocs,
+  create(ctx) {
+    const { config, logger } = ctx;
+    const catalog = loadDatasetCatalog(config.canary.datasetsDir);
+    for (const problem of catalog.problems) {
+      logger.error(
+        { dataset_file: problem.file, problem: problem.message },
+        `dataset file rejected: ${problem.file}: ${problem.message}`,
+      );
+    }
+    logger.info({ datasets: [...catalog.datasets.keys()] }, 'golden datasets loaded');
+    const datasets = () => catalog.datasets;
+    // COSTSIM_CANARY_DATASETS must name loaded datasets: a typo would otherwise fail every scheduled run.
+    for (const id of config.canary.datasets ?? []) {
+      if (!catalog.datasets.has(id)) {
+        throw new Error(
+          `COSTSIM_CANARY_DATASETS: Dataset not found: ${id} (loaded: ${[...catalog.datasets.keys()].join(', ')})`,
+        );
+      }
+    }
+    const engine = v2EngineFromConfig(config, logger);
+    const metrics = new CanaryMetrics(ctx.metrics.registry);
+    const breaker = ctx.apis.get('breaker') as
+      { service: BreakerCommandService; cache: BreakerStateCache } | undefined;
+    if (!breaker) throw new Error('the canary slice needs the breaker slice');
+    const runner = new CanaryRunner({
+      pool: ctx.pool,
+      store: ctx.store,
+      engine,
+      datasets,
+      bounds: { warning: config.breaker.driftWarningThreshold, drift: config.breaker.driftThreshold },
+      thresholds: {
+        kl_divergence: 0.2,
+        outlier_ratio: 0.05,
+        major_ratio: 0.1,
+        paired_alpha: config.canary.pairedAlpha ?? null,
+      },
+      maxRuntimeMs: config.canary.maxRuntimeSeconds * 1000,
+      instanceId: config.instanceId,
+      logger,
+      onReport: (report) => metrics.onReport(report),
+      reportToBreaker: reportCanaryToBreaker(breaker.service),
+    });
+    const leadership = new CanaryLeadership({
+      connectionString: ctx.connectionString,
+      lockId: LockIds.canary,
+      runner,
+      enabled: config.canaryEnabled,
+      schedule: config.canary.schedule,
+      timeZone: config.canary.timeZone,
+      scheduledSampleCount: config.canary.sampleCount,
+      scheduledDatasets: config.canary.datasets,
+      ...(config.breaker.recoveryRequiresCanary
+        ? {
+            recovery: {
+              pollMs: config.breaker.recoveryPollMs,
+              halfOpen: () => {
+                const state = breaker.cache.state(CANARY_BREAKER.name, CANARY_BREAKER.tenantId);
+                return state?.open && state.half_open ? `${state.incident_id}@${state.disabled_until}` : null;
+              },
+            },
+          }
+        : {}),
+      logger,
+    });
+    const queries = new CanaryReportQueries(ctx.pool);
+    return {
+      api: { runner, leadership, queries, catalog },
+      async start() {
+        leadership.start();
+      },
+      async stop() {
+        await leadership.stop();
+        await engine.close?.();
+      },
+      mount(app) {
+        mountCanaryRoutes(app, {
+          leadership,
+          queries,
+          datasets,
+          defaultSampleCount: config.canary.sampleCount,
+          // a validation through the routes also updates the golden gauge
+          validate: async (dataset) => {
+            const result = await validateDataset(dataset, engine);
+            metrics.onGolden(result);
+            return result;
+          },
+        });
+      },
+    };
+  },
+};

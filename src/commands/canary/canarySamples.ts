@@ -1,0 +1,157 @@
+import type pg from 'pg';
+import type { CanarySample } from '../../domain/canary/canaryStatistics';
+import type { GoldenDataset } from '../../domain/canary/goldenDataset';
+import {
+  type GoldenOutcome,
+  type GoldenValidationResult,
+  validateGolden,
+} from '../../domain/canary/goldenValidation';
+import { type VerdictBounds, compareResults } from '../../domain/simulation/comparison';
+import { type SimulationInput, normalizeInput } from '../../domain/simulation/simulationInput';
+import type { V2Engine, V2Outcome } from '../../domain/simulation/v2Engine';
+import { type V1Result, simulateV1 } from '../../domain/simulation/v1Simulator';
+import { simulateBody } from '../simulation/simulateSchemas';
+
+/** One input to price with V1 and V2: what was asked, and the plan as written (an external V2 gets it). */
+export interface PricedInput {
+  readonly input: SimulationInput;
+  readonly writtenPlan: unknown;
+}
+
+/** Rows read per query: a page is parsed and priced while the next one is read. */
+const PAGE = 1000;
+
+const SANDBOX_PAGE_SQL = `select payload->'input' as input, created_at, id from provenance
+  where source = 'sandbox' and verdict is not null and v1_cost is not null and v2_cost is not null
+    and ($2::timestamptz is null or (created_at, id) < ($2::timestamptz, $3::uuid))
+  order by created_at desc, id desc limit $1`;
+
+function parseInput(raw: unknown): PricedInput | null {
+  const parsed = simulateBody.safeParse(raw);
+  if (!parsed.success) return null;
+  const body = parsed.data;
+  return {
+    input: normalizeInput({
+      plan: body.plan,
+      budget_cents: body.budget_cents ?? null,
+      allowed_skills: body.allowed_skills ?? null,
+      risk_threshold: body.risk_threshold ?? null,
+    }),
+    writtenPlan: body.plan,
+  };
+}
+
+/**
+ * Up to `limit` recent successful sandbox inputs (docs/domain.md §6): provenance of source `sandbox` that V2
+ * answered (a verdict was recorded), newest first, in pages; the next page is already being read while the
+ * caller works on the current one. A stored input that no longer parses as a simulate request is left out
+ * (and counted), never guessed at.
+ */
+export async function* recentSandboxPages(
+  pool: pg.Pool,
+  limit: number,
+): AsyncGenerator<{ inputs: PricedInput[]; unreadable: number }> {
+  type Row = { input: unknown; created_at: Date; id: string };
+  const read = (after: Row | null, n: number) =>
+    pool.query<Row>(SANDBOX_PAGE_SQL, [n, after?.created_at ?? null, after?.id ?? null]).then((r) => r.rows);
+  let remaining = limit;
+  let next: Promise<Row[]> | null = read(null, Math.min(PAGE, remaining));
+  while (next) {
+    const rows: Row[] = await next;
+    remaining -= rows.length;
+    const last = rows[rows.length - 1];
+    next = rows.length > 0 && remaining > 0 && last ? read(last, Math.min(PAGE, remaining)) : null;
+    // a prefetch that is abandoned (the caller stopped) must not become an unhandled rejection
+    next?.catch(() => {});
+    const inputs: PricedInput[] = [];
+    let unreadable = 0;
+    for (const row of rows) {
+      const parsed = parseInput(row.input);
+      if (parsed) inputs.push(parsed);
+      else unreadable++;
+    }
+    yield { inputs, unreadable };
+  }
+}
+
+/** Every page of recentSandboxPages at once (the bench's compute-limit loop reads its inputs so). */
+export async function recentSandboxInputs(
+  pool: pg.Pool,
+  limit: number,
+): Promise<{ inputs: PricedInput[]; unreadable: number }> {
+  const inputs: PricedInput[] = [];
+  let unreadable = 0;
+  for await (const page of recentSandboxPages(pool, limit)) {
+    inputs.push(...page.inputs);
+    unreadable += page.unreadable;
+  }
+  return { inputs, unreadable };
+}
+
+/** A golden sample as a simulation input (its own budget; defaults of docs/domain.md §2 otherwise). */
+export const goldenInputs = (dataset: GoldenDataset): PricedInput[] =>
+  dataset.samples.map((s) => ({
+    input: normalizeInput({ plan: s.plan, budget_cents: s.budget_cents ?? null }),
+    writtenPlan: s.plan,
+  }));
+
+export interface PricedPair {
+  readonly outcome: V2Outcome;
+  readonly sample: CanarySample | null;
+}
+
+/**
+ * V1 and V2 on one input, compared (docs/domain.md §2.3); V2's outcome is returned as it came. An in-process
+ * V2 answers synchronously (no promise per sample), an external one asynchronously.
+ */
+export function pricePair(
+  priced: PricedInput,
+  engine: V2Engine,
+  bounds: VerdictBounds,
+  runId: string,
+): PricedPair | Promise<PricedPair> {
+  const v1 = simulateV1(priced.input);
+  const request = { input: priced.input, writtenPlan: priced.writtenPlan, runId };
+  if (engine.runSync) return paired(v1, engine.runSync(request), bounds);
+  return engine.run(request).then((outcome) => paired(v1, outcome, bounds));
+}
+
+function paired(v1: V1Result, outcome: V2Outcome, bounds: VerdictBounds): PricedPair {
+  if (outcome.kind !== 'answered') return { outcome, sample: null };
+  const { comparison, drift } = compareResults(v1, outcome.result, bounds);
+  return {
+    outcome,
+    sample: {
+      v1_cost_cents: comparison.v1_cost_cents,
+      v2_cost_cents: comparison.v2_cost_cents,
+      // unrounded: the same judgement as the verdict (an outlier is drift > 0.5)
+      drift_score: drift,
+      verdict: comparison.verdict,
+    },
+  };
+}
+
+export const goldenOutcome = (outcome: V2Outcome): GoldenOutcome =>
+  outcome.kind === 'answered'
+    ? {
+        kind: 'answered',
+        estimated_cost_cents: outcome.result.estimated_cost_cents,
+        feasible: outcome.result.feasible,
+        confidence_score: outcome.result.confidence_score,
+      }
+    : { kind: 'threw' };
+
+/** docs/domain.md §6 golden validation of one dataset: V2 per sample, with the sample's budget. */
+export async function validateDataset(
+  dataset: GoldenDataset,
+  engine: V2Engine,
+  runId = `golden-${dataset.id}`,
+): Promise<GoldenValidationResult> {
+  const outcomes: GoldenOutcome[] = [];
+  for (const priced of goldenInputs(dataset)) {
+    outcomes.push(
+      goldenOutcome(await engine.run({ input: priced.input, writtenPlan: priced.writtenPlan, runId })),
+    );
+  }
+  return validateGolden(dataset, outcomes);
+}

@@ -11,8 +11,6 @@ import * as esEventsTypeCommitOrder from './013_es_events_type_commit_order';
 import * as breakerDeclarations from './015_breaker_declarations';
 import * as projectionIsolation from './009_projection_isolation';
 import * as canaryReports from './020_canary_reports';
-import * as esAppendArrays from './040_es_append_arrays';
-import * as provenanceDriftDaily from './041_provenance_drift_daily';
 
 /**
  * Migrations are listed here rather than discovered on disk, so they load the same way under tsx, jest
@@ -32,8 +30,6 @@ const migrations: ReadonlyArray<readonly [string, Knex.Migration]> = [
   // Appended after the ones main shipped first (a database may already have 013 and 015).
   ['009_projection_isolation', projectionIsolation],
   ['020_canary_reports', canaryReports],
-  ['040_es_append_arrays', esAppendArrays],
-  ['041_provenance_drift_daily', provenanceDriftDaily],
 ];
 
 export const migrationSource: Knex.MigrationSource<string> = {

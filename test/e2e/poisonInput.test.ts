@@ -3,7 +3,6 @@ import { expectProblem } from '../support/breakerHttp';
 import { eventually } from '../support/eventually';
 import { type TestService, startTestService, testKeys } from '../support/serviceHarness';
 import { projectionStatuses } from '../../src/projections/runtime/lag';
-import { rebuildDriftDays } from '../../src/projections/provenance/driftRollup';
 
 /**
  * What is accepted can be stored and projected (issue #8, docs/limits.md): every value PostgreSQL or a
@@ -394,15 +393,6 @@ describe('afterwards the kill switch still works', () => {
     expect(await v2Runs(disabled)).toBe(0);
   });
 
-  const rollUpToday = async () => {
-    const client = await t.db.pool.connect();
-    try {
-      await rebuildDriftDays(client, [new Date().toISOString().slice(0, 10)]);
-    } finally {
-      client.release();
-    }
-  };
-
   test('drift statistics work at any size and with any stored value: no float overflow in SQL', async () => {
     // Rows the edge would refuse now (costs near float8's limit), as older data might hold, plus volume.
     await t.db.pool.query(
@@ -411,9 +401,6 @@ describe('afterwards the kill switch still works', () => {
          from (select case when g % 2 = 0 then 1.7e308 else -1.7e308 end as c from generate_series(1, 1000) g
                union all select (g % 100)::float8 from generate_series(1, 100000) g) v`,
     );
-    // Written straight into the read table, past the projection: the daily drift rollup is re-derived
-    // from the stored records for that day, as migration 041 does for records older than the rollup.
-    await rollUpToday();
     const res = await t.call('GET', '/costsim/provenance/drift-stats?group_by=variant', {
       key: testKeys.read,
     });
@@ -428,6 +415,5 @@ describe('afterwards the kill switch still works', () => {
       p50_delta: expect.any(Number),
     });
     await t.db.pool.query(`delete from provenance where source = 'backfill' and input_hash = 'x'`);
-    await rollUpToday();
   });
 });

@@ -115,11 +115,7 @@ export function mountProvenanceRoutes(
     const from = bound(q.start_date, false);
     const to = bound(q.end_date, true);
     if (from) filter.from = from;
-    // A whole day as the end: up to the next midnight, not up to its last millisecond (records carry
-    // microseconds), so drift-stats answers whole days from its daily rollup.
-    if (q.end_date !== undefined && /^\d{4}-\d{2}-\d{2}$/.test(q.end_date)) {
-      filter.before = new Date(Date.parse(`${q.end_date}T00:00:00.000Z`) + 86_400_000);
-    } else if (to) filter.to = to;
+    if (to) filter.to = to;
     if (from && to && from > to) {
       throw problems.validation([{ path: 'query.end_date', message: 'must not be before start_date' }]);
     }

@@ -26,10 +26,8 @@ import type { CoalescingNotifier } from '../postgres/notifications';
 export const EVENTS_CHANNEL = 'es_events';
 // Only the columns the result uses: a 5 000-event append returns 5 000 rows, and parsing a timestamp per
 // row the caller never reads was a visible share of a bulk write's event-loop time.
-// The events travel as parallel arrays (migration 040): each payload is parsed once by PostgreSQL, as a
-// plain INSERT parses it, instead of one JSON document parsed whole and then taken apart again.
-const APPEND_SQL = `select stream_version, global_position, transaction_id, already_stored
-  from es_append($1, $2, $3, $4::uuid[], $5::text[], $6::jsonb[], $7::jsonb[])`;
+const APPEND_SQL =
+  'select stream_version, global_position, transaction_id, already_stored from es_append($1, $2, $3, $4::jsonb)';
 /** Bounded: each retry follows a commit by a competing writer, so the stream did make progress. */
 const MAX_RACE_RETRIES = 50;
 
@@ -90,20 +88,14 @@ export class PostgresEventStore implements EventStore {
     }
     if (events.length === 0) return this.checkOnly(stream, expected);
 
-    const ids: string[] = [];
-    const types: string[] = [];
-    const data: string[] = [];
-    // null when every event's metadata is empty (the common case): nothing to send or parse.
-    let metadata: Array<string | null> | null = null;
-    for (const [i, e] of events.entries()) {
-      ids.push(e.id ?? randomUUID());
-      types.push(e.type);
-      data.push(JSON.stringify(e.data));
-      if (e.metadata && Object.keys(e.metadata).length > 0) {
-        metadata ??= new Array<string | null>(events.length).fill(null);
-        metadata[i] = JSON.stringify(e.metadata);
-      }
-    }
+    const payload = JSON.stringify(
+      events.map((e) => ({
+        id: e.id ?? randomUUID(),
+        type: e.type,
+        data: e.data,
+        metadata: e.metadata ?? {},
+      })),
+    );
     const kind = typeof expected === 'number' ? 'exact' : expected;
     const version = typeof expected === 'number' ? expected : null;
     const started = process.hrtime.bigint();
@@ -115,11 +107,7 @@ export class PostgresEventStore implements EventStore {
           global_position: string;
           transaction_id: string;
           already_stored: boolean;
-        }>({
-          name: 'es_append_arrays',
-          text: APPEND_SQL,
-          values: [stream, kind, version, ids, types, data, metadata],
-        });
+        }>({ name: 'es_append', text: APPEND_SQL, values: [stream, kind, version, payload] });
         const alreadyStored = rows[0]?.already_stored ?? false;
         const positions = rows.map((r) => ({
           streamVersion: Number(r.stream_version),

@@ -1,5 +1,4 @@
-import pg from 'pg';
-import { INSERTED_GROUPS_SQL, type InsertedGroup, addToDriftRollup, rebuildDriftDays } from './driftRollup';
+import type pg from 'pg';
 import type { StoredEvent } from '../../infra/eventStore/eventStore';
 import { type Projection, parkAny } from '../projection';
 
@@ -17,8 +16,7 @@ export const MAX_STATEMENT_JSON_BYTES = 32 * 1024 * 1024;
 export const provenanceProjection: Projection = {
   name: 'provenance',
   handles: ['ProvenanceRecorded', 'ProvenanceRetentionApplied'],
-  // provenance_drift_daily: drift statistics per tenant, variant and day, from the rows inserted here.
-  tables: ['provenance', 'provenance_drift_daily'],
+  tables: ['provenance'],
   // Tenants' data: a record that cannot be stored is parked as a dead letter, the rest goes on.
   mayPark: parkAny,
   // Retention applies its cut-off at once, then the projector again.
@@ -35,34 +33,9 @@ export const provenanceProjection: Projection = {
   },
 };
 
-/**
- * Idempotent: a record's row goes when its creation is older than the cut-off; the drift rollup loses the
- * days before the cut-off's day, and that day is recomputed from the records left. In one transaction
- * (its own when given a pool).
- */
+/** Idempotent: a record's row goes when its creation is older than the cut-off. */
 export async function applyRetention(db: pg.ClientBase | pg.Pool, data: { before: string }): Promise<number> {
-  if (db instanceof pg.Pool) {
-    const client = await db.connect();
-    try {
-      await client.query('begin');
-      const removed = await applyRetention(client, data);
-      await client.query('commit');
-      return removed;
-    } catch (err) {
-      await client.query('rollback').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
-    }
-  }
   const { rowCount } = await db.query('delete from provenance where created_at < $1', [data.before]);
-  const { rows } = await db.query<{ day: string; partial: boolean }>(
-    `select ($1::timestamptz at time zone 'UTC')::date::text as day,
-            ($1::timestamptz at time zone 'UTC') <> ($1::timestamptz at time zone 'UTC')::date as partial`,
-    [data.before],
-  );
-  await db.query('delete from provenance_drift_daily where day < $1::date', [rows[0]!.day]);
-  if ((rowCount ?? 0) > 0 && rows[0]!.partial) await rebuildDriftDays(db, [rows[0]!.day]);
   return rowCount ?? 0;
 }
 
@@ -84,10 +57,8 @@ async function insertRecords(tx: pg.ClientBase, events: readonly StoredEvent[]):
 }
 
 async function insertChunk(tx: pg.ClientBase, records: readonly string[]): Promise<void> {
-  // The rows actually inserted (a replayed record inserts nothing) feed the drift rollup, grouped in SQL.
-  const { rows } = await tx.query<InsertedGroup>(
-    `with ins as (
-     insert into provenance (id, run_id, tenant_id, variant_slug, source, model_version, adapter_version,
+  await tx.query(
+    `insert into provenance (id, run_id, tenant_id, variant_slug, source, model_version, adapter_version,
                                commit_sha, input_hash, output_hash, v1_cost, v2_cost, cost_delta, drift_score,
                                verdict, payload, runtime_ms, created_at)
        select r.id, r.run_id, r.tenant_id, r.variant_slug, r.source, r.model_version, r.adapter_version,
@@ -98,10 +69,7 @@ async function insertChunk(tx: pg.ClientBase, records: readonly string[]): Promi
            adapter_version text, commit_sha text, input_hash text, output_hash text, v1_cost float8,
            v2_cost float8, cost_delta float8, drift_score float8, verdict text, payload jsonb,
            runtime_ms float8, created_at timestamptz)
-       on conflict (id) do nothing
-       returning tenant_id, variant_slug, created_at, cost_delta)
-     ${INSERTED_GROUPS_SQL}`,
+       on conflict (id) do nothing`,
     [`[${records.join(',')}]`],
   );
-  await addToDriftRollup(tx, rows);
 }

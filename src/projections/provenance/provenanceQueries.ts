@@ -1,7 +1,6 @@
 import type pg from 'pg';
 import type { ProvenanceRecord } from '../../domain/provenance/provenanceRecorded';
 import { parseStorableInstant } from '../../domain/storableValues';
-import { driftStatsFromRollup, rollupAnswers } from './driftStatsRollup';
 
 export interface ProvenanceFilter {
   /** undefined = every tenant */
@@ -13,8 +12,6 @@ export interface ProvenanceFilter {
   /** inclusive bounds */
   from?: Date;
   to?: Date;
-  /** exclusive upper bound (a whole day as the end of a window: its next midnight) */
-  before?: Date;
 }
 
 interface Cursor {
@@ -56,7 +53,7 @@ function decodeCursor(value: string): Cursor {
 }
 
 /** WHERE clause and parameters of a filter (parameters numbered from 1). */
-export function where(filter: ProvenanceFilter): { sql: string; params: unknown[] } {
+function where(filter: ProvenanceFilter): { sql: string; params: unknown[] } {
   const clauses: string[] = [];
   const params: unknown[] = [];
   const add = (sql: string, value: unknown) => {
@@ -70,7 +67,6 @@ export function where(filter: ProvenanceFilter): { sql: string; params: unknown[
   if (filter.run_id) add('run_id = ?', filter.run_id);
   if (filter.from) add('created_at >= ?', filter.from);
   if (filter.to) add('created_at <= ?', filter.to);
-  if (filter.before) add('created_at < ?', filter.before);
   return { sql: clauses.length > 0 ? `where ${clauses.join(' and ')}` : '', params };
 }
 
@@ -94,7 +90,7 @@ export interface DriftStats {
  * `numeric()` below — scaling by a power of two is exact in binary floating point, so the result is the
  * same number percentile_cont would give on the raw values.
  */
-export const PERCENTILE_SCALE = 4;
+const PERCENTILE_SCALE = 4;
 const STATS_COLUMNS = `count(*)::int as total, avg(cost_delta::numeric) as avg_delta,
   min(cost_delta) as min_delta, max(cost_delta) as max_delta,
   stddev_samp(cost_delta::numeric) as stddev_delta,
@@ -186,8 +182,6 @@ export class ProvenanceQueries {
     filter: ProvenanceFilter,
     groupBy: 'none' | 'variant' | 'tenant',
   ): Promise<DriftStats & { groups?: Record<string, DriftStats> }> {
-    // By tenant, variant and time only: from the daily rollup (docs/projections.md "Drift rollup").
-    if (rollupAnswers(filter)) return driftStatsFromRollup(this.pool, filter, groupBy);
     const w = where(filter);
     const both = w.sql ? `${w.sql} and cost_delta is not null` : 'where cost_delta is not null';
     const { rows } = await this.pool.query<DriftStats>(
@@ -212,7 +206,7 @@ export class ProvenanceQueries {
  * pg returns numerics as strings and doubles as numbers; the API answers numbers (or null, also for a
  * figure beyond float8, which JSON cannot carry).
  */
-export function numeric(row: DriftStats): DriftStats {
+function numeric(row: DriftStats): DriftStats {
   const n = (v: unknown, scale = 1) => {
     if (v === null || v === undefined) return null;
     const x = Number(v) * scale;

@@ -24,6 +24,7 @@ import {
   withDatabase,
   withDatabaseOptions,
 } from './cliContext';
+import { canaryJudgeSettings } from '../commands/canary/canaryJudgeSettings';
 
 /** The catalog as the service loads it; rejected files go to stderr, named with the wrong field. */
 function catalogOf(config: Config) {
@@ -115,14 +116,7 @@ export function registerCanaryCommand(program: Command): Command {
           store,
           engine,
           datasets: () => catalog.datasets,
-          bounds: { warning: config.breaker.driftWarningThreshold, drift: config.breaker.driftThreshold },
-          thresholds: {
-            kl_divergence: 0.2,
-            outlier_ratio: 0.05,
-            major_ratio: 0.1,
-            paired_alpha: config.canary.pairedAlpha ?? null,
-          },
-          maxRuntimeMs: config.canary.maxRuntimeSeconds * 1000,
+          ...canaryJudgeSettings(config),
           instanceId: `cli@${config.instanceId}`,
           reportToBreaker: reportCanaryToBreaker(
             new BreakerCommandService(store, breakerPolicyFromConfig(config)),

@@ -70,9 +70,16 @@ export function provenanceFlood(
           payload: {},
         })),
       };
-      const res = await post(`${urls[(c + n) % urls.length]}/costsim/provenance`, key, body).catch(
-        (err: unknown) => ({ status: 0, text: String(err) }),
-      );
+      const send = () =>
+        post(`${urls[(c + n) % urls.length]}/costsim/provenance`, key, body).catch((err: unknown) => ({
+          status: 0,
+          text: `${String(err)}${err instanceof Error && err.cause ? ` (${String(err.cause)})` : ''}`,
+        }));
+      // A connection the server closed as idle (keep-alive timeout) just as this client reused it fails
+      // before the request is read: a real client sends such a request again, and so does the flood (at
+      // most twice). Every other failure, and an HTTP error of any kind, is recorded.
+      let res = await send();
+      for (let retry = 0; retry < 2 && res.status === 0; retry++) res = await send();
       if (res.status === 201) {
         acknowledged += size;
         lastAt = performance.now();

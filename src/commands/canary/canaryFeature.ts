@@ -13,6 +13,7 @@ import { validateDataset } from './canarySamples';
 import { CANARY_BREAKER, reportCanaryToBreaker } from './canaryBreakerPort';
 import type { BreakerStateCache } from '../../projections/breaker/breakerStateCache';
 import type { BreakerCommandService } from '../breaker/breakerCommandService';
+import { canaryJudgeSettings } from './canaryJudgeSettings';
 
 /**
  * The canary (docs/domain.md §6): golden datasets (built-in + COSTSIM_DATASETS_DIR), leader-elected runs on a
@@ -51,14 +52,7 @@ export const canaryFeature: FeatureDefinition = {
       store: ctx.store,
       engine,
       datasets,
-      bounds: { warning: config.breaker.driftWarningThreshold, drift: config.breaker.driftThreshold },
-      thresholds: {
-        kl_divergence: 0.2,
-        outlier_ratio: 0.05,
-        major_ratio: 0.1,
-        paired_alpha: config.canary.pairedAlpha ?? null,
-      },
-      maxRuntimeMs: config.canary.maxRuntimeSeconds * 1000,
+      ...canaryJudgeSettings(config),
       instanceId: config.instanceId,
       logger,
       onReport: (report) => metrics.onReport(report),

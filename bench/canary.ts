@@ -8,6 +8,7 @@ import { simulateV1 } from '../src/domain/simulation/v1Simulator';
 import { simulateV2 } from '../src/domain/simulation/v2Simulator';
 import { PostgresEventStore } from '../src/infra/eventStore/postgresEventStore';
 import { type Figure, createBenchDatabase, figure } from './harness';
+import { samplePlans } from './samplePlans';
 
 /**
  * One canary run (CanaryRunner.run: read 10 000 recent sandbox inputs from provenance, V1 + V2 + compare
@@ -22,19 +23,7 @@ const bounds = { warning: 0.15, drift: 0.2 };
 const versions = { modelVersion: '2.0.0', adapterVersion: '2.0.0', commitSha: 'bench' };
 
 const plans = [
-  { plan: [{ skill: 'llm_invoke', params: { prompt: 'Hello world' } }], budget_cents: 100 },
-  {
-    plan: [{ skill: 'http_call', params: { url: 'https://api.example.com', timeout: 30 } }],
-    budget_cents: 100,
-  },
-  {
-    plan: [
-      { skill: 'kv_get', params: { key: 'a' } },
-      { skill: 'json_transform', params: { expression: '$.result' } },
-      { skill: 'fs_read', params: { path: '/tmp/x' } },
-    ],
-    budget_cents: 1000,
-  },
+  ...samplePlans,
   { plan: [{ skill: 'email_send', params: { to: 'a@example.com' }, iterations: 3 }], budget_cents: 50 },
 ];
 

@@ -10,6 +10,7 @@ import { type Figure, createBenchDatabase, figure, measureThroughput, printFigur
 import { startHttpFloor } from './httpFloor';
 import { httpLoad } from './httpLoad';
 import { createRawInsertBaseline } from './rawInsertBaseline';
+import { samplePlans } from './samplePlans';
 
 /**
  * POST /costsim/v2/simulate with the sandbox on, the whole service in-process on a fresh database, 16
@@ -27,21 +28,7 @@ const BENCH = 'simulate';
 const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 5000);
 const CLIENTS = 16;
 
-const plans = [
-  { plan: [{ skill: 'llm_invoke', params: { prompt: 'Hello world' } }], budget_cents: 100 },
-  {
-    plan: [{ skill: 'http_call', params: { url: 'https://api.example.com', timeout: 30.0 } }],
-    budget_cents: 100,
-  },
-  {
-    plan: [
-      { skill: 'kv_get', params: { key: 'a' } },
-      { skill: 'json_transform', params: { expression: '$.result' } },
-      { skill: 'fs_read', params: { path: '/tmp/x' } },
-    ],
-    budget_cents: 1000,
-  },
-];
+const plans = samplePlans;
 
 export async function run(): Promise<Figure[]> {
   const db = await createBenchDatabase(16);

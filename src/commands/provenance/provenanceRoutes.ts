@@ -3,6 +3,7 @@ import type { z } from 'zod';
 import { type Principal, addressedTenant, requireScope, principalOf } from '../../infra/http/auth';
 import { HttpProblem, problems } from '../../infra/http/problem';
 import { NDJSON, ingestNdjson } from './provenanceNdjson';
+import { parseProvenanceBatch } from './provenanceBatchParse';
 import { parseOrThrow } from '../../infra/http/validation';
 import {
   InvalidCursorError,
@@ -14,7 +15,6 @@ import { divergenceReport } from '../../projections/provenance/divergenceReport'
 import {
   divergenceQuery,
   driftStatsQuery,
-  provenanceBatchBody,
   provenanceListQuery,
   provenanceRecordBody,
 } from './provenanceSchemas';
@@ -97,7 +97,7 @@ export function mountProvenanceRoutes(
     const body: unknown = req.body ?? {};
     const given: Array<z.infer<typeof provenanceRecordBody>> =
       typeof body === 'object' && body !== null && 'records' in body
-        ? parseOrThrow(provenanceBatchBody, body, 'body').records
+        ? await parseProvenanceBatch(body)
         : [parseOrThrow(provenanceRecordBody, body, 'body')];
     // Every record's tenant is the request's: a tenant key cannot write for another tenant (403).
     const records = given.map((r) => toNewRecord(r, principal));

@@ -10,7 +10,7 @@ import { type VerdictBounds, compareResults } from '../../domain/simulation/comp
 import { type SimulationInput, normalizeInput } from '../../domain/simulation/simulationInput';
 import type { V2Engine, V2Outcome } from '../../domain/simulation/v2Engine';
 import { type V1Result, simulateV1 } from '../../domain/simulation/v1Simulator';
-import { simulateBody } from '../simulation/simulateSchemas';
+import { parseStoredSimulateBody } from './storedSimulateBody';
 
 /** One input to price with V1 and V2: what was asked, and the plan as written (an external V2 gets it). */
 export interface PricedInput {
@@ -41,9 +41,8 @@ const SANDBOX_PAGE_SQL = `select (payload->'input')::text as input, to_json(crea
  */
 export function parseSandboxInput(text: string | null): PricedInput | null {
   if (text === null) return null;
-  const parsed = simulateBody.safeParse(JSON.parse(text));
-  if (!parsed.success) return null;
-  const body = parsed.data;
+  const body = parseStoredSimulateBody(JSON.parse(text));
+  if (!body) return null;
   return {
     input: normalizeInput({
       plan: body.plan,

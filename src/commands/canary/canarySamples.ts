@@ -29,10 +29,13 @@ const PAGE = 1000;
  * (a JavaScript Date keeps milliseconds only, and a cursor cut to the millisecond skipped the rows of the
  * same millisecond behind a page's last row).
  */
-const SANDBOX_PAGE_SQL = `select (payload->'input')::text as input, to_json(created_at)#>>'{}' as created_at,
-    id::text as id from provenance
-  where source = 'sandbox' and verdict is not null and v1_cost is not null and v2_cost is not null
-    and ($2::timestamptz is null or (created_at, id) < ($2::timestamptz, $3::uuid))
+const SANDBOX_COLUMNS = `(payload->'input')::text as input, to_json(created_at)#>>'{}' as cursor_at,
+    id::text as cursor_id from provenance
+  where source = 'sandbox' and verdict is not null and v1_cost is not null and v2_cost is not null`;
+// Two statements, so that neither carries an "is the cursor null" branch the planner must keep open; the
+// aliases differ from the columns, so the order (and the index on created_at desc, id desc) is the columns'.
+const FIRST_PAGE_SQL = `select ${SANDBOX_COLUMNS} order by created_at desc, id desc limit $1`;
+const NEXT_PAGE_SQL = `select ${SANDBOX_COLUMNS} and (created_at, id) < ($2::timestamptz, $3::uuid)
   order by created_at desc, id desc limit $1`;
 
 /**
@@ -62,11 +65,11 @@ export function parseSandboxInput(text: string | null): PricedInput | null {
  * current one.
  */
 export function recentSandboxPages(pool: pg.Pool, limit: number): AsyncIterable<readonly (string | null)[]> {
-  type Row = { input: string | null; created_at: string; id: string };
+  type Row = { input: string | null; cursor_at: string; cursor_id: string };
   const read = (after: Row | null, n: number): Promise<Row[]> | null => {
     if (n <= 0) return null;
     const rows = pool
-      .query<Row>(SANDBOX_PAGE_SQL, [n, after?.created_at ?? null, after?.id ?? null])
+      .query<Row>(after ? NEXT_PAGE_SQL : FIRST_PAGE_SQL, after ? [n, after.cursor_at, after.cursor_id] : [n])
       .then((r) => r.rows);
     // a read that is abandoned (the caller stopped, or never started) must not become an unhandled rejection
     rows.catch(() => {});

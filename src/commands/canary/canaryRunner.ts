@@ -28,6 +28,7 @@ import {
   type PricedPair,
   goldenInputs,
   goldenOutcome,
+  parseSandboxInput,
   pricePair,
   recentSandboxPages,
 } from './canarySamples';
@@ -84,6 +85,7 @@ export interface CanaryRunnerDeps {
 
 /** Samples between two turns of the event loop: a 10 000-sample run never holds the replica for long. */
 const YIELD_EVERY = 500;
+const asIs = (input: PricedInput) => input;
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /**
@@ -124,6 +126,8 @@ export class CanaryRunner {
     const runId = request.runId ?? randomUUID();
     const startedAt = this.now();
     const stream = canaryStream(runId);
+    // the first page of samples is read while the start is recorded (a refused run just drops it)
+    const pages = recentSandboxPages(this.deps.pool, request.sampleCount);
     const started: CanaryRunStarted = {
       type: 'CanaryRunStarted',
       data: {
@@ -148,7 +152,7 @@ export class CanaryRunner {
     const facts = () => ({ runId, trigger: request.trigger, startedAt, completedAt: this.now() });
     let report: CanaryReport;
     try {
-      report = await this.judge(runId, request, datasets, facts, () => {
+      report = await this.judge(runId, pages, datasets, facts, () => {
         if (signal?.aborted)
           throw new RunStopped('Canary run stopped: this instance lost leadership or is stopping');
         if (this.now().getTime() > deadline) {
@@ -188,7 +192,7 @@ export class CanaryRunner {
 
   private async judge(
     runId: string,
-    request: CanaryRunRequest,
+    pages: AsyncIterable<readonly (string | null)[]>,
     datasets: readonly GoldenDataset[],
     facts: () => { runId: string; trigger: CanaryTrigger; startedAt: Date; completedAt: Date },
     check: () => void,
@@ -207,8 +211,16 @@ export class CanaryRunner {
     };
     // An in-process V2 answers synchronously, so no await (no promise) per sample; the loop yields to the
     // event loop every YIELD_EVERY samples, where the time limit and leadership are checked.
-    const priceAll = async (inputs: readonly PricedInput[], each?: (o: V2Outcome) => void) => {
-      for (const input of inputs) {
+    const priceAll = async <T>(
+      items: readonly T[],
+      toInput: (item: T) => PricedInput | null,
+      each?: (o: V2Outcome) => void,
+    ) => {
+      let readable = 0;
+      for (const item of items) {
+        const input = toInput(item);
+        if (!input) continue;
+        readable++;
         if (++priced % YIELD_EVERY === 0) {
           await nextTurn();
           check();
@@ -217,17 +229,18 @@ export class CanaryRunner {
         const outcome = record(pair instanceof Promise ? await pair : pair);
         each?.(outcome);
       }
+      return readable;
     };
     let provenanceSamples = 0;
-    for await (const page of recentSandboxPages(this.deps.pool, request.sampleCount)) {
+    for await (const page of pages) {
       check();
-      provenanceSamples += page.inputs.length;
-      await priceAll(page.inputs);
+      // parsed one by one as priced: a stored input that no longer parses is left out
+      provenanceSamples += await priceAll(page, parseSandboxInput);
     }
     const golden: GoldenValidationResult[] = [];
     for (const dataset of datasets) {
       const outcomes: GoldenOutcome[] = [];
-      await priceAll(goldenInputs(dataset), (o) => outcomes.push(goldenOutcome(o)));
+      await priceAll(goldenInputs(dataset), asIs, (o) => outcomes.push(goldenOutcome(o)));
       golden.push(validateGolden(dataset, outcomes));
     }
     check();

@@ -10,7 +10,7 @@ import { type VerdictBounds, compareResults } from '../../domain/simulation/comp
 import { type SimulationInput, normalizeInput } from '../../domain/simulation/simulationInput';
 import type { V2Engine, V2Outcome } from '../../domain/simulation/v2Engine';
 import { type V1Result, simulateV1 } from '../../domain/simulation/v1Simulator';
-import { simulateBody } from '../simulation/simulateSchemas';
+import { parseStoredSimulateBody } from './storedSimulateBody';
 
 /** One input to price with V1 and V2: what was asked, and the plan as written (an external V2 gets it). */
 export interface PricedInput {
@@ -18,18 +18,34 @@ export interface PricedInput {
   readonly writtenPlan: unknown;
 }
 
-/** Rows read per query: a page is parsed and priced while the next one is read. */
+/** Rows read per query: a page is priced while the next one is read. */
 const PAGE = 1000;
 
-const SANDBOX_PAGE_SQL = `select payload->'input' as input, created_at, id from provenance
-  where source = 'sandbox' and verdict is not null and v1_cost is not null and v2_cost is not null
-    and ($2::timestamptz is null or (created_at, id) < ($2::timestamptz, $3::uuid))
+/**
+ * The input as its stored JSON text and the keyset cursor as text: nothing is decoded per row when a page
+ * arrives (pg would JSON.parse every jsonb and build a Date for every timestamp); an input is parsed just
+ * before it is priced, so its objects die young instead of outliving a page. `to_json` gives the timestamp
+ * in ISO 8601 with its microseconds and offset, whatever the session's DateStyle: the cursor is exact
+ * (a JavaScript Date keeps milliseconds only, and a cursor cut to the millisecond skipped the rows of the
+ * same millisecond behind a page's last row).
+ */
+const SANDBOX_COLUMNS = `(payload->'input')::text as input, to_json(created_at)#>>'{}' as cursor_at,
+    id::text as cursor_id from provenance
+  where source = 'sandbox' and verdict is not null and v1_cost is not null and v2_cost is not null`;
+// Two statements, so that neither carries an "is the cursor null" branch the planner must keep open; the
+// aliases differ from the columns, so the order (and the index on created_at desc, id desc) is the columns'.
+const FIRST_PAGE_SQL = `select ${SANDBOX_COLUMNS} order by created_at desc, id desc limit $1`;
+const NEXT_PAGE_SQL = `select ${SANDBOX_COLUMNS} and (created_at, id) < ($2::timestamptz, $3::uuid)
   order by created_at desc, id desc limit $1`;
 
-function parseInput(raw: unknown): PricedInput | null {
-  const parsed = simulateBody.safeParse(raw);
-  if (!parsed.success) return null;
-  const body = parsed.data;
+/**
+ * A stored sandbox input (its JSON text, as recentSandboxPages reads it) as a simulate request, or null when
+ * it no longer parses as one (left out and counted, never guessed at).
+ */
+export function parseSandboxInput(text: string | null): PricedInput | null {
+  if (text === null) return null;
+  const body = parseStoredSimulateBody(JSON.parse(text));
+  if (!body) return null;
   return {
     input: normalizeInput({
       plan: body.plan,
@@ -43,38 +59,39 @@ function parseInput(raw: unknown): PricedInput | null {
 
 /**
  * Up to `limit` recent successful sandbox inputs (docs/domain.md §6): provenance of source `sandbox` that V2
- * answered (a verdict was recorded), newest first, in pages; the next page is already being read while the
- * caller works on the current one. A stored input that no longer parses as a simulate request is left out
- * (and counted), never guessed at.
+ * answered (a verdict was recorded), newest first, in pages of stored JSON texts (parseSandboxInput makes
+ * each a request, or null). The first page is asked for at once, before anything is iterated (a run reads it
+ * while it records its start), and the next page is already being read while the caller works on the
+ * current one.
  */
-export async function* recentSandboxPages(
-  pool: pg.Pool,
-  limit: number,
-): AsyncGenerator<{ inputs: PricedInput[]; unreadable: number }> {
-  type Row = { input: unknown; created_at: Date; id: string };
-  const read = (after: Row | null, n: number) =>
-    pool.query<Row>(SANDBOX_PAGE_SQL, [n, after?.created_at ?? null, after?.id ?? null]).then((r) => r.rows);
-  let remaining = limit;
-  let next: Promise<Row[]> | null = read(null, Math.min(PAGE, remaining));
-  while (next) {
-    const rows: Row[] = await next;
-    remaining -= rows.length;
-    const last = rows[rows.length - 1];
-    next = rows.length > 0 && remaining > 0 && last ? read(last, Math.min(PAGE, remaining)) : null;
-    // a prefetch that is abandoned (the caller stopped) must not become an unhandled rejection
-    next?.catch(() => {});
-    const inputs: PricedInput[] = [];
-    let unreadable = 0;
-    for (const row of rows) {
-      const parsed = parseInput(row.input);
-      if (parsed) inputs.push(parsed);
-      else unreadable++;
-    }
-    yield { inputs, unreadable };
-  }
+export function recentSandboxPages(pool: pg.Pool, limit: number): AsyncIterable<readonly (string | null)[]> {
+  type Row = { input: string | null; cursor_at: string; cursor_id: string };
+  const read = (after: Row | null, n: number): Promise<Row[]> | null => {
+    if (n <= 0) return null;
+    const rows = pool
+      .query<Row>(after ? NEXT_PAGE_SQL : FIRST_PAGE_SQL, after ? [n, after.cursor_at, after.cursor_id] : [n])
+      .then((r) => r.rows);
+    // a read that is abandoned (the caller stopped, or never started) must not become an unhandled rejection
+    rows.catch(() => {});
+    return rows;
+  };
+  const first = read(null, Math.min(PAGE, limit));
+  return {
+    async *[Symbol.asyncIterator]() {
+      let remaining = limit;
+      let next = first;
+      while (next) {
+        const rows: Row[] = await next;
+        remaining -= rows.length;
+        const last = rows[rows.length - 1];
+        next = last ? read(last, Math.min(PAGE, remaining)) : null;
+        yield rows.map((r) => r.input);
+      }
+    },
+  };
 }
 
-/** Every page of recentSandboxPages at once (the bench's compute-limit loop reads its inputs so). */
+/** Every page of recentSandboxPages at once, parsed (the bench's compute-limit loop reads its inputs so). */
 export async function recentSandboxInputs(
   pool: pg.Pool,
   limit: number,
@@ -82,8 +99,11 @@ export async function recentSandboxInputs(
   const inputs: PricedInput[] = [];
   let unreadable = 0;
   for await (const page of recentSandboxPages(pool, limit)) {
-    inputs.push(...page.inputs);
-    unreadable += page.unreadable;
+    for (const text of page) {
+      const parsed = parseSandboxInput(text);
+      if (parsed) inputs.push(parsed);
+      else unreadable++;
+    }
   }
   return { inputs, unreadable };
 }

@@ -42,8 +42,11 @@ test('COSTSIM_CANARY_ENABLED=false: no leader, no schedule; a run request answer
   const report = (await res.json()) as { status: string; failure_reasons: string[] };
   expect(report.status).toBe('skipped');
   expect(report.failure_reasons).toEqual(['Skipped: the canary is disabled (COSTSIM_CANARY_ENABLED=false)']);
+  // pg_locks is cluster-wide: only this test's database counts (other services on the server lead theirs)
   const { rows } = await t.db.pool.query(
-    `select count(*)::int as n from pg_locks where locktype = 'advisory' and objid = 7001`,
+    `select count(*)::int as n from pg_locks
+      where locktype = 'advisory' and objid = 7001
+        and database = (select oid from pg_database where datname = current_database())`,
   );
   expect(rows[0].n).toBe(0);
   const events = await t.db.pool.query(

@@ -23,9 +23,12 @@ afterAll(async () => db.drop());
 
 const canaryLockHolders = async () =>
   Number(
+    // pg_locks is cluster-wide: only this test's database counts (other services on the server lead theirs)
     (
       await db.pool.query(
-        `select count(*)::int as n from pg_locks where locktype = 'advisory' and granted and classid = 0 and objid = 7001`,
+        `select count(*)::int as n from pg_locks
+          where locktype = 'advisory' and granted and classid = 0 and objid = 7001
+            and database = (select oid from pg_database where datname = current_database())`,
       )
     ).rows[0].n,
   );

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { exactSignedRankCdf, wilcoxonSignedRank } from '../../../src/domain/canary/pairedTest';
 
 /**
@@ -89,5 +90,43 @@ describe('Wilcoxon signed-rank (against scipy 1.17.1, to 1e-9)', () => {
       p_value: 1,
       method: 'none',
     });
+  });
+
+  test('rank sums agree exactly with ranking every |d| by index (ties averaged), signs mixed', () => {
+    // the textbook procedure, written out: sort the indices by |d|, give each tie group its mean rank
+    const reference = (differences: number[]) => {
+      const d = differences.filter((x) => x !== 0);
+      const abs = d.map(Math.abs);
+      const order = abs.map((_, i) => i).sort((a, b) => abs[a]! - abs[b]!);
+      const ranks = new Array<number>(d.length);
+      let tieTerm = 0;
+      for (let i = 0; i < order.length;) {
+        let j = i;
+        while (j + 1 < order.length && abs[order[j + 1]!] === abs[order[i]!]) j++;
+        for (let k = i; k <= j; k++) ranks[order[k]!] = (i + j + 2) / 2;
+        tieTerm += (j - i + 1) ** 3 - (j - i + 1);
+        i = j + 1;
+      }
+      let wPlus = 0;
+      let wMinus = 0;
+      d.forEach((x, i) => (x > 0 ? (wPlus += ranks[i]!) : (wMinus += ranks[i]!)));
+      return { n: d.length, wPlus, wMinus, tieTerm };
+    };
+    const cents = fc.integer({ min: -40, max: 40 }).map((c) => c / 4); // few distinct values: many ties
+    fc.assert(
+      fc.property(
+        fc.array(fc.oneof(cents, fc.double({ min: -1e6, max: 1e6, noNaN: true })), { maxLength: 300 }),
+        (d) => {
+          const r = wilcoxonSignedRank(d);
+          const ref = reference(d);
+          expect([r.n, r.w_plus, r.w_minus]).toEqual([ref.n, ref.wPlus, ref.wMinus]);
+          if (ref.n > 0) {
+            const method = ref.n <= 50 && ref.tieTerm === 0 ? 'exact' : 'normal_approximation';
+            expect(r.method).toBe(method);
+          }
+        },
+      ),
+      { numRuns: 2000 },
+    );
   });
 });

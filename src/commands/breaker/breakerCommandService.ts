@@ -22,8 +22,10 @@ import { randomIdGenerator } from '../randomIds';
 /**
  * Names the shape of the breaker state in snapshots (BreakerState and what evolve makes of it). Change it
  * with any change to either, and snapshots written by older code are ignored instead of misread.
+ * /3: BreakerState is a union (closed | open, half-open a sub-state of open, open-only fields typed
+ * non-null on open); /2 states could hold combinations the union does not allow, so they are replayed.
  */
-export const BREAKER_SNAPSHOT_SCHEMA = 'breaker-state/2';
+export const BREAKER_SNAPSHOT_SCHEMA = 'breaker-state/3';
 
 /** 12 URL-safe characters (docs/domain.md §3 incident ids). */
 export const newIncidentId = randomIdGenerator(9);

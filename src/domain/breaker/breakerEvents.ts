@@ -1,4 +1,4 @@
-import type { DomainEvent } from '../decider';
+import { type DomainEvent, eventTypeList } from '../decider';
 import type { BreakerDetails } from './breakerCommands';
 
 /**
@@ -200,18 +200,19 @@ export type BreakerEvent =
 
 export type BreakerEventType = BreakerEvent['type'];
 
-export const breakerEventTypes: readonly BreakerEventType[] = Object.freeze([
-  'BreakerTripped',
-  'BreakerDisableAmended',
-  'BreakerEnabled',
-  'BreakerAutoRecovered',
-  'DriftObserved',
-  'SchemaErrorsReported',
-  'DriftTripSuppressed',
-  'CanaryRunObserved',
-  'BreakerHalfOpened',
-  'BreakerRecoveryDeferred',
-]);
+/** Derived from the union: a new event type that is not listed here does not compile. */
+export const breakerEventTypes = eventTypeList<BreakerEventType>({
+  BreakerTripped: true,
+  BreakerDisableAmended: true,
+  BreakerEnabled: true,
+  BreakerAutoRecovered: true,
+  DriftObserved: true,
+  SchemaErrorsReported: true,
+  DriftTripSuppressed: true,
+  CanaryRunObserved: true,
+  BreakerHalfOpened: true,
+  BreakerRecoveryDeferred: true,
+});
 
 export const isBreakerEvent = (event: { type: string }): event is BreakerEvent =>
   (breakerEventTypes as readonly string[]).includes(event.type);

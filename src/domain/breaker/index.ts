@@ -7,6 +7,7 @@ export { evolveBreaker } from './breakerEvolve';
 export * from './breakerPolicy';
 export * from './breakerReasons';
 export * from './breakerState';
+export * from './breakerStateCodec';
 export * from './breakerStream';
 export type { Instant } from './breakerTime';
 export type { ValidCommand } from './breakerValidation';

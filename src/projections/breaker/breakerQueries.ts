@@ -1,5 +1,10 @@
 import type pg from 'pg';
-import { type BreakerState, type RecoveryPolicy, initialBreakerState } from '../../domain/breaker';
+import {
+  type BreakerState,
+  type RecoveryPolicy,
+  decodeStoredBreakerState,
+  initialBreakerState,
+} from '../../domain/breaker';
 import { type BreakerStateView, type IncidentView, breakerStateView } from './breakerViews';
 import type { BreakerStateCache } from './breakerStateCache';
 
@@ -57,7 +62,7 @@ export class BreakerQueries {
     return breakerStateView(
       name,
       tenantId,
-      rows[0]?.state ?? initialBreakerState(),
+      rows[0] ? decodeStoredBreakerState(rows[0].state) : initialBreakerState(),
       this.clock(),
       this.policy,
     );
@@ -98,7 +103,9 @@ export class BreakerQueries {
       [tenantId === undefined, tenantId ?? null],
     );
     const now = this.clock();
-    return rows.map((r) => breakerStateView(r.name, r.tenant_id, r.state, now, this.policy));
+    return rows.map((r) =>
+      breakerStateView(r.name, r.tenant_id, decodeStoredBreakerState(r.state), now, this.policy),
+    );
   }
 
   async incidents(

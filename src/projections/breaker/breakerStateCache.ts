@@ -7,6 +7,7 @@ import {
   type RecoveryPolicy,
   breakerEventTypes,
   breakerStreamName,
+  decodeStoredBreakerState,
   evolveBreaker,
   initialBreakerState,
   isOpenAt,
@@ -209,7 +210,9 @@ export class BreakerStateCache {
       if (r.name === null || r.state === null) continue;
       const stream = breakerStreamName(r.name, r.tenant_id);
       // Never older than what a command of this replica has already taught the gate.
-      if ((this.states.get(stream)?.version ?? -1) < r.state.version) this.states.set(stream, r.state);
+      if ((this.states.get(stream)?.version ?? -1) < r.state.version) {
+        this.states.set(stream, decodeStoredBreakerState(r.state));
+      }
     }
     // No checkpoint row: the projection never ran, so read every breaker event from the start.
     this.horizon = rows[0]?.checkpoint ?? null;

@@ -4,6 +4,7 @@ import {
   type BreakerState,
   breakerEventTypes,
   breakerStreamName,
+  decodeStoredBreakerState,
   evolveBreaker,
   initialBreakerState,
   parseBreakerStreamName,
@@ -34,7 +35,9 @@ export const cbStateProjection: Projection = {
       [ids.map((id) => id?.name ?? ''), ids.map((id) => id?.tenant_id ?? '')],
     );
     const streamOf = (name: string, tenant: string | null) => breakerStreamName(name, tenant);
-    const states = new Map(rows.map((r) => [streamOf(r.name, r.tenant_id), r.state]));
+    const states = new Map(
+      rows.map((r) => [streamOf(r.name, r.tenant_id), decodeStoredBreakerState(r.state)]),
+    );
     for (const event of events) {
       const current = states.get(event.streamName) ?? initialBreakerState();
       // Idempotent by version: an event the row already reflects is skipped (rebuilds, replays).

@@ -1,3 +1,4 @@
+import type { CanaryRunStatus } from '../canary/canaryReport';
 import type { Instant } from './breakerTime';
 
 /**
@@ -54,7 +55,7 @@ export interface ReportSchemaErrors {
 export interface ReportCanaryRun {
   readonly type: 'ReportCanaryRun';
   readonly run_id: string;
-  readonly status: 'pass' | 'fail' | 'error' | 'skipped';
+  readonly status: CanaryRunStatus;
   readonly failed_on_outliers_only: boolean;
   readonly actor: string;
   readonly incident_id: string;

@@ -14,6 +14,7 @@ import {
 } from './breakerErrors';
 import { findUnstorable, formatPath, textProblem } from '../storableValues';
 import { toIso } from './breakerTime';
+import { CANARY_RUN_STATUSES, type CanaryRunStatus } from '../canary/canaryReport';
 
 /**
  * Commands after validation: instants as ISO strings, optional fields resolved. `decide` validates the
@@ -55,7 +56,7 @@ export type ValidCommand =
   | {
       readonly type: 'ReportCanaryRun';
       readonly run_id: string;
-      readonly status: 'pass' | 'fail' | 'error' | 'skipped';
+      readonly status: CanaryRunStatus;
       readonly failed_on_outliers_only: boolean;
       readonly actor: string;
       readonly incident_id: string;
@@ -155,13 +156,11 @@ function canaryRunId(value: unknown): string {
   return value;
 }
 
-const CANARY_STATUSES = ['pass', 'fail', 'error', 'skipped'] as const;
-
-function canaryStatus(value: unknown): (typeof CANARY_STATUSES)[number] {
-  if (!(CANARY_STATUSES as readonly unknown[]).includes(value)) {
+function canaryStatus(value: unknown): CanaryRunStatus {
+  if (!(CANARY_RUN_STATUSES as readonly unknown[]).includes(value)) {
     throw new InvalidCanaryRunError('status', 'status must be pass, fail, error or skipped');
   }
-  return value as (typeof CANARY_STATUSES)[number];
+  return value as CanaryRunStatus;
 }
 
 export function validateCommand(command: BreakerCommand): ValidCommand {

@@ -20,7 +20,7 @@ import {
 } from './breakerReasons';
 import type { BreakerState, OpenBreaker } from './breakerState';
 import { msOf } from './breakerTime';
-import type { ValidCommand } from './breakerValidation';
+import type { ValidCommand } from './breakerCommands';
 import { isHalfOpenDue, isRecoveryDue } from './breakerView';
 import { disableWindow } from './breakerWindow';
 

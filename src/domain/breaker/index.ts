@@ -10,7 +10,6 @@ export * from './breakerState';
 export * from './breakerStateCodec';
 export * from './breakerStream';
 export type { Instant } from './breakerTime';
-export type { ValidCommand } from './breakerValidation';
 export { MAX_REPORT_COUNT, validateCommand } from './breakerValidation';
 export * from './breakerView';
 export * from './breakerWindow';

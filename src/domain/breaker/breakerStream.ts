@@ -27,6 +27,9 @@ export const tenantKey = (id: BreakerId): string => id.tenantId ?? '';
 export const compareBreakerIds = (a: BreakerId, b: BreakerId): number =>
   a.name === b.name ? (tenantKey(a) < tenantKey(b) ? -1 : 1) : a.name < b.name ? -1 : 1;
 
+/** Whether a stream is a breaker's (by its prefix; breakerIdOfStream also checks the name). */
+export const isBreakerStream = (stream: string): boolean => stream.startsWith(PREFIX);
+
 /** Inverse of breakerStream; null for a stream that is not a breaker's. */
 export function breakerIdOfStream(stream: string): BreakerId | null {
   if (!stream.startsWith(PREFIX)) return null;

@@ -1,5 +1,5 @@
 import type { Express, Request, Response } from 'express';
-import { breakerEventTypes, breakerIdOfStream } from '../../domain/breaker';
+import { breakerEventTypes, breakerIdOfStream, isBreakerStream } from '../../domain/breaker';
 import { declarationEventTypes } from '../../domain/breakerDeclaration/declarationEvents';
 import { alertAdminEventTypes, alertDeliveryEventTypes } from '../../domain/alerts/alertDeliveryEvents';
 import type { EventFeed } from '../../infra/eventStore/eventFeed';
@@ -58,7 +58,7 @@ export function toStreamedChange(event: StoredEvent): StreamedChange {
  * declarations. Alert deliveries (their payloads) only admins, as GET /costsim/alerts.
  */
 export function visibleTo(p: Principal, change: StreamedChange): boolean {
-  if (change.stream.startsWith('breaker-')) {
+  if (isBreakerStream(change.stream)) {
     return tenantVisible(readableTenant(p), change.tenant_id);
   }
   if ((declarationEventTypes as readonly string[]).includes(change.type)) return true;

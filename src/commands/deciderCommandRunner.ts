@@ -9,6 +9,7 @@ import {
   WrongExpectedVersionError,
 } from '../infra/eventStore/eventStore';
 import { isConnectionError } from '../infra/postgres/pool';
+import { decodeEvent } from '../projections/projection';
 
 export class PreconditionFailedError extends Error {
   constructor(
@@ -187,8 +188,7 @@ export class DeciderCommandRunner<Command, Event extends DomainEvent, State> {
     let { state, version } = start;
     for (;;) {
       const page = await this.store.readStream(stream, { from: version + 1, limit: READ_PAGE });
-      for (const e of page)
-        state = this.decider.evolve(state, { type: e.type, data: e.data } as unknown as Event);
+      for (const e of page) state = this.decider.evolve(state, decodeEvent<Event>(e));
       if (page.length > 0) version = page[page.length - 1]!.streamVersion;
       if (page.length < READ_PAGE) break;
     }

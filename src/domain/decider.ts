@@ -21,6 +21,14 @@ export function foldEvents<Event extends DomainEvent, State>(
   return events.reduce((state, event) => decider.evolve(state, event), decider.initialState());
 }
 
+/**
+ * The type names of an event union as a list that cannot drift from it: called as
+ * `eventTypeList<MyEvent['type']>({ A: true, B: true })`, the compiler rejects a missing member and an
+ * unknown one, so a new event cannot be left out of what a projection or a feed reads.
+ */
+export const eventTypeList = <Type extends string>(types: { readonly [K in Type]: true }): readonly Type[] =>
+  Object.freeze(Object.keys(types) as Type[]);
+
 /** Base class of every typed domain error; HTTP maps `code` to a problem type. */
 export abstract class DomainError extends Error {
   abstract readonly code: string;

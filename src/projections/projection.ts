@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import type { DomainEvent } from '../domain/decider';
 import type { StoredEvent } from '../infra/eventStore/eventStore';
 
 /**
@@ -46,3 +47,34 @@ export const neverPark = (): boolean => false;
 
 /** For projections of untrusted data: any event that keeps failing is parked. */
 export const parkAny = (): boolean => true;
+
+/** A stored event read as a member of the event union `E`, with where it is stored. */
+export type Decoded<E extends DomainEvent> = StoredEvent & { readonly event: E };
+
+/**
+ * The one place a stored event becomes a domain event (projections, the gate, history, command replays).
+ * Its type was chosen by the reader (a lane reads only the types its projection handles, a stream holds
+ * only its aggregate's events) and its data was written by this code's deciders from validated commands;
+ * an event `evolve` cannot fold still fails there, loudly (UnknownBreakerEventError).
+ */
+export function decodeEvent<E extends DomainEvent>(stored: Pick<StoredEvent, 'type' | 'data'>): E {
+  return { type: stored.type, data: stored.data } as unknown as E;
+}
+
+/** A projection written against its own event union: `apply` gets the events decoded once, by the wrapper. */
+export interface ProjectionOf<E extends DomainEvent> extends Omit<Projection, 'handles' | 'apply'> {
+  readonly handles: readonly E['type'][];
+  apply(tx: pg.ClientBase, events: readonly Decoded<E>[]): Promise<void>;
+}
+
+/** The runtime's untyped Projection for a typed one (the runtime reads events of any type from the lane). */
+export function defineProjection<E extends DomainEvent>(spec: ProjectionOf<E>): Projection {
+  return {
+    ...spec,
+    apply: (tx, events) =>
+      spec.apply(
+        tx,
+        events.map((stored) => ({ ...stored, event: decodeEvent<E>(stored) })),
+      ),
+  };
+}

@@ -24,6 +24,7 @@ import {
 } from '../../domain/alerts/canaryAlerts';
 import type { EventStore } from '../../infra/eventStore/eventStore';
 import { inTransaction } from '../../infra/postgres/pool';
+import { SerialPasses } from '../../infra/serialPasses';
 import { applyOutcome, applyRouting } from '../../projections/alerts/alertQueueProjection';
 import { deterministicUuid } from '../deterministicUuid';
 
@@ -83,9 +84,11 @@ interface ClaimedRow {
 export class AlertDeliveryWorker {
   private timer: NodeJS.Timeout | null = null;
   private subscription: Subscription | null = null;
-  private running: Promise<void> | null = null;
-  private again = false;
   private stopped = false;
+  private readonly passes = new SerialPasses(() => this.pass(), {
+    onError: (err) => this.options.logger?.warn({ err }, 'alert delivery pass failed'),
+    stopped: () => this.stopped,
+  });
 
   constructor(private readonly options: AlertDeliveryWorkerOptions) {}
 
@@ -102,29 +105,13 @@ export class AlertDeliveryWorker {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.subscription?.unsubscribe();
-    await this.running;
+    await this.passes.idle();
   }
 
   /** One pass at a time; a wake-up during a pass runs one more. */
   kick(): Promise<void> {
     if (this.stopped) return Promise.resolve();
-    if (this.running) {
-      this.again = true;
-      return this.running;
-    }
-    this.running = (async () => {
-      try {
-        do {
-          this.again = false;
-          await this.pass();
-        } while (this.again && !this.stopped);
-      } catch (err) {
-        this.options.logger?.warn({ err }, 'alert delivery pass failed');
-      } finally {
-        this.running = null;
-      }
-    })();
-    return this.running;
+    return this.passes.run();
   }
 
   /** Routes and sends until nothing is due; returns the number of rows sent or failed. */

@@ -6,7 +6,8 @@ import {
   type BreakerEvent,
   type BreakerPolicy,
   type BreakerState,
-  breakerStreamName,
+  type BreakerId,
+  breakerStream,
   createBreakerDecider,
   summarizeDecision,
 } from '../../domain/breaker';
@@ -22,16 +23,16 @@ import { randomIdGenerator } from '../randomIds';
 /**
  * Names the shape of the breaker state in snapshots (BreakerState and what evolve makes of it). Change it
  * with any change to either, and snapshots written by older code are ignored instead of misread.
+ * /3: BreakerState is a union (closed | open, half-open a sub-state of open, open-only fields typed
+ * non-null on open); /2 states could hold combinations the union does not allow, so they are replayed.
  */
-export const BREAKER_SNAPSHOT_SCHEMA = 'breaker-state/2';
+export const BREAKER_SNAPSHOT_SCHEMA = 'breaker-state/3';
 
 /** 12 URL-safe characters (docs/domain.md §3 incident ids). */
 export const newIncidentId = randomIdGenerator(9);
 
-export interface BreakerRef {
-  name: string;
-  tenantId: string | null;
-}
+/** The breaker a command is for. */
+export type BreakerRef = BreakerId;
 
 export type BreakerOutcome = CommandOutcome<BreakerEvent, BreakerState> &
   ReturnType<typeof summarizeDecision>;
@@ -112,7 +113,7 @@ export class BreakerCommandService {
     build: (now: Date, incidentId: string) => BreakerCommand,
     options: RunOptions & { metadata?: JsonObject } = {},
   ): Promise<BreakerOutcome> {
-    const stream = breakerStreamName(ref.name, ref.tenantId);
+    const stream = breakerStream(ref);
     const outcome = await this.runner.run(stream, (now) => build(now, newIncidentId()), {
       ...options,
       metadata: {

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { AUTO_RECOVER_ACTOR, breakerId } from '../../domain/breaker';
 import { PeriodicLeaderJob } from '../../infra/postgres/periodicLeaderJob';
 import type { BreakerQueries } from '../../projections/breaker/breakerQueries';
 import type { BreakerCommandService } from './breakerCommandService';
@@ -44,9 +45,9 @@ export class BreakerRecoveryWorker {
     let recovered = 0;
     for (const ref of await this.queries.expired(now)) {
       const outcome = await this.service.execute(
-        { name: ref.name, tenantId: ref.tenant_id },
+        breakerId(ref.name, ref.tenant_id),
         (at) => ({ type: 'RecoverExpiredBreaker', now: at }),
-        { metadata: { actor_key: 'system-auto-recover' } },
+        { metadata: { actor_key: AUTO_RECOVER_ACTOR } },
       );
       if (outcome.changed) recovered++;
     }

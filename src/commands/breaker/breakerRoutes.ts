@@ -1,6 +1,6 @@
 import type { Express, Request } from 'express';
 import type { z } from 'zod';
-import type { BreakerCommand, BreakerPolicy } from '../../domain/breaker';
+import { type BreakerCommand, type BreakerPolicy, breakerId } from '../../domain/breaker';
 import { addressedTenant, requireScope, principalOf } from '../../infra/http/auth';
 import { ifMatchVersions, setVersionEtag } from '../../infra/http/etag';
 import { parseOrThrow } from '../../infra/http/validation';
@@ -23,7 +23,7 @@ import {
 function breakerRef(req: Request): BreakerRef {
   const name = parseBreakerName(req.params.name);
   const { tenant_id } = parseOrThrow(tenantQuery, req.query, 'query');
-  return { name, tenantId: addressedTenant(principalOf(req), tenant_id) };
+  return breakerId(name, addressedTenant(principalOf(req), tenant_id));
 }
 
 const body = (req: Request): unknown => (req.body === undefined ? {} : req.body);
@@ -128,7 +128,7 @@ export function mountBreakerCommandRoutes(
   app.post('/costsim/v2/reset', requireScope('admin'), async (req, res) => {
     const query = parseOrThrow(resetQuery, req.query, 'query');
     const input = parseOrThrow(resetBody, body(req), 'body');
-    const ref = { name: DEFAULT_BREAKER, tenantId: principalOf(req).tenantId };
+    const ref = breakerId(DEFAULT_BREAKER, principalOf(req).tenantId);
     const outcome = await enable(req, ref, input.reason ?? query.reason, undefined);
     setVersionEtag(res, outcome.version);
     res.json({

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
+import type { BreakerId } from '../../domain/breaker';
 import { type Comparison, type VerdictBounds, compareResults } from '../../domain/simulation/comparison';
 import { inputHash, outputHash } from '../../domain/simulation/simulationHashes';
 import { type RawPlanStep, normalizeInput } from '../../domain/simulation/simulationInput';
@@ -29,10 +30,8 @@ export interface ShadowConfig {
   commitSha: string;
 }
 
-export interface BreakerRef {
-  name: string;
-  tenantId: string | null;
-}
+/** The breaker a shadow run reports to. */
+export type BreakerRef = BreakerId;
 
 export interface ShadowPorts {
   /** the in-memory V2 gate of the breaker slice */

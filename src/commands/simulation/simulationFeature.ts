@@ -3,6 +3,7 @@ import type { FeatureDefinition } from '../../infra/composition/featureModule';
 import { addressedTenant, principalOf, requireScope } from '../../infra/http/auth';
 import { parseOrThrow } from '../../infra/http/validation';
 import { HttpV2Engine } from '../../infra/v2/httpV2Engine';
+import { SANDBOX_ACTOR } from '../../domain/breaker';
 import type { V2Engine } from '../../domain/simulation/v2Engine';
 import type { BreakerStateCache } from '../../projections/breaker/breakerStateCache';
 import type { BreakerCommandService } from '../breaker/breakerCommandService';
@@ -54,7 +55,7 @@ export const simulationFeature: FeatureDefinition = {
     const gate = new V2Gate(breaker.cache);
     const metrics = new SimulationMetrics(ctx.metrics.registry, bounds);
     const provenanceWrites = new ProvenanceGroupCommit(provenance.writer, {
-      metadata: { actor_key: 'sandbox' },
+      metadata: { actor_key: SANDBOX_ACTOR },
     });
     const shadow = new ShadowSimulation(
       {
@@ -72,7 +73,7 @@ export const simulationFeature: FeatureDefinition = {
             drift_score: drift.score,
             sample_count: 1,
             details: drift.details,
-            actor: 'sandbox',
+            actor: SANDBOX_ACTOR,
             incident_id: incidentId,
             now,
           }));
@@ -84,7 +85,7 @@ export const simulationFeature: FeatureDefinition = {
             type: 'ReportSchemaErrors',
             error_count: 1,
             details,
-            actor: 'sandbox',
+            actor: SANDBOX_ACTOR,
             incident_id: incidentId,
             now,
           }));

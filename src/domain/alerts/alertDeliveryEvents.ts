@@ -1,4 +1,4 @@
-import type { DomainEvent } from '../decider';
+import { type DomainEvent, eventTypeList } from '../decider';
 import type { AlertmanagerAlert } from './alertmanagerAlert';
 
 /**
@@ -39,7 +39,11 @@ export type AlertRouted = DomainEvent<
 export const ALERT_ROUTING_STREAM = 'alert_routing';
 export type AlertDeliveryEvent = AlertDelivered | AlertDeliveryFailed | AlertRouted;
 
-export const alertDeliveryEventTypes = ['AlertRouted', 'AlertDelivered', 'AlertDeliveryFailed'] as const;
+export const alertDeliveryEventTypes = eventTypeList<AlertDeliveryEvent['type']>({
+  AlertRouted: true,
+  AlertDelivered: true,
+  AlertDeliveryFailed: true,
+});
 
 export const alertDeliveryStream = (rowId: string) => `alert_delivery-${rowId}`;
 
@@ -68,6 +72,9 @@ export type AlertsPurged = DomainEvent<
   }
 >;
 export type AlertAdminEvent = AlertsRetried | AlertsPurged;
-export const alertAdminEventTypes = ['AlertsRetried', 'AlertsPurged'] as const;
+export const alertAdminEventTypes = eventTypeList<AlertAdminEvent['type']>({
+  AlertsRetried: true,
+  AlertsPurged: true,
+});
 /** One stream for operator actions on the queue: they are rare, and their order matters on replay. */
 export const ALERT_ADMIN_STREAM = 'alert_admin';

@@ -18,9 +18,9 @@ import {
   recoveryDeferredReason,
   schemaTripReason,
 } from './breakerReasons';
-import type { BreakerState } from './breakerState';
+import type { BreakerState, OpenBreaker } from './breakerState';
 import { msOf } from './breakerTime';
-import type { ValidCommand } from './breakerValidation';
+import type { ValidCommand } from './breakerCommands';
 import { isHalfOpenDue, isRecoveryDue } from './breakerView';
 import { disableWindow } from './breakerWindow';
 
@@ -75,7 +75,7 @@ function decideRule(policy: BreakerPolicy, command: ValidCommand, state: Breaker
 }
 
 function recoverIfDue(policy: BreakerPolicy, state: BreakerState, now: string): BreakerEvent[] {
-  if (!isRecoveryDue(state, now, policy) || state.disabled_until === null) return [];
+  if (!state.open || !isRecoveryDue(state, now, policy) || state.disabled_until === null) return [];
   return [
     {
       type: 'BreakerAutoRecovered',
@@ -95,7 +95,7 @@ function recoverIfDue(policy: BreakerPolicy, state: BreakerState, now: string): 
 
 /** Recovery gate: an expired TTL half-opens the breaker (still open) once; a canary run decides the rest. */
 function halfOpenIfDue(policy: BreakerPolicy, state: BreakerState, now: string): BreakerEvent[] {
-  if (!isHalfOpenDue(state, now, policy) || state.disabled_until === null) return [];
+  if (!state.open || !isHalfOpenDue(state, now, policy) || state.disabled_until === null) return [];
   return [
     {
       type: 'BreakerHalfOpened',
@@ -117,7 +117,7 @@ function halfOpenIfDue(policy: BreakerPolicy, state: BreakerState, now: string):
 function decideHalfOpen(
   policy: BreakerPolicy,
   command: Valid<'ReportCanaryRun'>,
-  state: BreakerState,
+  state: OpenBreaker,
 ): BreakerEvent[] {
   const { run_id, status, now } = command;
   if (status === 'pass') {
@@ -194,7 +194,7 @@ function manualTrip(
 function amendDisable(
   policy: BreakerPolicy,
   command: Valid<'DisableBreaker'>,
-  state: BreakerState,
+  state: OpenBreaker,
 ): BreakerEvent[] {
   const ttlGiven = command.ttl_hours !== null || command.disabled_until !== null;
   const sameTtl =
@@ -212,8 +212,7 @@ function amendDisable(
     {
       type: 'BreakerDisableAmended',
       data: {
-        // Open implies an incident (every opening is a BreakerTripped); the fallback only satisfies the type.
-        incident_id: state.incident_id ?? command.incident_id,
+        incident_id: state.incident_id,
         reason: command.reason,
         previous_reason: state.disabled_reason,
         disabled_until: window.disabled_until,
@@ -338,6 +337,7 @@ function reportSchemaErrors(
 ): BreakerEvent[] {
   const { details, actor, now } = command;
   const threshold = policy.schemaErrorThreshold;
+  // a state stored before the sum existed lacks it (typed, but decide is also handed such states)
   const before = state.consecutive_schema_errors ?? 0;
   const alone = command.error_count >= threshold;
   const sum = before + command.error_count;
@@ -403,7 +403,7 @@ function reportCanaryRun(
   const after = !counted ? before : failing ? before + 1 : 0;
   const runsAfter = !counted ? runsBefore : failing ? [...runsBefore, run_id] : [];
   const trips = failing && after >= threshold && !state.half_open;
-  const halfOpen = state.open && (state.half_open ?? false);
+
   const observed: BreakerEvent = {
     type: 'CanaryRunObserved',
     data: {
@@ -420,7 +420,7 @@ function reportCanaryRun(
       at: now,
     },
   };
-  if (halfOpen) return [observed, ...decideHalfOpen(policy, command, state)];
+  if (state.open && state.half_open) return [observed, ...decideHalfOpen(policy, command, state)];
   if (!trips) return [observed];
   return [
     observed,

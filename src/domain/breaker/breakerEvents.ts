@@ -1,4 +1,5 @@
-import type { DomainEvent } from '../decider';
+import { type DomainEvent, eventTypeList } from '../decider';
+import type { CanaryRunStatus } from '../canary/canaryReport';
 import type { BreakerDetails } from './breakerCommands';
 
 /**
@@ -17,6 +18,10 @@ export const AUTO_RECOVER_NOTES = 'Auto-recovered after TTL expired';
 export const MANUAL_RESET_NOTES = 'Manual reset';
 /** `resolved_by` of a recovery the canary decided (recovery gate). */
 export const CANARY_RECOVERY_ACTOR = 'canary-recovery';
+/** `actor` of the canary's run reports (ReportCanaryRun). */
+export const CANARY_ACTOR = 'canary';
+/** `actor` (and `actor_key`) of the shadow simulation's drift and schema-error reports and provenance. */
+export const SANDBOX_ACTOR = 'sandbox';
 
 interface Stamped {
   readonly actor: string;
@@ -139,7 +144,7 @@ export interface DriftTripSuppressedData extends Stamped {
  */
 export interface CanaryRunObservedData extends Stamped {
   readonly run_id: string;
-  readonly status: 'pass' | 'fail' | 'error' | 'skipped';
+  readonly status: CanaryRunStatus;
   readonly failed_on_outliers_only: boolean;
   /** COSTSIM_CANARY_FAILURE_THRESHOLD */
   readonly failure_threshold: number;
@@ -167,7 +172,7 @@ export interface BreakerHalfOpenedData extends Stamped {
 export interface BreakerRecoveryDeferredData extends Stamped {
   readonly incident_id: string | null;
   readonly run_id: string;
-  readonly run_status: 'fail' | 'error' | 'skipped';
+  readonly run_status: Exclude<CanaryRunStatus, 'pass'>;
   readonly reason: string;
   readonly previous_disabled_until: string | null;
   readonly disabled_until: string;
@@ -200,18 +205,19 @@ export type BreakerEvent =
 
 export type BreakerEventType = BreakerEvent['type'];
 
-export const breakerEventTypes: readonly BreakerEventType[] = Object.freeze([
-  'BreakerTripped',
-  'BreakerDisableAmended',
-  'BreakerEnabled',
-  'BreakerAutoRecovered',
-  'DriftObserved',
-  'SchemaErrorsReported',
-  'DriftTripSuppressed',
-  'CanaryRunObserved',
-  'BreakerHalfOpened',
-  'BreakerRecoveryDeferred',
-]);
+/** Derived from the union: a new event type that is not listed here does not compile. */
+export const breakerEventTypes = eventTypeList<BreakerEventType>({
+  BreakerTripped: true,
+  BreakerDisableAmended: true,
+  BreakerEnabled: true,
+  BreakerAutoRecovered: true,
+  DriftObserved: true,
+  SchemaErrorsReported: true,
+  DriftTripSuppressed: true,
+  CanaryRunObserved: true,
+  BreakerHalfOpened: true,
+  BreakerRecoveryDeferred: true,
+});
 
 export const isBreakerEvent = (event: { type: string }): event is BreakerEvent =>
   (breakerEventTypes as readonly string[]).includes(event.type);

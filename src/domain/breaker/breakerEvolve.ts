@@ -1,21 +1,20 @@
 import { UnknownBreakerEventError } from './breakerErrors';
 import type { BreakerEvent } from './breakerEvents';
-import type { BreakerState } from './breakerState';
+import { type BreakerState, CLOSED_FIELDS } from './breakerState';
 
 /**
  * Applies one event. Reads only the event (never the policy or a clock), so a replay always rebuilds the
  * same state; returns a new object and never mutates its inputs.
  */
 export function evolveBreaker(state: BreakerState, event: BreakerEvent): BreakerState {
-  const base = { ...state, version: state.version + 1, updated_at: event.data.at };
+  const base: BreakerState = { ...state, version: state.version + 1, updated_at: event.data.at };
   // docs/domain.md §3: the schema-error sum goes back to 0 on any drift observation (a valid V2 answer) or
   // trip, and a closing starts from a clean state.
-  const schemaErrorsCleared = { ...base, consecutive_schema_errors: 0 };
+  const schemaErrorsCleared: BreakerState = { ...base, consecutive_schema_errors: 0 };
   // A trip or a closing starts the canary count afresh too.
   const canaryCleared = {
     consecutive_canary_failures: 0,
     canary_failed_runs: [] as readonly string[],
-    half_open: false,
   };
   switch (event.type) {
     case 'BreakerTripped': {
@@ -24,6 +23,7 @@ export function evolveBreaker(state: BreakerState, event: BreakerEvent): Breaker
         ...schemaErrorsCleared,
         ...canaryCleared,
         open: true,
+        half_open: false,
         disabled_by: d.disabled_by,
         disabled_reason: d.reason,
         disabled_until: d.disabled_until,
@@ -44,26 +44,22 @@ export function evolveBreaker(state: BreakerState, event: BreakerEvent): Breaker
       };
     }
     case 'BreakerDisableAmended':
-      return {
-        ...base,
-        disabled_reason: event.data.reason,
-        disabled_until: event.data.disabled_until,
-        ttl_hours: event.data.ttl_hours,
-      };
+      // decide amends only an open breaker; on a closed one (no writer does that) there is nothing to amend
+      return base.open
+        ? {
+            ...base,
+            disabled_reason: event.data.reason,
+            disabled_until: event.data.disabled_until,
+            ttl_hours: event.data.ttl_hours,
+          }
+        : base;
     case 'BreakerEnabled':
     case 'BreakerAutoRecovered':
       return {
         ...schemaErrorsCleared,
         ...canaryCleared,
-        open: false,
-        disabled_by: null,
-        disabled_reason: null,
-        disabled_until: null,
-        ttl_hours: null,
-        incident_id: null,
-        incident: null,
+        ...CLOSED_FIELDS,
         consecutive_failures: 0,
-        opened_at: null,
       };
     case 'DriftObserved':
       return {
@@ -73,15 +69,18 @@ export function evolveBreaker(state: BreakerState, event: BreakerEvent): Breaker
       };
     case 'DriftTripSuppressed':
       return { ...schemaErrorsCleared, consecutive_failures: event.data.failures_after };
+    // Half-open is a sub-state of open; decide records these only while open.
     case 'BreakerHalfOpened':
-      return { ...base, half_open: true };
+      return base.open ? { ...base, half_open: true } : base;
     case 'BreakerRecoveryDeferred':
-      return {
-        ...base,
-        half_open: false,
-        disabled_until: event.data.disabled_until,
-        ttl_hours: event.data.ttl_hours,
-      };
+      return base.open
+        ? {
+            ...base,
+            half_open: false,
+            disabled_until: event.data.disabled_until,
+            ttl_hours: event.data.ttl_hours,
+          }
+        : base;
     case 'CanaryRunObserved':
       // the drift counter and the schema-error sum are left as they are
       return {

@@ -1,4 +1,4 @@
-import type { BreakerCommand, BreakerDetails } from './breakerCommands';
+import type { BreakerCommand, BreakerDetails, ValidCommand } from './breakerCommands';
 import {
   type BreakerInputError,
   ConflictingTtlError,
@@ -14,54 +14,12 @@ import {
 } from './breakerErrors';
 import { findUnstorable, formatPath, textProblem } from '../storableValues';
 import { toIso } from './breakerTime';
+import { CANARY_RUN_STATUSES, type CanaryRunStatus } from '../canary/canaryReport';
 
 /**
- * Commands after validation: instants as ISO strings, optional fields resolved. `decide` validates the
- * whole command before deciding anything, so an invalid command yields an error and never an event.
+ * The invariants of a command: `validateCommand` turns what a caller sent into the ValidCommand `decide`
+ * works on (breakerCommands.ts declares both), or throws a BreakerInputError naming the field.
  */
-export type ValidCommand =
-  | {
-      readonly type: 'DisableBreaker';
-      readonly reason: string;
-      readonly actor: string;
-      readonly ttl_hours: number | null;
-      readonly disabled_until: string | null;
-      readonly incident_id: string;
-      readonly now: string;
-    }
-  | {
-      readonly type: 'EnableBreaker';
-      readonly actor: string;
-      readonly reason: string | null;
-      readonly now: string;
-    }
-  | {
-      readonly type: 'ReportDrift';
-      readonly drift_score: number;
-      readonly sample_count: number;
-      readonly details: BreakerDetails;
-      readonly actor: string;
-      readonly incident_id: string;
-      readonly now: string;
-    }
-  | {
-      readonly type: 'ReportSchemaErrors';
-      readonly error_count: number;
-      readonly details: BreakerDetails;
-      readonly actor: string;
-      readonly incident_id: string;
-      readonly now: string;
-    }
-  | {
-      readonly type: 'ReportCanaryRun';
-      readonly run_id: string;
-      readonly status: 'pass' | 'fail' | 'error' | 'skipped';
-      readonly failed_on_outliers_only: boolean;
-      readonly actor: string;
-      readonly incident_id: string;
-      readonly now: string;
-    }
-  | { readonly type: 'RecoverExpiredBreaker'; readonly now: string };
 
 // Incident ids are 12 characters (docs/domain.md §3); the original used the first 12 chars of a UUID, so `-` is
 // allowed, and base64url-style ids fit too. Anything else is a caller bug worth failing loudly on.
@@ -155,13 +113,11 @@ function canaryRunId(value: unknown): string {
   return value;
 }
 
-const CANARY_STATUSES = ['pass', 'fail', 'error', 'skipped'] as const;
-
-function canaryStatus(value: unknown): (typeof CANARY_STATUSES)[number] {
-  if (!(CANARY_STATUSES as readonly unknown[]).includes(value)) {
+function canaryStatus(value: unknown): CanaryRunStatus {
+  if (!(CANARY_RUN_STATUSES as readonly unknown[]).includes(value)) {
     throw new InvalidCanaryRunError('status', 'status must be pass, fail, error or skipped');
   }
-  return value as (typeof CANARY_STATUSES)[number];
+  return value as CanaryRunStatus;
 }
 
 export function validateCommand(command: BreakerCommand): ValidCommand {

@@ -1,6 +1,6 @@
 import type { BreakerPolicy } from './breakerPolicy';
 import type { BreakerSnapshot, BreakerState } from './breakerState';
-import { toSnapshot } from './breakerState';
+import { CLOSED_FIELDS, toSnapshot } from './breakerState';
 import { type Instant, msOf, toIso } from './breakerTime';
 
 /**
@@ -47,15 +47,9 @@ export function stateAt(
 ): BreakerView {
   const snapshot = toSnapshot(state);
   if (!isRecoveryDue(snapshot, now, policy)) return { ...snapshot, recovery_pending: false };
+  // What BreakerAutoRecovered will make of it (evolve's closing), with the stream's version and time.
   return {
-    ...snapshot,
-    open: false,
-    disabled_by: null,
-    disabled_reason: null,
-    disabled_until: null,
-    incident_id: null,
-    consecutive_failures: 0,
-    opened_at: null,
+    ...toSnapshot({ ...snapshot, ...CLOSED_FIELDS, consecutive_failures: 0 }),
     recovery_pending: true,
   };
 }

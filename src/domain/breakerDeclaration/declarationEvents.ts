@@ -1,4 +1,4 @@
-import type { DomainEvent } from '../decider';
+import { type DomainEvent, eventTypeList } from '../decider';
 
 /**
  * A breaker exists once declared (docs/api.md "Breakers"): `costsim_v2` always, others by an operator or by
@@ -28,7 +28,10 @@ export type BreakerDescriptionChanged = DomainEvent<
 >;
 
 export type DeclarationEvent = BreakerDeclared | BreakerDescriptionChanged;
-export const declarationEventTypes = ['BreakerDeclared', 'BreakerDescriptionChanged'] as const;
+export const declarationEventTypes = eventTypeList<DeclarationEvent['type']>({
+  BreakerDeclared: true,
+  BreakerDescriptionChanged: true,
+});
 
 export interface DeclareBreaker {
   readonly type: 'DeclareBreaker';

@@ -1,3 +1,4 @@
+import { eventTypeList } from '../decider';
 import type { CanaryReport, CanaryTrigger } from './canaryReport';
 
 /** One stream per run: `canary-<run_id>`; a scheduled run's id derives from its slot, so it runs once. */
@@ -24,4 +25,9 @@ export interface CanaryRunCompleted {
   data: { report: CanaryReport };
 }
 
-export const CANARY_EVENT_TYPES = ['CanaryRunStarted', 'CanaryRunCompleted'] as const;
+export type CanaryEvent = CanaryRunStarted | CanaryRunCompleted;
+
+export const CANARY_EVENT_TYPES = eventTypeList<CanaryEvent['type']>({
+  CanaryRunStarted: true,
+  CanaryRunCompleted: true,
+});

@@ -9,7 +9,9 @@ import {
 import type { GoldenValidationResult } from './goldenValidation';
 import { type PairedTestResult, wilcoxonSignedRank } from './pairedTest';
 
-export type CanaryRunStatus = 'pass' | 'fail' | 'error' | 'skipped';
+/** A completed run's status; one list, so the breaker's validation and the report agree. */
+export const CANARY_RUN_STATUSES = ['pass', 'fail', 'error', 'skipped'] as const;
+export type CanaryRunStatus = (typeof CANARY_RUN_STATUSES)[number];
 
 /** The thresholds a run was judged with: recorded in its report, so the verdict is explainable from it alone. */
 export interface CanaryRunThresholds extends CanaryThresholds {

@@ -23,6 +23,18 @@ export interface Principal {
   tenantId: string | null;
 }
 
+/**
+ * Which tenants' breakers a principal may read, decided here once for every read path (lists, the
+ * status page, the event stream): `undefined` = every tenant's (a global key not acting for a tenant),
+ * otherwise the global breakers and those of the returned tenant.
+ */
+export const readableTenant = (p: Principal): string | null | undefined =>
+  p.keyTenant === null && p.tenantId === null ? undefined : p.tenantId;
+
+/** Whether a breaker of `tenantId` (null = global) is visible under `scope` (a readableTenant result). */
+export const tenantVisible = (scope: string | null | undefined, tenantId: string | null): boolean =>
+  scope === undefined || tenantId === null || tenantId === scope;
+
 declare module 'express-serve-static-core' {
   interface Request {
     principal?: Principal;

@@ -9,10 +9,10 @@ import {
 } from '../../domain/alerts/alertDeliveryEvents';
 import { type BreakerEvent, breakerEventTypes, parseBreakerStreamName } from '../../domain/breaker';
 import type { CanaryFailedFacts } from '../../domain/alerts/canaryAlerts';
-import type { CanaryReport } from '../../domain/canary/canaryReport';
+import type { CanaryRunCompleted } from '../../domain/canary/canaryEvents';
 import type { StoredEvent } from '../../infra/eventStore/eventStore';
 import { DEFAULT_BREAKER } from '../breaker/breakerStateCache';
-import type { Projection } from '../projection';
+import { type Projection, decodeEvent } from '../projection';
 
 const breakerEvents: ReadonlySet<string> = new Set(breakerEventTypes);
 
@@ -57,19 +57,16 @@ export const alertQueueProjection: Projection = {
     let queued = false;
     for (const stored of events) {
       if (stored.type === 'AlertRouted') {
-        await applyRouting(tx, { type: stored.type, data: stored.data } as unknown as AlertRouted);
+        await applyRouting(tx, decodeEvent<AlertRouted>(stored));
         queued = true;
         continue;
       }
       if (stored.type === 'AlertDelivered' || stored.type === 'AlertDeliveryFailed') {
-        await applyOutcome(tx, { type: stored.type, data: stored.data } as unknown as Exclude<
-          AlertDeliveryEvent,
-          AlertRouted
-        >);
+        await applyOutcome(tx, decodeEvent<Exclude<AlertDeliveryEvent, AlertRouted>>(stored));
         continue;
       }
       if (stored.type === 'AlertsRetried' || stored.type === 'AlertsPurged') {
-        await applyAdminAction(tx, { type: stored.type, data: stored.data } as unknown as AlertAdminEvent);
+        await applyAdminAction(tx, decodeEvent<AlertAdminEvent>(stored));
         queued = true;
         continue;
       }
@@ -79,7 +76,7 @@ export const alertQueueProjection: Projection = {
       }
       const ref = parseBreakerStreamName(stored.streamName);
       if (!ref) continue;
-      const event = { type: stored.type, data: stored.data } as unknown as BreakerEvent;
+      const event = decodeEvent<BreakerEvent>(stored);
       const instance =
         typeof stored.metadata.instance === 'string' ? stored.metadata.instance : DEFAULT_INSTANCE;
       if (event.type === 'BreakerTripped') {
@@ -137,7 +134,7 @@ export const alertQueueProjection: Projection = {
 
 /** A failed canary run queues CostSimCanaryFailed (docs/domain.md §4); any other status queues nothing. */
 async function queueCanaryFailure(tx: pg.ClientBase, stored: StoredEvent): Promise<boolean> {
-  const { report } = stored.data as unknown as { report: CanaryReport };
+  const { report } = decodeEvent<CanaryRunCompleted>(stored).data;
   if (report.status !== 'fail') return false;
   const instance = typeof stored.metadata.instance === 'string' ? stored.metadata.instance : DEFAULT_INSTANCE;
   const facts: CanaryFailedFacts = {

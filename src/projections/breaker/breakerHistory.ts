@@ -1,11 +1,13 @@
 import {
   type BreakerEvent,
   type RecoveryPolicy,
-  breakerStreamName,
+  type BreakerId,
+  breakerStream,
   evolveBreaker,
   initialBreakerState,
 } from '../../domain/breaker';
 import type { EventStore } from '../../infra/eventStore/eventStore';
+import { decodeEvent } from '../projection';
 import { type BreakerStateView, breakerStateView } from './breakerViews';
 
 export interface BreakerHistory {
@@ -22,13 +24,13 @@ export interface BreakerHistory {
 export async function breakerHistory(
   store: EventStore,
   policy: RecoveryPolicy,
-  ref: { name: string; tenantId: string | null },
+  ref: BreakerId,
   until: Date,
   limit: number,
 ): Promise<BreakerHistory> {
-  const events = await store.readStream(breakerStreamName(ref.name, ref.tenantId), { until });
+  const events = await store.readStream(breakerStream(ref), { until });
   const folded = events.reduce(
-    (state, e) => evolveBreaker(state, { type: e.type, data: e.data } as unknown as BreakerEvent),
+    (state, e) => evolveBreaker(state, decodeEvent<BreakerEvent>(e)),
     initialBreakerState(),
   );
   return {

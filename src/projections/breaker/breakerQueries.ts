@@ -1,5 +1,14 @@
 import type pg from 'pg';
-import { type BreakerState, type RecoveryPolicy, initialBreakerState } from '../../domain/breaker';
+import {
+  type BreakerState,
+  type RecoveryPolicy,
+  breakerId,
+  compareBreakerIds,
+  decodeStoredBreakerState,
+  initialBreakerState,
+  tenantKey,
+} from '../../domain/breaker';
+import { tenantVisible } from '../../infra/http/auth';
 import { type BreakerStateView, type IncidentView, breakerStateView } from './breakerViews';
 import type { BreakerStateCache } from './breakerStateCache';
 
@@ -52,12 +61,12 @@ export class BreakerQueries {
   async getFromTable(name: string, tenantId: string | null): Promise<BreakerStateView> {
     const { rows } = await this.pool.query<{ state: BreakerState }>(
       'select state from cb_state where name = $1 and tenant_key = $2',
-      [name, tenantId ?? ''],
+      [name, tenantKey(breakerId(name, tenantId))],
     );
     return breakerStateView(
       name,
       tenantId,
-      rows[0]?.state ?? initialBreakerState(),
+      rows[0] ? decodeStoredBreakerState(rows[0].state) : initialBreakerState(),
       this.clock(),
       this.policy,
     );
@@ -85,10 +94,8 @@ export class BreakerQueries {
       const now = this.clock();
       return this.gate
         .all()
-        .filter((b) => tenantId === undefined || b.tenant_id === null || b.tenant_id === tenantId)
-        .sort((a, b) =>
-          a.name === b.name ? ((a.tenant_id ?? '') < (b.tenant_id ?? '') ? -1 : 1) : a.name < b.name ? -1 : 1,
-        )
+        .filter((b) => tenantVisible(tenantId, b.tenant_id))
+        .sort((a, b) => compareBreakerIds(breakerId(a.name, a.tenant_id), breakerId(b.name, b.tenant_id)))
         .map((b) => breakerStateView(b.name, b.tenant_id, b.state, now, this.policy));
     }
     const { rows } = await this.pool.query<{ name: string; tenant_id: string | null; state: BreakerState }>(
@@ -98,7 +105,9 @@ export class BreakerQueries {
       [tenantId === undefined, tenantId ?? null],
     );
     const now = this.clock();
-    return rows.map((r) => breakerStateView(r.name, r.tenant_id, r.state, now, this.policy));
+    return rows.map((r) =>
+      breakerStateView(r.name, r.tenant_id, decodeStoredBreakerState(r.state), now, this.policy),
+    );
   }
 
   async incidents(
@@ -114,7 +123,7 @@ export class BreakerQueries {
          from cb_incidents
         where breaker = $1 and coalesce(tenant_id, '') = $2 and ($3::boolean or not resolved)
         order by timestamp desc, id limit $4`,
-      [name, tenantId ?? '', includeResolved, limit],
+      [name, tenantKey(breakerId(name, tenantId)), includeResolved, limit],
     );
     const total = rows[0] ? Number(rows[0].total) : 0;
     return { incidents: rows.map(({ total: _total, ...row }) => toIncident(row)), total };

@@ -1,7 +1,7 @@
 import type { Express } from 'express';
 import { type BreakerPolicy, initialBreakerState } from '../../domain/breaker';
 import type { EventStore } from '../../infra/eventStore/eventStore';
-import { addressedTenant, requireScope, principalOf } from '../../infra/http/auth';
+import { addressedTenant, readableTenant, requireScope, principalOf } from '../../infra/http/auth';
 import { setVersionEtag } from '../../infra/http/etag';
 import { parseOrThrow } from '../../infra/http/validation';
 import {
@@ -36,9 +36,10 @@ export function mountBreakerQueryRoutes(app: Express, deps: BreakerQueryDeps): v
   app.get('/costsim/breakers', requireScope('read'), async (req, res) => {
     parseOrThrow(listQuery, req.query, 'query');
     const p = principalOf(req);
-    // A global key without X-Tenant-ID sees every breaker; otherwise the tenant's own plus the global ones.
-    const scope = p.keyTenant === null && p.tenantId === null ? undefined : p.tenantId;
-    const [listed, declared] = await Promise.all([queries.list(scope), deps.declarations?.list() ?? []]);
+    const [listed, declared] = await Promise.all([
+      queries.list(readableTenant(p)),
+      deps.declarations?.list() ?? [],
+    ]);
     const seen = new Set(listed.filter((b) => b.tenant_id === null).map((b) => b.name));
     const unused = declared
       .filter((d) => !seen.has(d.name))

@@ -6,14 +6,18 @@ import {
   type BreakerState,
   type RecoveryPolicy,
   breakerEventTypes,
-  breakerStreamName,
+  breakerId,
+  breakerIdOfStream,
+  breakerStream,
+  decodeStoredBreakerState,
   evolveBreaker,
   initialBreakerState,
   isOpenAt,
-  parseBreakerStreamName,
 } from '../../domain/breaker';
 import type { EventStore, StoredEvent } from '../../infra/eventStore/eventStore';
 import { PostgresEventStore } from '../../infra/eventStore/postgresEventStore';
+import { SerialPasses } from '../../infra/serialPasses';
+import { decodeEvent } from '../projection';
 
 export const DEFAULT_BREAKER = 'costsim_v2';
 
@@ -87,8 +91,13 @@ export class BreakerStateCache {
   private lastHealthAt = Number.NEGATIVE_INFINITY;
   private lastReadError: unknown = null;
   private failingProjections: string[] = [];
-  private reading: Promise<void> | null = null;
-  private readAgain = false;
+  private readonly reads = new SerialPasses(() => this.readOnce(), {
+    onError: (err) => {
+      this.lastReadError = err;
+      this.options.onError?.(err); // keep the states; trust runs out after maxStalenessMs
+    },
+    stopped: () => this.stopped,
+  });
   private gapTimer: NodeJS.Timeout | null = null;
   private pollTimer: NodeJS.Timeout | null = null;
   private watchdog: NodeJS.Timeout | null = null;
@@ -139,24 +148,7 @@ export class BreakerStateCache {
 
   /** One read at a time; a read asked for during one runs right after it. Never rejects. */
   reload(): Promise<void> {
-    if (this.reading) {
-      this.readAgain = true;
-      return this.reading;
-    }
-    this.reading = (async () => {
-      try {
-        do {
-          this.readAgain = false;
-          await this.readOnce();
-        } while (this.readAgain && !this.stopped);
-      } catch (err) {
-        this.lastReadError = err;
-        this.options.onError?.(err); // keep the states; trust runs out after maxStalenessMs
-      } finally {
-        this.reading = null;
-      }
-    })();
-    return this.reading;
+    return this.reads.run();
   }
 
   private async readOnce(): Promise<void> {
@@ -207,9 +199,11 @@ export class BreakerStateCache {
     );
     for (const r of rows) {
       if (r.name === null || r.state === null) continue;
-      const stream = breakerStreamName(r.name, r.tenant_id);
+      const stream = breakerStream(breakerId(r.name, r.tenant_id));
       // Never older than what a command of this replica has already taught the gate.
-      if ((this.states.get(stream)?.version ?? -1) < r.state.version) this.states.set(stream, r.state);
+      if ((this.states.get(stream)?.version ?? -1) < r.state.version) {
+        this.states.set(stream, decodeStoredBreakerState(r.state));
+      }
     }
     // No checkpoint row: the projection never ran, so read every breaker event from the start.
     this.horizon = rows[0]?.checkpoint ?? null;
@@ -230,7 +224,7 @@ export class BreakerStateCache {
     let applied = 0;
     for (const event of events) {
       const stream = event.streamName;
-      if (this.poisoned.has(stream) || parseBreakerStreamName(stream) === null) continue;
+      if (this.poisoned.has(stream) || breakerIdOfStream(stream) === null) continue;
       const current = this.states.get(stream) ?? initialBreakerState();
       if (event.streamVersion <= current.version) continue; // already known (e.g. learned from a command)
       if (event.streamVersion === current.version + 1) {
@@ -256,7 +250,7 @@ export class BreakerStateCache {
 
   private fold(stream: string, current: BreakerState, event: StoredEvent): boolean {
     try {
-      const next = evolveBreaker(current, { type: event.type, data: event.data } as unknown as BreakerEvent);
+      const next = evolveBreaker(current, decodeEvent<BreakerEvent>(event));
       this.states.set(stream, next);
       return true;
     } catch (err) {
@@ -294,7 +288,7 @@ export class BreakerStateCache {
    * command runner). Applied at once, so the gate has it before the command is answered.
    */
   learn(stream: string, state: BreakerState, version: number): void {
-    if (parseBreakerStreamName(stream) === null || this.poisoned.has(stream)) return;
+    if (breakerIdOfStream(stream) === null || this.poisoned.has(stream)) return;
     const current = this.states.get(stream);
     if (current && current.version >= version) return;
     this.states.set(stream, state);
@@ -361,17 +355,17 @@ export class BreakerStateCache {
 
   /** The state held for one breaker (undefined = no event seen: closed, version 0). */
   snapshot(name: string, tenantId: string | null): BreakerSnapshot | undefined {
-    return this.states.get(breakerStreamName(name, tenantId));
+    return this.states.get(breakerStream(breakerId(name, tenantId)));
   }
 
   /** The whole aggregate state held for one breaker (the recovery gate reads `half_open` from it). */
   state(name: string, tenantId: string | null): BreakerState | undefined {
-    return this.states.get(breakerStreamName(name, tenantId));
+    return this.states.get(breakerStream(breakerId(name, tenantId)));
   }
 
   /** The breaker's own state, TTL-aware (as every reader must be); says nothing about trust. */
   isOpen(name: string, tenantId: string | null, now = new Date()): boolean {
-    const state = this.states.get(breakerStreamName(name, tenantId));
+    const state = this.states.get(breakerStream(breakerId(name, tenantId)));
     return state !== undefined && isOpenAt(state, now, this.policy);
   }
 
@@ -389,8 +383,8 @@ export class BreakerStateCache {
 
   all(): Array<{ name: string; tenant_id: string | null; state: BreakerSnapshot }> {
     return [...this.states.entries()].flatMap(([stream, state]) => {
-      const id = parseBreakerStreamName(stream);
-      return id ? [{ name: id.name, tenant_id: id.tenant_id, state }] : [];
+      const id = breakerIdOfStream(stream);
+      return id ? [{ name: id.name, tenant_id: id.tenantId, state }] : [];
     });
   }
 

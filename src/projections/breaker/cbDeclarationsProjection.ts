@@ -3,19 +3,18 @@ import {
   type DeclarationEvent,
   declarationEventTypes,
 } from '../../domain/breakerDeclaration/declarationEvents';
-import type { StoredEvent } from '../../infra/eventStore/eventStore';
-import { type Projection, neverPark } from '../projection';
+import { type Decoded, type Projection, defineProjection, neverPark } from '../projection';
 
 /** cb_declarations: one row per declared breaker; idempotent by stream version (replays, rebuilds). */
-export const cbDeclarationsProjection: Projection = {
+export const cbDeclarationsProjection: Projection = defineProjection<DeclarationEvent>({
   name: 'cb_declarations',
   handles: declarationEventTypes,
   tables: ['cb_declarations'],
   // Written by global admins only (declarations); a failure is a bug to fix, not data to set aside.
   mayPark: neverPark,
-  async apply(tx: pg.ClientBase, events: readonly StoredEvent[]) {
+  async apply(tx: pg.ClientBase, events: readonly Decoded<DeclarationEvent>[]) {
     for (const stored of events) {
-      const event = { type: stored.type, data: stored.data } as unknown as DeclarationEvent;
+      const { event } = stored;
       if (event.type === 'BreakerDeclared') {
         await tx.query(
           `insert into cb_declarations (name, description, declared_at, declared_by, updated_at, version)
@@ -32,4 +31,4 @@ export const cbDeclarationsProjection: Projection = {
       }
     }
   },
-};
+});

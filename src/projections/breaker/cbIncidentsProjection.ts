@@ -1,13 +1,13 @@
 import type pg from 'pg';
-import { type BreakerEvent, parseBreakerStreamName } from '../../domain/breaker';
-import type { StoredEvent } from '../../infra/eventStore/eventStore';
-import { type Projection, neverPark } from '../projection';
+import type { AlertDelivered } from '../../domain/alerts/alertDeliveryEvents';
+import { type BreakerEvent, breakerIdOfStream } from '../../domain/breaker';
+import { type Decoded, type Projection, defineProjection, neverPark } from '../projection';
 
 /**
  * cb_incidents: one row per trip, opened by BreakerTripped and resolved by an enable or a recovery; its
  * alert is marked sent when the incident's firing alert reached an Alertmanager (docs/domain.md §4).
  */
-export const cbIncidentsProjection: Projection = {
+export const cbIncidentsProjection: Projection = defineProjection<BreakerEvent | AlertDelivered>({
   name: 'cb_incidents',
   handles: [
     'BreakerTripped',
@@ -18,10 +18,11 @@ export const cbIncidentsProjection: Projection = {
   ],
   tables: ['cb_incidents'],
   mayPark: neverPark,
-  async apply(tx: pg.ClientBase, events: readonly StoredEvent[]) {
+  async apply(tx: pg.ClientBase, events: readonly Decoded<BreakerEvent | AlertDelivered>[]) {
     for (const stored of events) {
-      if (stored.type === 'AlertDelivered') {
-        const d = stored.data as { alert_type?: string; incident_id?: string | null; at?: string };
+      const { event } = stored;
+      if (event.type === 'AlertDelivered') {
+        const d = event.data;
         if (d.alert_type === 'disable' && d.incident_id) {
           await tx.query(
             `update cb_incidents set alert_sent = true, alert_sent_at = coalesce(alert_sent_at, $2) where id = $1`,
@@ -30,11 +31,8 @@ export const cbIncidentsProjection: Projection = {
         }
         continue;
       }
-      const event = stored.data
-        ? ({ type: stored.type, data: stored.data } as unknown as BreakerEvent)
-        : null;
-      const id = parseBreakerStreamName(stored.streamName);
-      if (!event || !id) continue;
+      const id = breakerIdOfStream(stored.streamName);
+      if (!id) continue;
       switch (event.type) {
         case 'BreakerTripped': {
           const d = event.data;
@@ -46,7 +44,7 @@ export const cbIncidentsProjection: Projection = {
             [
               d.incident_id,
               id.name,
-              id.tenant_id,
+              id.tenantId,
               d.at,
               d.reason,
               d.severity,
@@ -82,4 +80,4 @@ export const cbIncidentsProjection: Projection = {
       }
     }
   },
-};
+});

@@ -3,13 +3,15 @@ import {
   type BreakerEvent,
   type BreakerState,
   breakerEventTypes,
-  breakerStreamName,
+  breakerId,
+  breakerIdOfStream,
+  breakerStream,
+  decodeStoredBreakerState,
   evolveBreaker,
   initialBreakerState,
-  parseBreakerStreamName,
+  tenantKey,
 } from '../../domain/breaker';
-import type { StoredEvent } from '../../infra/eventStore/eventStore';
-import { type Projection, neverPark } from '../projection';
+import { type Decoded, type Projection, defineProjection, neverPark } from '../projection';
 
 /** Caches of breaker state (every replica's V2 gate) reload when this fires, and poll as a fallback. */
 export const CB_STATE_CHANNEL = 'cb_state_changed';
@@ -18,33 +20,33 @@ export const CB_STATE_CHANNEL = 'cb_state_changed';
  * cb_state: one row per breaker, the aggregate state folded with the domain's evolve. A batch loads the
  * touched rows once, evolves in memory, and upserts once per breaker.
  */
-export const cbStateProjection: Projection = {
+export const cbStateProjection: Projection = defineProjection<BreakerEvent>({
   name: 'cb_state',
   handles: breakerEventTypes,
   tables: ['cb_state'],
   // The breaker's own events: retried for ever, never parked (the V2 gate fails closed on the failure).
   mayPark: neverPark,
   changeChannel: CB_STATE_CHANNEL,
-  async apply(tx: pg.ClientBase, events: readonly StoredEvent[]) {
+  async apply(tx: pg.ClientBase, events: readonly Decoded<BreakerEvent>[]) {
     const streams = [...new Set(events.map((e) => e.streamName))];
-    const ids = streams.map((stream) => parseBreakerStreamName(stream));
+    const ids = streams.flatMap((stream) => breakerIdOfStream(stream) ?? []);
     const { rows } = await tx.query<{ name: string; tenant_id: string | null; state: BreakerState }>(
       `select name, tenant_id, state from cb_state
         where (name, tenant_key) in (select * from unnest($1::text[], $2::text[]))`,
-      [ids.map((id) => id?.name ?? ''), ids.map((id) => id?.tenant_id ?? '')],
+      [ids.map((id) => id.name), ids.map(tenantKey)],
     );
-    const streamOf = (name: string, tenant: string | null) => breakerStreamName(name, tenant);
-    const states = new Map(rows.map((r) => [streamOf(r.name, r.tenant_id), r.state]));
+    const states = new Map(
+      rows.map((r) => [breakerStream(breakerId(r.name, r.tenant_id)), decodeStoredBreakerState(r.state)]),
+    );
     for (const event of events) {
       const current = states.get(event.streamName) ?? initialBreakerState();
       // Idempotent by version: an event the row already reflects is skipped (rebuilds, replays).
       if (event.streamVersion <= current.version) continue;
-      states.set(event.streamName, evolveBreaker(current, event as unknown as BreakerEvent));
+      states.set(event.streamName, evolveBreaker(current, event.event));
     }
-    const rowsToWrite = streams.flatMap((stream) => {
-      const id = parseBreakerStreamName(stream);
-      const state = states.get(stream);
-      return id && state ? [{ name: id.name, tenant_id: id.tenant_id, state }] : [];
+    const rowsToWrite = ids.flatMap((id) => {
+      const state = states.get(breakerStream(id));
+      return state ? [{ name: id.name, tenant_id: id.tenantId, state }] : [];
     });
     // One statement for the whole batch, however many breakers it touched; changed_tx lets every replica's
     // cache reload only what changed.
@@ -68,4 +70,4 @@ export const cbStateProjection: Projection = {
     // Delivered at commit, only if the batch commits.
     await tx.query('select pg_notify($1, $2)', [CB_STATE_CHANNEL, '']);
   },
-};
+});

@@ -1,10 +1,17 @@
 import type { Express, Request, Response } from 'express';
-import { breakerEventTypes, parseBreakerStreamName } from '../../domain/breaker';
+import { breakerEventTypes, breakerIdOfStream, isBreakerStream } from '../../domain/breaker';
 import { declarationEventTypes } from '../../domain/breakerDeclaration/declarationEvents';
 import { alertAdminEventTypes, alertDeliveryEventTypes } from '../../domain/alerts/alertDeliveryEvents';
 import type { EventFeed } from '../../infra/eventStore/eventFeed';
 import { type Checkpoint, type EventStore, START, type StoredEvent } from '../../infra/eventStore/eventStore';
-import { type Principal, hasScope, principalOf, requireScope } from '../../infra/http/auth';
+import {
+  type Principal,
+  hasScope,
+  principalOf,
+  readableTenant,
+  requireScope,
+  tenantVisible,
+} from '../../infra/http/auth';
 import { problems } from '../../infra/http/problem';
 import type { Logger } from '../../infra/logging/logger';
 import { SseConnection } from './sseConnection';
@@ -31,7 +38,7 @@ export interface StreamedChange {
 }
 
 export function toStreamedChange(event: StoredEvent): StreamedChange {
-  const ref = parseBreakerStreamName(event.streamName);
+  const ref = breakerIdOfStream(event.streamName);
   const declared = typeof event.data.name === 'string' && event.type.startsWith('Breaker') && !ref;
   return {
     position: event.globalPosition,
@@ -40,7 +47,7 @@ export function toStreamedChange(event: StoredEvent): StreamedChange {
     stream_version: event.streamVersion,
     recorded_at: event.recordedAt.toISOString(),
     breaker: ref?.name ?? (declared ? (event.data.name as string) : null),
-    tenant_id: ref?.tenant_id ?? null,
+    tenant_id: ref?.tenantId ?? null,
     data: event.data,
   };
 }
@@ -51,9 +58,8 @@ export function toStreamedChange(event: StoredEvent): StreamedChange {
  * declarations. Alert deliveries (their payloads) only admins, as GET /costsim/alerts.
  */
 export function visibleTo(p: Principal, change: StreamedChange): boolean {
-  if (change.stream.startsWith('breaker-')) {
-    if (p.keyTenant === null && p.tenantId === null) return true;
-    return change.tenant_id === null || change.tenant_id === p.tenantId;
+  if (isBreakerStream(change.stream)) {
+    return tenantVisible(readableTenant(p), change.tenant_id);
   }
   if ((declarationEventTypes as readonly string[]).includes(change.type)) return true;
   return hasScope(p, 'admin') && p.keyTenant === null;

@@ -1,7 +1,7 @@
 import type pg from 'pg';
-import { type BreakerPolicy, breakerStreamName, initialBreakerState } from '../../domain/breaker';
+import { type BreakerPolicy, breakerId, breakerStream, initialBreakerState } from '../../domain/breaker';
 import type { Checkpoint, EventStore } from '../../infra/eventStore/eventStore';
-import type { Principal } from '../../infra/http/auth';
+import { type Principal, readableTenant } from '../../infra/http/auth';
 import type { AlertQueries, AlertStats } from '../alerts/alertQueries';
 import type { BreakerQueries } from '../breaker/breakerQueries';
 import { type BreakerStateView, type IncidentView, breakerStateView } from '../breaker/breakerViews';
@@ -73,12 +73,9 @@ export async function readStatusSnapshot(src: StatusSources, viewer: Principal):
   // from it misses no change the snapshot does not show.
   const position = await src.store.head();
   const now = (src.clock ?? (() => new Date()))();
-  const global = viewer.keyTenant === null && viewer.tenantId === null;
-  const tenant = global ? undefined : (viewer.tenantId ?? undefined);
-  const [listed, declared] = await Promise.all([
-    src.breakers.list(global ? undefined : viewer.tenantId),
-    src.declarations.list(),
-  ]);
+  const scope = readableTenant(viewer);
+  const tenant = scope ?? undefined;
+  const [listed, declared] = await Promise.all([src.breakers.list(scope), src.declarations.list()]);
   const seen = new Set(listed.filter((b) => b.tenant_id === null).map((b) => b.name));
   const views = [
     ...listed,
@@ -95,7 +92,7 @@ export async function readStatusSnapshot(src: StatusSources, viewer: Principal):
     Promise.all(
       recent.map(async (v) => ({
         view: v,
-        events: await src.store.readStream(breakerStreamName(v.name, v.tenant_id), {
+        events: await src.store.readStream(breakerStream(breakerId(v.name, v.tenant_id)), {
           from: Math.max(1, v.version - RECENT_EVENTS_PER_BREAKER + 1),
         }),
       })),

@@ -85,6 +85,30 @@ test('a snapshot of another state schema is ignored: the stream is replayed from
   expect(outcome.after).toEqual((await truth('snap_schema')).state);
 });
 
+test('a snapshot of the state before the union (breaker-state/2) is ignored: the stream is replayed', async () => {
+  expect(BREAKER_SNAPSHOT_SCHEMA).not.toBe('breaker-state/2');
+  const writer = replica(0);
+  await writeReports(writer.service, 'snap_v2', 120);
+  // What older code could have stored: the flat state of its day, without the counters added later, and
+  // (to prove it is not read) a drift counter the events do not have.
+  const {
+    consecutive_schema_errors: _s,
+    consecutive_canary_failures: _c,
+    canary_failed_runs: _r,
+    half_open: _h,
+    ...old
+  } = (await truth('snap_v2')).state;
+  await snapshots.save('breaker-snap_v2', 'breaker-state/2', {
+    version: 120,
+    state: { ...old, consecutive_failures: 2 },
+  });
+
+  const cold = replica(500);
+  const outcome = await cold.service.execute({ name: 'snap_v2', tenantId: null }, drift(0.1));
+  expect(cold.reads.mock.calls.map(([, options]) => options?.from)).toEqual([1]);
+  expect(outcome.after).toEqual((await truth('snap_v2')).state);
+});
+
 test('a failing snapshot store costs a replay, never a command', async () => {
   const errors: unknown[] = [];
   const broken: SnapshotStore = {

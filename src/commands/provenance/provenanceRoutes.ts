@@ -90,7 +90,13 @@ export function mountProvenanceRoutes(
           result.rejected_count === 0
             ? 'The body holds no record'
             : `No line was valid (${result.rejected_count} rejected)`;
-        throw new HttpProblem(400, 'Invalid request', detail, 'validation', undefined, {}, { ...result });
+        throw new HttpProblem({
+          status: 400,
+          title: 'Invalid request',
+          detail,
+          slug: 'validation',
+          extensions: { ...result },
+        });
       }
       return void res.status(201).json(result);
     }

@@ -12,6 +12,8 @@ export interface AlertAdminDeps {
   queries: AlertQueries;
   store: EventStore;
   pool: pg.Pool;
+  /** The service's clock (default: the system's). */
+  clock?: () => Date;
 }
 
 /**
@@ -26,7 +28,12 @@ export async function retryFailedAlerts(
   if (rows.length === 0) return 0;
   const event: AlertsRetried = {
     type: 'AlertsRetried',
-    data: { rows, extra_attempts: input.extraAttempts, actor: input.actor, at: new Date().toISOString() },
+    data: {
+      rows,
+      extra_attempts: input.extraAttempts,
+      actor: input.actor,
+      at: (deps.clock?.() ?? new Date()).toISOString(),
+    },
   };
   await deps.store.append(ALERT_ADMIN_STREAM, [{ ...event, metadata: input.metadata ?? {} }]);
   return applyAdminAction(deps.pool, event);
@@ -36,7 +43,7 @@ export async function purgeAlerts(
   deps: AlertAdminDeps,
   input: { days: number; statuses: ReadonlyArray<'sent' | 'failed'>; actor: string; metadata?: JsonObject },
 ): Promise<number> {
-  const now = new Date();
+  const now = deps.clock?.() ?? new Date();
   const event: AlertsPurged = {
     type: 'AlertsPurged',
     data: {

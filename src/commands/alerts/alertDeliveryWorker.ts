@@ -10,18 +10,8 @@ import {
 } from '../../domain/alerts/alertDeliveryEvents';
 import type { AlertmanagerAlert } from '../../domain/alerts/alertmanagerAlert';
 import { type AlertSource, retryDelaySeconds } from '../../domain/alerts/breakerAlerts';
-import {
-  type DriftWarningFacts,
-  type IncidentAlertFacts,
-  renderDriftWarning,
-  renderQueuedAlert,
-} from '../../domain/alerts/renderQueuedAlert';
-import {
-  type CanaryFailedFacts,
-  type RecoveryDeferredFacts,
-  canaryFailedAlert,
-  recoveryDeferredAlert,
-} from '../../domain/alerts/canaryAlerts';
+import type { IncidentAlertFacts } from '../../domain/alerts/renderQueuedAlert';
+import { renderAlert } from '../../domain/alerts/alertKinds';
 import type { EventStore } from '../../infra/eventStore/eventStore';
 import { inTransaction } from '../../infra/postgres/pool';
 import { applyOutcome, applyRouting } from '../../projections/alerts/alertQueueProjection';
@@ -68,8 +58,8 @@ interface ClaimedRow {
   attempts: number;
   max_attempts: number;
   facts: IncidentAlertFacts | null;
-  /** the row's own facts: a drift warning's or a failed canary run's (by alert_type) */
-  own_facts: DriftWarningFacts | CanaryFailedFacts | RecoveryDeferredFacts | null;
+  /** the row's own facts (a drift warning's, a failed canary run's): what its kind renders from */
+  own_facts: unknown;
 }
 
 /**
@@ -199,17 +189,11 @@ export class AlertDeliveryWorker {
     let result: DeliveryResult;
     let payload: AlertmanagerAlert[] | null = null;
     try {
-      if (row.alert_type === 'drift_warning' && row.own_facts) {
-        payload = renderDriftWarning(row.own_facts as DriftWarningFacts, source, resendIntervalSeconds);
-      } else if (row.alert_type === 'recovery_deferred' && row.own_facts) {
-        const facts = row.own_facts as RecoveryDeferredFacts;
-        payload = [recoveryDeferredAlert(facts, source, now, resendIntervalSeconds)];
-      } else if (row.alert_type === 'canary_fail' && row.own_facts) {
-        payload = [canaryFailedAlert(row.own_facts as CanaryFailedFacts, source, now, resendIntervalSeconds)];
-      } else {
-        if (!row.facts) throw new Error(`no alert facts for incident ${row.incident_id}`);
-        payload = renderQueuedAlert(row.alert_type, row.facts, source, now, resendIntervalSeconds);
-      }
+      payload = renderAlert(
+        row.alert_type,
+        { incident: row.facts, own: row.own_facts },
+        { source, now, resendIntervalSeconds },
+      );
       result = await sender.post(row.target, payload);
     } catch (err) {
       result = { ok: false, error: err instanceof Error ? err.message : String(err), retryable: false };

@@ -4,8 +4,10 @@ import {
   type AlertsPurged,
   type AlertsRetried,
 } from '../../domain/alerts/alertDeliveryEvents';
-import type { EventStore, JsonObject } from '../../infra/eventStore/eventStore';
-import { applyAdminAction } from '../../projections/alerts/alertQueueProjection';
+import type { EventStore, JsonObject, NewEvent } from '../../infra/eventStore/eventStore';
+import { alertQueueProjection, applyAdminActions } from '../../projections/alerts/alertQueueProjection';
+import { appendInline } from '../../projections/runtime/inlineProjection';
+import { inTransaction } from '../../infra/postgres/pool';
 import type { AlertQueries } from '../../projections/alerts/alertQueries';
 
 export interface AlertAdminDeps {
@@ -18,7 +20,8 @@ export interface AlertAdminDeps {
 
 /**
  * Operators' actions on the alert queue (docs/domain.md §4), for the HTTP routes and the CLI alike: each is an
- * event in `alert_admin` (audited, replayed by a rebuild) applied to the queue at once as well (idempotent).
+ * event in `alert_admin` (audited, replayed by a rebuild), applied to the queue by its projection inline, in
+ * the event's transaction; the count is of the rows that application changed.
  */
 export async function retryFailedAlerts(
   deps: AlertAdminDeps,
@@ -35,8 +38,7 @@ export async function retryFailedAlerts(
       at: (deps.clock?.() ?? new Date()).toISOString(),
     },
   };
-  await deps.store.append(ALERT_ADMIN_STREAM, [{ ...event, metadata: input.metadata ?? {} }]);
-  return applyAdminAction(deps.pool, event);
+  return appendAdminAction(deps, { ...event, metadata: input.metadata ?? {} });
 }
 
 export async function purgeAlerts(
@@ -53,6 +55,14 @@ export async function purgeAlerts(
       at: now.toISOString(),
     },
   };
-  await deps.store.append(ALERT_ADMIN_STREAM, [{ ...event, metadata: input.metadata ?? {} }]);
-  return applyAdminAction(deps.pool, event);
+  return appendAdminAction(deps, { ...event, metadata: input.metadata ?? {} });
+}
+
+async function appendAdminAction(deps: AlertAdminDeps, event: NewEvent): Promise<number> {
+  const { applied } = await inTransaction(deps.pool, (tx) =>
+    appendInline(tx, deps.store, alertQueueProjection, ALERT_ADMIN_STREAM, [event], {
+      apply: applyAdminActions,
+    }),
+  );
+  return applied;
 }

@@ -14,7 +14,8 @@ import type { IncidentAlertFacts } from '../../domain/alerts/renderQueuedAlert';
 import { renderAlert } from '../../domain/alerts/alertKinds';
 import type { EventStore } from '../../infra/eventStore/eventStore';
 import { inTransaction } from '../../infra/postgres/pool';
-import { applyOutcome, applyRouting } from '../../projections/alerts/alertQueueProjection';
+import { alertQueueProjection } from '../../projections/alerts/alertQueueProjection';
+import { appendInline } from '../../projections/runtime/inlineProjection';
 import { deterministicUuid } from '../deterministicUuid';
 
 export type DeliveryResult = { ok: true } | { ok: false; error: string; retryable: boolean };
@@ -68,7 +69,9 @@ interface ClaimedRow {
  * at-least-once delivery may repeat a send: Alertmanager de-duplicates identical alerts).
  *
  * A pass: route new intents to every configured Alertmanager, then claim due rows, send each, and record
- * each outcome as an event (what a rebuild replays) before writing it to the row (what the next claim reads).
+ * each outcome as an event (what a rebuild replays). Routing and outcomes reach alert_queue only through
+ * its projection, applied inline to the appended event in the event's own transaction
+ * (src/projections/runtime/inlineProjection.ts): the row and the event commit together.
  */
 export class AlertDeliveryWorker {
   private timer: NodeJS.Timeout | null = null;
@@ -134,9 +137,9 @@ export class AlertDeliveryWorker {
   }
 
   /**
-   * Every unrouted intent, 500 at a time, one AlertRouted event per batch. Intents are locked with SKIP
-   * LOCKED while routed, so replicas routing at once split the work instead of repeating it; a crash after
-   * the event and before the commit leaves the intents to be routed again, which applies idempotently.
+   * Every unrouted intent, 500 at a time, one AlertRouted event per batch, applied in its transaction.
+   * Intents are locked with SKIP LOCKED while routed, so replicas routing at once split the work instead
+   * of repeating it.
    */
   private async route(): Promise<void> {
     const { pool, targets, store } = this.options;
@@ -152,8 +155,7 @@ export class AlertDeliveryWorker {
           type: 'AlertRouted',
           data: { intent_keys: rows.map((r) => r.id), targets: [...targets], at: this.now().toISOString() },
         };
-        await store.append(ALERT_ROUTING_STREAM, [event], { expected: 'any' });
-        await applyRouting(tx, event);
+        await appendInline(tx, store, alertQueueProjection, ALERT_ROUTING_STREAM, [event]);
         return rows.length;
       });
       if (routed < 500) return;
@@ -222,21 +224,12 @@ export class AlertDeliveryWorker {
               : new Date(now.getTime() + retryDelaySeconds(attempts) * 1000).toISOString(),
           },
         };
-    // The event first: a crash after it and before the row update is repaired by the projector; the other
-    // order could leave a sent row that a rebuild would send again.
-    await store.append(
-      alertDeliveryStream(row.id),
-      [{ id: deterministicUuid(`${row.id}#${attempts}`), ...event }],
-      {
-        expected: 'any',
-      },
+    // The outcome and its row commit together (the row's payload is the event's).
+    await inTransaction(pool, (tx) =>
+      appendInline(tx, store, alertQueueProjection, alertDeliveryStream(row.id), [
+        { id: deterministicUuid(`${row.id}#${attempts}`), ...event },
+      ]),
     );
-    await applyOutcome(pool, event);
-    if (payload)
-      await pool.query(`update alert_queue set payload = $2 where id = $1`, [
-        row.id,
-        JSON.stringify(payload),
-      ]);
     if (result.ok) {
       this.options.observer?.onDelivered?.(row.alert_type);
       this.options.logger?.info(

@@ -47,7 +47,7 @@ export const alertQueueProjection: Projection = {
   // A breaker event is never parked (its alert must not be lost); a delivery outcome or an operator action
   // that keeps failing may be: at worst an alert is sent once more (Alertmanager de-duplicates it).
   mayPark: (event) => !breakerEvents.has(event.type),
-  // The delivery worker and the operator routes apply outcomes, routing and admin actions at once.
+  // The delivery worker and the operator commands apply their events inline, in the events' transaction.
   writtenOutsideProjector: true,
   changeChannel: ALERT_QUEUE_CHANNEL,
   async apply(tx: pg.ClientBase, events: readonly StoredEvent[]) {
@@ -66,7 +66,7 @@ export const alertQueueProjection: Projection = {
         continue;
       }
       if (stored.type === 'AlertsRetried' || stored.type === 'AlertsPurged') {
-        await applyAdminAction(tx, { type: stored.type, data: stored.data } as unknown as AlertAdminEvent);
+        await applyAdminActions(tx, [stored]);
         queued = true;
         continue;
       }
@@ -150,11 +150,11 @@ function queueIntent(
 }
 
 /**
- * A delivery outcome on its routed row, idempotent and never backwards: the worker writes it right after
- * appending the event, and the projector applies the same event again later (or on a rebuild).
+ * A delivery outcome on its routed row, idempotent and never backwards: the worker applies it inline with
+ * its event, and the projector applies the same event again later (or on a rebuild).
  */
-export async function applyOutcome(
-  tx: pg.ClientBase | pg.Pool,
+async function applyOutcome(
+  tx: pg.ClientBase,
   event: Exclude<AlertDeliveryEvent, AlertRouted>,
 ): Promise<void> {
   const d = event.data;
@@ -187,7 +187,23 @@ export async function applyOutcome(
 }
 
 /**
- * Operator actions, idempotent: the route applies them right after appending, the projector again later.
+ * The operator actions among stored events, applied (the projection's own handling of them): returns the
+ * rows they changed, which the operator's command reports after applying them inline.
+ */
+export async function applyAdminActions(tx: pg.ClientBase, events: readonly StoredEvent[]): Promise<number> {
+  let changed = 0;
+  for (const stored of events) {
+    if (stored.type !== 'AlertsRetried' && stored.type !== 'AlertsPurged') continue;
+    changed += await applyAdminAction(tx, {
+      type: stored.type,
+      data: stored.data,
+    } as unknown as AlertAdminEvent);
+  }
+  return changed;
+}
+
+/**
+ * Operator actions, idempotent: the command applies them inline with its event, the projector again later.
  * A retry only applies to a row whose max_attempts it has not raised yet, so the projector's replay does
  * not re-queue a row that was retried and has failed again since.
  */
@@ -210,7 +226,7 @@ export async function applyAdminAction(tx: pg.ClientBase | pg.Pool, event: Alert
 }
 
 /** Each intent becomes one pending row per target; the intent rows go. Idempotent. */
-export async function applyRouting(tx: pg.ClientBase | pg.Pool, event: AlertRouted): Promise<void> {
+async function applyRouting(tx: pg.ClientBase, event: AlertRouted): Promise<void> {
   const { intent_keys: keys, targets } = event.data;
   await tx.query(
     `insert into alert_queue (id, intent_key, alert_type, circuit_breaker_name, tenant_id, incident_id,

@@ -37,6 +37,7 @@ export async function appendInline<T = void>(
   await tx.query(`lock table ${projection.tables.join(', ')} in row exclusive mode`);
   const appended = await store.append(stream, events, { ...appendOptions, tx });
   const handled = appended.events.filter((e) => projection.handles.includes(e.type));
+  // Without `apply`, T is its default (void): the projection's own apply returns nothing.
   const applied = apply ? await apply(tx, handled) : ((await projection.apply(tx, handled)) as T);
   return { appended, applied };
 }

@@ -7,13 +7,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
 import { BreakerCommandService } from '../src/commands/breaker/breakerCommandService';
-import { breakerFeature } from '../src/commands/breaker/breakerFeature';
+import { type BreakerApi, breakerFeature } from '../src/commands/breaker/breakerFeature';
 import { PostgresEventStore } from '../src/infra/eventStore/postgresEventStore';
 import { PostgresSnapshotStore } from '../src/infra/eventStore/postgresSnapshotStore';
 import { loadConfig } from '../src/infra/config/config';
 import { createLogger } from '../src/infra/logging/logger';
-import type { BreakerStateCache } from '../src/projections/breaker/breakerStateCache';
-import { type RunningService, startService } from '../src/service';
+import { type RunningService, startComposition } from '../src/service';
+import type { Composition } from '../src/infra/composition/featureModule';
 import { type GateCycle, gateCycles, provenanceFlood, quantile } from '../test/support/gateUnderLoad';
 import { type ServeReplicas, startServeReplicas } from '../test/support/serveReplicas';
 import { testApiKeys, testKeys } from '../test/support/serviceHarness';
@@ -26,6 +26,15 @@ import {
   percentile,
   printFigures,
 } from './harness';
+
+/** The breaker slice alone: its command and gate figures without the other slices' work beside them. */
+interface BreakerOnly {
+  breaker: BreakerApi;
+}
+const breakerOnly: Composition<BreakerOnly> = {
+  features: [breakerFeature],
+  create: (ctx) => ({ breaker: breakerFeature.create(ctx, {}) }),
+};
 
 /**
  * The breaker's hot paths, with the whole service in-process on a fresh database. HTTP load comes from a
@@ -144,7 +153,7 @@ export async function run(): Promise<Figure[]> {
   const figures: Figure[] = [];
   const targets: string[] = [];
   const clients: Pool[] = [];
-  let service: RunningService | null = null;
+  let service: RunningService<BreakerOnly> | null = null;
   let floorServer: Server | null = null;
   try {
     const baseline = await createRawInsertBaseline(db.pool);
@@ -156,18 +165,14 @@ export async function run(): Promise<Figure[]> {
       LOG_LEVEL: 'silent',
       COSTSIM_BREAKERS: DRIFT_BREAKER,
     });
-    service = await startService({
+    service = await startComposition(breakerOnly, {
       config,
       databaseUrl: db.url,
       host: '127.0.0.1',
       apiKeys: testApiKeys,
       logger: createLogger('silent'),
-      features: [breakerFeature],
     });
-    const { cache, service: commands } = service.features[0]!.api as {
-      cache: BreakerStateCache;
-      service: BreakerCommandService;
-    };
+    const { cache, service: commands } = service.breaker;
     const client = new Pool(service.url, { connections: CLIENTS, pipelining: 1 });
     clients.push(client);
     const send = async (method: 'GET' | 'POST', path: string, key: string, body?: unknown) => {

@@ -1,7 +1,12 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from './infra/config/config';
-import type { FeatureModule, ServiceContext } from './infra/composition/featureModule';
+import type {
+  Composition,
+  FeatureModule,
+  FeatureModules,
+  ServiceContext,
+} from './infra/composition/featureModule';
 import { PostgresEventStore, EVENTS_CHANNEL } from './infra/eventStore/postgresEventStore';
 import { createHttpApp } from './infra/http/httpApp';
 import { mountOperationsRoutes, operationsRouteDocs } from './infra/http/operationsRoutes';
@@ -17,20 +22,21 @@ import { Projector } from './projections/runtime/projector';
 import { mountProjectionRoutes, projectionRouteDocs } from './projections/runtime/projectionRoutes';
 import { type ApiKey, authenticate } from './infra/http/auth';
 import { commandErrorToProblem } from './commands/commandErrors';
-import { features as allFeatures } from './features';
+import { type ServiceSlices, serviceComposition } from './features';
 import { serviceVersion } from './infra/version';
-import type { FeatureDefinition } from './infra/composition/featureModule';
 
-export interface RunningService {
+export interface ServiceHandle {
   url: string;
   port: number;
   host: string;
   context: ServiceContext;
-  features: FeatureModule[];
   projector: Projector | null;
   /** Graceful: stop accepting, finish requests and the projector batch in flight, release locks. */
   stop(): Promise<void>;
 }
+
+/** A started service: its handle and, under each slice's name, that slice's typed API (`service.alerts.worker`). */
+export type RunningService<S = ServiceSlices> = S & ServiceHandle;
 
 export interface StartOptions {
   config: Config;
@@ -40,18 +46,27 @@ export interface StartOptions {
   /** API keys (see loadApiKeys); every /costsim route needs one. */
   apiKeys: readonly ApiKey[];
   logger?: Logger;
-  features?: readonly FeatureDefinition[];
+  /** The clock of every slice (commands, workers, routes); default: the system's. */
+  clock?: () => Date;
 }
 
 /** The composition root: builds every adapter, wires the slices, starts the roles. */
-export async function startService({
-  config,
-  databaseUrl,
-  host,
-  apiKeys,
-  logger: given,
-  features,
-}: StartOptions) {
+export function startService(options: StartOptions): Promise<RunningService> {
+  return startComposition(serviceComposition, options);
+}
+
+/** The API of every created slice, by the same names. */
+function apisOf<S>(modules: FeatureModules<S>): S {
+  // The one widening in the wiring: Object.entries forgets which key holds which slice; each value is the
+  // `api` of the module under the same key, so the result is S by construction.
+  return Object.fromEntries(Object.entries<FeatureModule<unknown>>(modules).map(([k, m]) => [k, m.api])) as S;
+}
+
+/** startService for any set of slices (a benchmark runs the breaker alone). */
+export async function startComposition<S>(
+  composition: Composition<S>,
+  { config, databaseUrl, host, apiKeys, logger: given, clock = () => new Date() }: StartOptions,
+): Promise<RunningService<S>> {
   const logger = given ?? createLogger(config.logLevel, { instance: config.instanceId });
   await migrateLatest(databaseUrl);
 
@@ -71,7 +86,6 @@ export async function startService({
       metrics.appendedEvents.inc(count);
     },
   });
-  const apis = new Map<string, unknown>();
   const context: ServiceContext = {
     config,
     connectionString: databaseUrl,
@@ -81,14 +95,11 @@ export async function startService({
     logger,
     metrics,
     apiKeys,
-    apis,
+    clock,
   };
-  const definitions = features ?? allFeatures;
-  const modules = definitions.map((f) => {
-    const module = f.create(context);
-    apis.set(f.name, module.api);
-    return module;
-  });
+  const definitions = composition.features;
+  const created = composition.create(context);
+  const modules: FeatureModule<unknown>[] = Object.values<FeatureModule<unknown>>(created);
   await listener.start([EVENTS_CHANNEL, ...definitions.flatMap((f) => f.channels ?? [])]);
 
   const projections = definitions.flatMap((f) => f.projections);
@@ -173,6 +184,6 @@ export async function startService({
       logger.info('stopped');
     })());
 
-  const running: RunningService = { url, port, host, context, features: modules, projector, stop };
-  return running;
+  const handle: ServiceHandle = { url, port, host, context, projector, stop };
+  return { ...apisOf(created), ...handle };
 }

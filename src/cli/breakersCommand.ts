@@ -281,7 +281,7 @@ export function registerBreakersCommand(program: Command): Command {
             recorded_at: e.recorded_at,
             type: e.type,
             actor: e.actor ?? '',
-            reason: (e.data as { reason?: string }).reason ?? '',
+            reason: typeof e.data.reason === 'string' ? e.data.reason : '',
           })),
         );
         process.stdout.write(`state at ${until.toISOString()} (${history.total} events):\n`);

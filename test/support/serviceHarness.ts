@@ -5,10 +5,7 @@ import { type Config, loadConfig } from '../../src/infra/config/config';
 import { type ApiKey, sha256Hex } from '../../src/infra/http/auth';
 import { type Logger, createLogger } from '../../src/infra/logging/logger';
 import { type RunningService, startService } from '../../src/service';
-import type { BreakerCommandService } from '../../src/commands/breaker/breakerCommandService';
-import type { BreakerQueries } from '../../src/projections/breaker/breakerQueries';
-import type { BreakerStateCache } from '../../src/projections/breaker/breakerStateCache';
-import type { BreakerRecoveryWorker } from '../../src/commands/breaker/breakerRecoveryWorker';
+import type { BreakerApi } from '../../src/commands/breaker/breakerFeature';
 import { createTestDatabase, type TestDatabase } from './testDatabase';
 
 /** Plain-text keys for tests, one per role. */
@@ -45,12 +42,7 @@ export const testApiKeys: ApiKey[] = [
   },
 ];
 
-export interface BreakerApi {
-  service: BreakerCommandService;
-  queries: BreakerQueries;
-  cache: BreakerStateCache;
-  recovery: BreakerRecoveryWorker | null;
-}
+export type { BreakerApi };
 
 export interface TestService {
   url: string;
@@ -93,7 +85,7 @@ export async function startTestService(
     apiKeys: testApiKeys,
     logger: options.logger ?? createLogger(config.logLevel),
   });
-  const breaker = service.features[0]!.api as BreakerApi;
+  const { breaker } = service;
   return {
     url: service.url,
     db,

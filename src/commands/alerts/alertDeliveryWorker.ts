@@ -10,22 +10,13 @@ import {
 } from '../../domain/alerts/alertDeliveryEvents';
 import type { AlertmanagerAlert } from '../../domain/alerts/alertmanagerAlert';
 import { type AlertSource, retryDelaySeconds } from '../../domain/alerts/breakerAlerts';
-import {
-  type DriftWarningFacts,
-  type IncidentAlertFacts,
-  renderDriftWarning,
-  renderQueuedAlert,
-} from '../../domain/alerts/renderQueuedAlert';
-import {
-  type CanaryFailedFacts,
-  type RecoveryDeferredFacts,
-  canaryFailedAlert,
-  recoveryDeferredAlert,
-} from '../../domain/alerts/canaryAlerts';
+import type { IncidentAlertFacts } from '../../domain/alerts/renderQueuedAlert';
+import { renderAlert } from '../../domain/alerts/alertKinds';
 import type { EventStore } from '../../infra/eventStore/eventStore';
 import { inTransaction } from '../../infra/postgres/pool';
 import { SerialPasses } from '../../infra/serialPasses';
-import { applyOutcome, applyRouting } from '../../projections/alerts/alertQueueProjection';
+import { alertQueueProjection } from '../../projections/alerts/alertQueueProjection';
+import { appendInline } from '../../projections/runtime/inlineProjection';
 import { deterministicUuid } from '../deterministicUuid';
 
 export type DeliveryResult = { ok: true } | { ok: false; error: string; retryable: boolean };
@@ -69,8 +60,8 @@ interface ClaimedRow {
   attempts: number;
   max_attempts: number;
   facts: IncidentAlertFacts | null;
-  /** the row's own facts: a drift warning's or a failed canary run's (by alert_type) */
-  own_facts: DriftWarningFacts | CanaryFailedFacts | RecoveryDeferredFacts | null;
+  /** the row's own facts (a drift warning's, a failed canary run's): what its kind renders from */
+  own_facts: unknown;
 }
 
 /**
@@ -79,7 +70,9 @@ interface ClaimedRow {
  * at-least-once delivery may repeat a send: Alertmanager de-duplicates identical alerts).
  *
  * A pass: route new intents to every configured Alertmanager, then claim due rows, send each, and record
- * each outcome as an event (what a rebuild replays) before writing it to the row (what the next claim reads).
+ * each outcome as an event (what a rebuild replays). Routing and outcomes reach alert_queue only through
+ * its projection, applied inline to the appended event in the event's own transaction
+ * (src/projections/runtime/inlineProjection.ts): the row and the event commit together.
  */
 export class AlertDeliveryWorker {
   private timer: NodeJS.Timeout | null = null;
@@ -131,9 +124,9 @@ export class AlertDeliveryWorker {
   }
 
   /**
-   * Every unrouted intent, 500 at a time, one AlertRouted event per batch. Intents are locked with SKIP
-   * LOCKED while routed, so replicas routing at once split the work instead of repeating it; a crash after
-   * the event and before the commit leaves the intents to be routed again, which applies idempotently.
+   * Every unrouted intent, 500 at a time, one AlertRouted event per batch, applied in its transaction.
+   * Intents are locked with SKIP LOCKED while routed, so replicas routing at once split the work instead
+   * of repeating it.
    */
   private async route(): Promise<void> {
     const { pool, targets, store } = this.options;
@@ -149,8 +142,7 @@ export class AlertDeliveryWorker {
           type: 'AlertRouted',
           data: { intent_keys: rows.map((r) => r.id), targets: [...targets], at: this.now().toISOString() },
         };
-        await store.append(ALERT_ROUTING_STREAM, [event], { expected: 'any' });
-        await applyRouting(tx, event);
+        await appendInline(tx, store, alertQueueProjection, ALERT_ROUTING_STREAM, [event]);
         return rows.length;
       });
       if (routed < 500) return;
@@ -186,17 +178,11 @@ export class AlertDeliveryWorker {
     let result: DeliveryResult;
     let payload: AlertmanagerAlert[] | null = null;
     try {
-      if (row.alert_type === 'drift_warning' && row.own_facts) {
-        payload = renderDriftWarning(row.own_facts as DriftWarningFacts, source, resendIntervalSeconds);
-      } else if (row.alert_type === 'recovery_deferred' && row.own_facts) {
-        const facts = row.own_facts as RecoveryDeferredFacts;
-        payload = [recoveryDeferredAlert(facts, source, now, resendIntervalSeconds)];
-      } else if (row.alert_type === 'canary_fail' && row.own_facts) {
-        payload = [canaryFailedAlert(row.own_facts as CanaryFailedFacts, source, now, resendIntervalSeconds)];
-      } else {
-        if (!row.facts) throw new Error(`no alert facts for incident ${row.incident_id}`);
-        payload = renderQueuedAlert(row.alert_type, row.facts, source, now, resendIntervalSeconds);
-      }
+      payload = renderAlert(
+        row.alert_type,
+        { incident: row.facts, own: row.own_facts },
+        { source, now, resendIntervalSeconds },
+      );
       result = await sender.post(row.target, payload);
     } catch (err) {
       result = { ok: false, error: err instanceof Error ? err.message : String(err), retryable: false };
@@ -225,21 +211,12 @@ export class AlertDeliveryWorker {
               : new Date(now.getTime() + retryDelaySeconds(attempts) * 1000).toISOString(),
           },
         };
-    // The event first: a crash after it and before the row update is repaired by the projector; the other
-    // order could leave a sent row that a rebuild would send again.
-    await store.append(
-      alertDeliveryStream(row.id),
-      [{ id: deterministicUuid(`${row.id}#${attempts}`), ...event }],
-      {
-        expected: 'any',
-      },
+    // The outcome and its row commit together (the row's payload is the event's).
+    await inTransaction(pool, (tx) =>
+      appendInline(tx, store, alertQueueProjection, alertDeliveryStream(row.id), [
+        { id: deterministicUuid(`${row.id}#${attempts}`), ...event },
+      ]),
     );
-    await applyOutcome(pool, event);
-    if (payload)
-      await pool.query(`update alert_queue set payload = $2 where id = $1`, [
-        row.id,
-        JSON.stringify(payload),
-      ]);
     if (result.ok) {
       this.options.observer?.onDelivered?.(row.alert_type);
       this.options.logger?.info(

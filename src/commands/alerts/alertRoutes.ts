@@ -1,11 +1,8 @@
 import type { Express, Request } from 'express';
-import type { EventStore } from '../../infra/eventStore/eventStore';
 import { addressedTenant, requireScope, principalOf } from '../../infra/http/auth';
 import { problems } from '../../infra/http/problem';
 import { parseOrThrow } from '../../infra/http/validation';
-import type pg from 'pg';
-import type { AlertQueries } from '../../projections/alerts/alertQueries';
-import { purgeAlerts, retryFailedAlerts } from './alertAdminCommands';
+import { type AlertAdminDeps, purgeAlerts, retryFailedAlerts } from './alertAdminCommands';
 import { alertListQuery, alertStatsQuery, purgeBody, retryFailedBody } from './alertSchemas';
 
 /** Undefined = every tenant (a global key that names none); a tenant key sees only its own tenant. */
@@ -27,10 +24,7 @@ function requireGlobalKey(req: Request): string {
 }
 
 /** docs/api.md "Alerts (operators)": read the queue, retry failed rows, purge old ones. */
-export function mountAlertRoutes(
-  app: Express,
-  deps: { queries: AlertQueries; store: EventStore; pool: pg.Pool; onChange?: () => void },
-): void {
+export function mountAlertRoutes(app: Express, deps: AlertAdminDeps & { onChange?: () => void }): void {
   const { queries } = deps;
 
   app.get('/costsim/alerts', requireScope('admin'), async (req, res) => {

@@ -14,7 +14,15 @@ import { mountAlertRoutes } from './alertRoutes';
  * Alerts to Alertmanager (docs/domain.md §4): intents projected from breaker events into alert_queue, delivered
  * by a worker on every replica, firing alerts re-asserted by one replica (lock 7002).
  */
-export const alertsFeature: FeatureDefinition = {
+/** The alerts slice's in-process API (tests drive the worker and the reasserter through it). */
+export interface AlertsApi {
+  worker: AlertDeliveryWorker;
+  reasserter: AlertReasserter;
+  queries: AlertQueries;
+  client: AlertmanagerClient;
+}
+
+export const alertsFeature: FeatureDefinition<AlertsApi> = {
   name: 'alerts',
   projections: [alertQueueProjection],
   channels: [ALERT_QUEUE_CHANNEL],
@@ -71,6 +79,7 @@ export const alertsFeature: FeatureDefinition = {
       pollMs: alertmanager.deliveryPollMs,
       wakeups: ctx.listener.on(ALERT_QUEUE_CHANNEL),
       logger: ctx.logger,
+      clock: ctx.clock,
       observer: {
         onDelivered: (alertType) => delivered.inc({ alert_type: alertType }),
         onFailed: (alertType, final) => failed.inc({ alert_type: alertType, final: String(final) }),
@@ -86,14 +95,17 @@ export const alertsFeature: FeatureDefinition = {
       resendIntervalSeconds: alertmanager.resendIntervalSeconds,
       logger: ctx.logger,
       onSend: (ok) => reasserted.inc({ ok: String(ok) }),
+      clock: ctx.clock,
     });
+    const api: AlertsApi = { worker, reasserter, queries, client };
     return {
-      api: { worker, reasserter, queries, client },
+      api,
       mount(app) {
         mountAlertRoutes(app, {
           queries,
           store: ctx.store,
           pool: ctx.pool,
+          clock: ctx.clock,
           onChange: () => void worker.kick(),
         });
       },

@@ -20,7 +20,17 @@ import { cbDeclarationsProjection } from '../../projections/breaker/cbDeclaratio
 import { mountBreakerCommandRoutes } from './breakerRoutes';
 import { breakerRouteDocs } from './breakerRouteDocs';
 
-export const breakerFeature: FeatureDefinition = {
+/** The breaker slice's in-process API: the simulation, the canary, the status page and tests use it. */
+export interface BreakerApi {
+  service: BreakerCommandService;
+  queries: BreakerQueries;
+  /** The V2 gate's view of every breaker (this replica's). */
+  cache: BreakerStateCache;
+  recovery: BreakerRecoveryWorker | null;
+  declarations: BreakerDeclarations;
+}
+
+export const breakerFeature: FeatureDefinition<BreakerApi> = {
   name: 'breaker',
   projections: [cbStateProjection, cbIncidentsProjection, cbDeclarationsProjection],
   routes: breakerRouteDocs,
@@ -71,9 +81,10 @@ export const breakerFeature: FeatureDefinition = {
         onError: (err) => ctx.logger.warn({ err }, 'breaker snapshot failed (a longer replay next time)'),
       },
       onCurrentState: (stream, state, version) => cache.learn(stream, state, version),
+      clock: ctx.clock,
     });
-    const queries = new BreakerQueries(ctx.pool, policy, () => new Date(), cache);
-    const declarations = new BreakerDeclarations(ctx.store, ctx.pool, ctx.config.declaredBreakers);
+    const queries = new BreakerQueries(ctx.pool, policy, ctx.clock, cache);
+    const declarations = new BreakerDeclarations(ctx.store, ctx.pool, ctx.config.declaredBreakers, ctx.clock);
     const recovery = policy.autoRecover
       ? new BreakerRecoveryWorker(
           ctx.connectionString,
@@ -159,8 +170,9 @@ export const breakerFeature: FeatureDefinition = {
       },
     });
 
+    const api: BreakerApi = { service, queries, cache, recovery, declarations };
     return {
-      api: { service, queries, cache, recovery, declarations },
+      api,
       mount(app) {
         // First: a route on an undeclared breaker answers 404 before anything else runs.
         mountBreakerDeclarationRoutes(app, declarations);
@@ -174,8 +186,9 @@ export const breakerFeature: FeatureDefinition = {
           adapterVersion: ctx.config.adapterVersion,
           gate: cache,
           declarations,
+          clock: ctx.clock,
         });
-        mountBreakerCommandRoutes(app, service, policy);
+        mountBreakerCommandRoutes(app, service, policy, ctx.clock);
       },
       async start() {
         await declarations.start();

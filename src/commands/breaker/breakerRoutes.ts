@@ -37,9 +37,10 @@ export function mountBreakerCommandRoutes(
   app: Express,
   service: BreakerCommandService,
   policy: BreakerPolicy,
+  clock: () => Date = () => new Date(),
 ): void {
   const stateOf = (ref: BreakerRef, outcome: BreakerOutcome) =>
-    breakerStateView(ref.name, ref.tenantId, outcome.after, new Date(), policy);
+    breakerStateView(ref.name, ref.tenantId, outcome.after, clock(), policy);
 
   /** Every command: If-Match honoured, request ids recorded in the events' metadata. */
   const execute = (

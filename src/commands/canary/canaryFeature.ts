@@ -2,7 +2,7 @@ import type { FeatureDefinition } from '../../infra/composition/featureModule';
 import { LockIds } from '../../infra/postgres/lockIds';
 import { CanaryReportQueries } from '../../projections/canary/canaryReportQueries';
 import { canaryReportsProjection } from '../../projections/canary/canaryReportsProjection';
-import { loadDatasetCatalog } from './datasetCatalog';
+import { type DatasetCatalog, loadDatasetCatalog } from './datasetCatalog';
 import { CanaryLeadership } from './canaryLeadership';
 import { CanaryMetrics } from './canaryMetrics';
 import { canaryRouteDocs } from './canaryRouteDocs';
@@ -19,11 +19,24 @@ import { canaryJudgeSettings } from './canaryJudgeSettings';
  * The canary (docs/domain.md §6): golden datasets (built-in + COSTSIM_DATASETS_DIR), leader-elected runs on a
  * schedule and on demand, results as events projected into canary_reports.
  */
-export const canaryFeature: FeatureDefinition = {
+/** The canary slice's in-process API (tests wait on its leadership). */
+export interface CanaryApi {
+  runner: CanaryRunner;
+  leadership: CanaryLeadership;
+  queries: CanaryReportQueries;
+  catalog: DatasetCatalog;
+}
+
+/** What the canary uses of the breaker slice: its commands (a failed run trips) and the gate's states. */
+export interface CanaryDeps {
+  breaker: { service: BreakerCommandService; cache: BreakerStateCache };
+}
+
+export const canaryFeature: FeatureDefinition<CanaryApi, CanaryDeps> = {
   name: 'canary',
   projections: [canaryReportsProjection],
   routes: canaryRouteDocs,
-  create(ctx) {
+  create(ctx, { breaker }) {
     const { config, logger } = ctx;
     const catalog = loadDatasetCatalog(config.canary.datasetsDir);
     for (const problem of catalog.problems) {
@@ -44,9 +57,6 @@ export const canaryFeature: FeatureDefinition = {
     }
     const engine = v2EngineFromConfig(config, logger);
     const metrics = new CanaryMetrics(ctx.metrics.registry);
-    const breaker = ctx.apis.get('breaker') as
-      { service: BreakerCommandService; cache: BreakerStateCache } | undefined;
-    if (!breaker) throw new Error('the canary slice needs the breaker slice');
     const runner = new CanaryRunner({
       pool: ctx.pool,
       store: ctx.store,
@@ -56,6 +66,7 @@ export const canaryFeature: FeatureDefinition = {
       instanceId: config.instanceId,
       logger,
       onReport: (report) => metrics.onReport(report),
+      now: ctx.clock,
       reportToBreaker: reportCanaryToBreaker(breaker.service),
     });
     const leadership = new CanaryLeadership({
@@ -81,8 +92,9 @@ export const canaryFeature: FeatureDefinition = {
       logger,
     });
     const queries = new CanaryReportQueries(ctx.pool);
+    const api: CanaryApi = { runner, leadership, queries, catalog };
     return {
-      api: { runner, leadership, queries, catalog },
+      api,
       async start() {
         leadership.start();
       },
@@ -96,6 +108,7 @@ export const canaryFeature: FeatureDefinition = {
           queries,
           datasets,
           defaultSampleCount: config.canary.sampleCount,
+          clock: ctx.clock,
           // a validation through the routes also updates the golden gauge
           validate: async (dataset) => {
             const result = await validateDataset(dataset, engine);

@@ -33,8 +33,11 @@ export function mountCanaryRoutes(
     datasets: () => ReadonlyMap<string, GoldenDataset>;
     validate: (dataset: GoldenDataset) => Promise<GoldenValidationResult>;
     defaultSampleCount: number;
+    /** The service's clock (default: the system's). */
+    clock?: () => Date;
   },
 ): void {
+  const clock = deps.clock ?? (() => new Date());
   const dataset = (id: string): GoldenDataset => {
     const found = deps.datasets().get(id);
     if (!found) throw problems.notFound(`Dataset not found: ${id}`);
@@ -90,7 +93,7 @@ export function mountCanaryRoutes(
     res.json({
       all_passed: results.every((r) => r.verdict === 'acceptable'),
       results,
-      timestamp: new Date().toISOString(),
+      timestamp: clock().toISOString(),
     });
   });
 

@@ -20,8 +20,15 @@ import {
   provenanceListQuery,
 } from './provenanceSchemas';
 
+/** The provenance slice's in-process API (the simulation records its pairs through the writer). */
+export interface ProvenanceApi {
+  queries: ProvenanceQueries;
+  writer: ProvenanceWriter;
+  retention: ProvenanceRetention;
+}
+
 /** Provenance (docs/domain.md §5): every V1/V2 pair recorded as an event, projected into `provenance`. */
-export const provenanceFeature: FeatureDefinition = {
+export const provenanceFeature: FeatureDefinition<ProvenanceApi> = {
   name: 'provenance',
   projections: [provenanceProjection],
   routes: [
@@ -71,7 +78,7 @@ export const provenanceFeature: FeatureDefinition = {
   ],
   create(ctx) {
     const queries = new ProvenanceQueries(ctx.pool);
-    const writer = new ProvenanceWriter(ctx.store);
+    const writer = new ProvenanceWriter(ctx.store, ctx.clock);
     const retention = new ProvenanceRetention({
       connectionString: ctx.connectionString,
       lockId: LockIds.provenanceRetention,
@@ -79,10 +86,12 @@ export const provenanceFeature: FeatureDefinition = {
       store: ctx.store,
       retentionDays: ctx.config.provenanceRetentionDays,
       logger: ctx.logger,
+      clock: ctx.clock,
     });
     const isWrite = (req: Request) => req.method === 'POST' && req.path === '/costsim/provenance';
+    const api: ProvenanceApi = { queries, writer, retention };
     return {
-      api: { queries, writer, retention },
+      api,
       // docs/api.md Conventions: provenance writes take COSTSIM_MAX_BATCH_BYTES (a 10 000-record batch fits);
       // an NDJSON upload is read by its route as a stream, line by line, with no total limit.
       bodyLimit: (req) => (isWrite(req) ? ctx.config.maxBatchBytes : undefined),
@@ -99,6 +108,7 @@ export const provenanceFeature: FeatureDefinition = {
           modelVersion: ctx.config.modelVersion,
           maxBatchBytes: ctx.config.maxBatchBytes,
           driftThreshold: ctx.config.breaker.driftThreshold,
+          clock: ctx.clock,
         });
       },
     };

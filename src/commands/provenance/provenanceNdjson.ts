@@ -94,21 +94,20 @@ export async function ingestNdjson(
       ids = await deps.writer.write(chunk, deps.metadata);
     } catch (err) {
       // What was stored stays stored: say exactly how far the upload got, so a client resumes after it.
-      throw new HttpProblem(
-        503,
-        'Service Unavailable',
-        `Writing lines up to ${chunkLastLine} failed; lines up to ${lastStoredLine} are stored`,
-        'ndjson-partial',
-        undefined,
-        { 'Retry-After': '1' },
-        {
+      throw new HttpProblem({
+        status: 503,
+        title: 'Service Unavailable',
+        detail: `Writing lines up to ${chunkLastLine} failed; lines up to ${lastStoredLine} are stored`,
+        slug: 'ndjson-partial',
+        headers: { 'Retry-After': '1' },
+        extensions: {
           inserted: result.inserted,
           first_id: result.first_id,
           last_id: result.last_id,
           stored_through_line: lastStoredLine,
           cause: err instanceof Error ? err.name : 'error',
         },
-      );
+      });
     }
     result.inserted += ids.length;
     result.first_id ??= ids[0] ?? null;
@@ -125,20 +124,18 @@ export async function ingestNdjson(
     } catch (err) {
       const code = (err as { code?: unknown }).code;
       if (typeof code === 'string' && code.startsWith('Z_')) {
-        throw new HttpProblem(
-          400,
-          'Bad Content-Encoding',
-          `The body is not valid ${req.get('content-encoding')} data; lines up to ${lastStoredLine} are stored`,
-          'bad-content-encoding',
-          undefined,
-          {},
-          {
+        throw new HttpProblem({
+          status: 400,
+          title: 'Bad Content-Encoding',
+          detail: `The body is not valid ${req.get('content-encoding')} data; lines up to ${lastStoredLine} are stored`,
+          slug: 'bad-content-encoding',
+          extensions: {
             inserted: result.inserted,
             first_id: result.first_id,
             last_id: result.last_id,
             stored_through_line: lastStoredLine,
           },
-        );
+        });
       }
       throw err;
     }

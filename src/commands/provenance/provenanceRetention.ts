@@ -6,7 +6,12 @@ import {
 } from '../../domain/provenance/provenanceRecorded';
 import type { EventStore } from '../../infra/eventStore/eventStore';
 import { PeriodicLeaderJob } from '../../infra/postgres/periodicLeaderJob';
-import { applyRetention } from '../../projections/provenance/provenanceProjection';
+import { inTransaction } from '../../infra/postgres/pool';
+import {
+  applyRetentionEvents,
+  provenanceProjection,
+} from '../../projections/provenance/provenanceProjection';
+import { appendInline } from '../../projections/runtime/inlineProjection';
 
 /** How often the leader applies retention; records are kept `retentionDays`, so hours of slack are fine. */
 const RETENTION_EVERY_MS = 6 * 60 * 60 * 1000;
@@ -67,8 +72,12 @@ export class ProvenanceRetention {
       [event.data.before],
     );
     if (!rows[0]?.due) return 0;
-    await this.options.store.append(PROVENANCE_RETENTION_STREAM, [event]);
-    const removed = await applyRetention(this.options.pool, event.data);
+    // The cut-off reaches the read model through its projection, in the event's transaction.
+    const { applied: removed } = await inTransaction(this.options.pool, (tx) =>
+      appendInline(tx, this.options.store, provenanceProjection, PROVENANCE_RETENTION_STREAM, [event], {
+        apply: applyRetentionEvents,
+      }),
+    );
     if (removed > 0)
       this.options.logger?.info({ removed, before: event.data.before }, 'provenance retention');
     return removed;

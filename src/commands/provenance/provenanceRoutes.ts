@@ -72,8 +72,11 @@ export function mountProvenanceRoutes(
     maxBatchBytes: number;
     /** COSTSIM_DRIFT_THRESHOLD: the divergence report's fail_ratio counts stored drift scores above it */
     driftThreshold: number;
+    /** The service's clock (default: the system's): the end of a window the query leaves open. */
+    clock?: () => Date;
   },
 ): void {
+  const clock = deps.clock ?? (() => new Date());
   app.post('/costsim/provenance', requireScope('write'), async (req, res) => {
     const principal = principalOf(req);
     const metadata = { actor_key: principal.keyId, request_id: req.requestId };
@@ -90,7 +93,13 @@ export function mountProvenanceRoutes(
           result.rejected_count === 0
             ? 'The body holds no record'
             : `No line was valid (${result.rejected_count} rejected)`;
-        throw new HttpProblem(400, 'Invalid request', detail, 'validation', undefined, {}, { ...result });
+        throw new HttpProblem({
+          status: 400,
+          title: 'Invalid request',
+          detail,
+          slug: 'validation',
+          extensions: { ...result },
+        });
       }
       return void res.status(201).json(result);
     }
@@ -125,7 +134,7 @@ export function mountProvenanceRoutes(
   // The window: [start_date, end_date] when given; end_date defaults to now, start_date to `days` (7) before it.
   app.get('/costsim/divergence', requireScope('read'), async (req, res) => {
     const q = parseOrThrow(divergenceQuery, req.query, 'query');
-    const to = bound(q.end_date, true) ?? new Date();
+    const to = bound(q.end_date, true) ?? clock();
     const from = bound(q.start_date, false) ?? new Date(to.getTime() - (q.days ?? 7) * 86_400_000);
     if (from > to)
       throw problems.validation([{ path: 'query.end_date', message: 'must not be before start_date' }]);

@@ -24,10 +24,13 @@ const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
  * breaker events, status and simulate requests — is not held up behind it (docs/gate.md).
  */
 export class ProvenanceWriter {
-  constructor(private readonly store: EventStore) {}
+  constructor(
+    private readonly store: EventStore,
+    private readonly clock: () => Date = () => new Date(),
+  ) {}
 
   async write(records: readonly NewProvenanceRecord[], metadata: JsonObject = {}): Promise<string[]> {
-    const now = new Date().toISOString();
+    const now = this.clock().toISOString();
     const events: Array<ProvenanceRecorded & { id: string; metadata: JsonObject }> = [];
     for (let i = 0; i < records.length; i++) {
       if (i > 0 && i % CHUNK === 0) await nextTurn();

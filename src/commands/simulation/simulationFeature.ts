@@ -23,7 +23,19 @@ import { writtenBodyOf } from './writtenBody';
  * across concurrent requests) and fed to the breaker. Uses the breaker and provenance slices' in-process
  * APIs.
  */
-export const simulationFeature: FeatureDefinition = {
+/** The simulation slice's in-process API. */
+export interface SimulationApi {
+  shadow: ShadowSimulation;
+  engine: V2Engine;
+}
+
+/** What the simulation uses of other slices: the breaker's commands and gate, the provenance writer. */
+export interface SimulationDeps {
+  breaker: { service: BreakerCommandService; cache: BreakerStateCache };
+  provenance: { writer: ProvenanceWriter };
+}
+
+export const simulationFeature: FeatureDefinition<SimulationApi, SimulationDeps> = {
   name: 'simulation',
   projections: [],
   routes: [
@@ -36,12 +48,7 @@ export const simulationFeature: FeatureDefinition = {
       response: simulateResponse,
     },
   ],
-  create(ctx) {
-    const breaker = ctx.apis.get('breaker') as
-      { service: BreakerCommandService; cache: BreakerStateCache } | undefined;
-    const provenance = ctx.apis.get('provenance') as { writer: ProvenanceWriter } | undefined;
-    if (!breaker || !provenance)
-      throw new Error('the simulation slice needs the breaker and provenance slices');
+  create(ctx, { breaker, provenance }) {
     const { config } = ctx;
     const bounds = { warning: config.breaker.driftWarningThreshold, drift: config.breaker.driftThreshold };
     const versions = {
@@ -96,8 +103,9 @@ export const simulationFeature: FeatureDefinition = {
       metrics,
       ctx.logger,
     );
+    const api: SimulationApi = { shadow, engine };
     return {
-      api: { shadow, engine },
+      api,
       mount(app: Express) {
         app.post('/costsim/v2/simulate', requireScope('write'), async (req, res) => {
           const body = parseOrThrow(simulateBody, req.body ?? {}, 'body');

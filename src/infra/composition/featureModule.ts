@@ -21,10 +21,10 @@ export interface ServiceContext {
   /** The configured API keys (the status page checks a key sent in its form against them). */
   apiKeys: readonly ApiKey[];
   /**
-   * The `api` of every slice created before this one, by slice name: how a slice uses another's in-process
-   * services (the simulation runs the breaker's V2 gate) without importing its wiring.
+   * The one clock of the process: commands, workers and routes read "now" from it (tests and tools may pass
+   * their own to startService). Timeouts and deadlines measure durations with Date.now() instead.
    */
-  apis: ReadonlyMap<string, unknown>;
+  clock: () => Date;
 }
 
 /** One slice's say in /health/ready (e.g. the V2 gate failing closed). */
@@ -41,9 +41,12 @@ export interface ReadinessCheck {
  * A vertical slice as the service runs it: its projections (run by the shared projector), its routes and
  * its background work. Slices never import one another's internals through this.
  */
-export interface FeatureModule {
-  /** What the slice offers in-process to the composition root, tests and other roles (e.g. the V2 gate). */
-  api?: unknown;
+export interface FeatureModule<Api = undefined> {
+  /**
+   * What the slice offers in-process to the composition root, tests and other slices (e.g. the V2 gate),
+   * typed: another slice receives it as a `create` dependency, startService returns it under the slice's name.
+   */
+  api: Api;
   mount?(app: Express): void;
   /** Routes that need no key (the status page): mounted before authentication and the JSON body parser. */
   mountPublic?(app: Express): void;
@@ -59,7 +62,8 @@ export interface FeatureModule {
   stop?(): Promise<void>;
 }
 
-export interface FeatureDefinition {
+/** What is known of a slice without creating it (offline tools: projections rebuild/status, /openapi.json). */
+export interface FeatureDescriptor {
   readonly name: string;
   /** Static, so offline tools (projections rebuild/status) see them without starting the slice. */
   readonly projections: readonly Projection[];
@@ -67,5 +71,24 @@ export interface FeatureDefinition {
   readonly channels?: readonly string[];
   /** Its routes for /openapi.json. */
   readonly routes?: readonly RouteDoc[];
-  create(ctx: ServiceContext): FeatureModule;
+}
+
+/**
+ * A slice: `create` builds it from the service context and the typed APIs of the slices it uses (`Deps`, e.g.
+ * the simulation's `{breaker, provenance}`), which the composition root (src/features.ts) passes explicitly.
+ */
+export interface FeatureDefinition<Api, Deps = Record<never, never>> extends FeatureDescriptor {
+  create(ctx: ServiceContext, deps: Deps): FeatureModule<Api>;
+}
+
+/** The slices of one composition by name, each created; mount order is the key order. */
+export type FeatureModules<S> = { readonly [K in keyof S]: FeatureModule<S[K]> };
+
+/**
+ * Which slices a service runs and how they are wired to one another: the full service (src/features.ts) or a
+ * subset (a benchmark of the breaker alone).
+ */
+export interface Composition<S> {
+  readonly features: readonly FeatureDescriptor[];
+  create(ctx: ServiceContext): FeatureModules<S>;
 }

@@ -259,88 +259,11 @@ const envSchema = z.object({
 
 export type Env = z.infer<typeof envSchema>;
 
+/** Everything else receives this (derived from the schema through configFromEnv). */
+export type Config = ReturnType<typeof configFromEnv>;
+
 /** The names of every variable the configuration reads (docs and the unknown-variable warning use it). */
 export const configVariables: readonly string[] = Object.keys(envSchema.shape);
-
-export interface Config {
-  port: number;
-  /** Commands waiting per stream before new ones are refused with 503. */
-  commandQueueLimit: number;
-  /** undefined = decided at start-up: 127.0.0.1 when no API keys are configured, else 0.0.0.0. */
-  host: string | undefined;
-  databaseUrl: string | undefined;
-  dataDir: string;
-  logLevel: Env['LOG_LEVEL'];
-  apiKeysJson: string | undefined;
-  apiKeysFile: string | undefined;
-  sandboxEnabled: boolean;
-  canaryEnabled: boolean;
-  canary: {
-    schedule: string;
-    timeZone: string;
-    sampleCount: number;
-    maxRuntimeSeconds: number;
-    /** undefined = the paired test is reported, never a fail reason */
-    pairedAlpha: number | undefined;
-    datasetsDir: string | undefined;
-    /** datasets of scheduled and recovery runs: null = all */
-    datasets: string[] | null;
-  };
-  breaker: {
-    driftThreshold: number;
-    driftWarningThreshold: number;
-    schemaErrorThreshold: number;
-    failureThreshold: number;
-    canaryFailureThreshold: number;
-    recoveryRequiresCanary: boolean;
-    autoDisable: boolean;
-    autoRecover: boolean;
-    disableTtlHours: number;
-    scope: 'global' | 'tenant';
-    recoveryPollMs: number;
-    cachePollMs: number;
-    cacheMaxStalenessMs: number;
-    snapshotEvery: number;
-  };
-  modelVersion: string;
-  adapterVersion: string;
-  commitSha: string;
-  provenanceRetentionDays: number;
-  /** Which V2 runs beside V1: the built-in model (url undefined) or an external one over HTTP. */
-  v2: { url: string | undefined; timeoutMs: number };
-  alertmanager: {
-    urls: string[];
-    timeoutSeconds: number;
-    resendIntervalSeconds: number;
-    deliveryPollMs: number;
-    /** undefined = http://<INSTANCE_ID>:<PORT> */
-    publicUrl: string | undefined;
-    /** Base URL of the runbooks; undefined = <publicUrl>/docs/runbooks/ */
-    runbookUrl: string | undefined;
-  };
-  /** Breakers declared by configuration (COSTSIM_BREAKERS), besides costsim_v2. */
-  declaredBreakers: string[];
-  maxBatchBytes: number;
-  metrics: { detail: boolean; token: string | undefined };
-  http: {
-    headersTimeoutMs: number;
-    requestTimeoutMs: number;
-    keepAliveTimeoutMs: number;
-    maxConnectionsPerClient: number;
-  };
-  instanceId: string;
-  projector: {
-    enabled: boolean;
-    batchSize: number;
-    pollMs: number;
-    batchWindowMs: number;
-    maxLagSeconds: number;
-    batchMaxBytes: number;
-    retry: { attempts: number; backoffMs: number; maxBackoffMs: number };
-  };
-  /** The status page's event stream. */
-  statusStream: { heartbeatMs: number; maxBufferedBytes: number; pollMs: number; minReadGapMs: number };
-}
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -370,9 +293,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       `COSTSIM_DRIFT_WARNING_THRESHOLD: must not exceed COSTSIM_DRIFT_THRESHOLD (${e.COSTSIM_DRIFT_THRESHOLD})`,
     ]);
   }
+  return configFromEnv(e);
+}
+
+/**
+ * The typed configuration, from the parsed variables. `Config` is this function's result type, so a new
+ * variable is its schema line above and its line here; no interface to keep in step.
+ */
+function configFromEnv(e: Env) {
   return {
     port: e.PORT,
+    /** Commands waiting per stream before new ones are refused with 503. */
     commandQueueLimit: e.COMMAND_QUEUE_LIMIT,
+    /** undefined = decided at start-up: 127.0.0.1 when no API keys are configured, else 0.0.0.0. */
     host: e.HOST,
     databaseUrl: e.DATABASE_URL,
     dataDir: e.DATA_DIR,
@@ -386,8 +319,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       timeZone: e.COSTSIM_CANARY_TZ,
       sampleCount: e.COSTSIM_CANARY_SAMPLE_COUNT,
       maxRuntimeSeconds: e.COSTSIM_CANARY_MAX_RUNTIME_SECONDS,
+      /** undefined = the paired test is reported, never a fail reason */
       pairedAlpha: e.COSTSIM_CANARY_PAIRED_ALPHA,
       datasetsDir: e.COSTSIM_DATASETS_DIR,
+      /** datasets of scheduled and recovery runs: null = all */
       datasets: e.COSTSIM_CANARY_DATASETS,
     },
     breaker: {
@@ -410,15 +345,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     adapterVersion: e.COSTSIM_ADAPTER_VERSION,
     commitSha: e.GIT_COMMIT_SHA,
     provenanceRetentionDays: e.COSTSIM_PROVENANCE_RETENTION_DAYS,
+    /** Which V2 runs beside V1: the built-in model (url undefined) or an external one over HTTP. */
     v2: { url: e.COSTSIM_V2_URL, timeoutMs: e.COSTSIM_V2_TIMEOUT_MS },
     alertmanager: {
       urls: e.ALERTMANAGER_URL,
       timeoutSeconds: e.ALERTMANAGER_TIMEOUT,
       resendIntervalSeconds: e.ALERT_RESEND_INTERVAL,
       deliveryPollMs: e.ALERT_DELIVERY_POLL_MS,
+      /** undefined = http://<INSTANCE_ID>:<PORT> */
       publicUrl: e.COSTSIM_PUBLIC_URL,
+      /** Base URL of the runbooks; undefined = <publicUrl>/docs/runbooks/ */
       runbookUrl: e.COSTSIM_RUNBOOK_URL,
     },
+    /** Breakers declared by configuration (COSTSIM_BREAKERS), besides costsim_v2. */
     declaredBreakers: e.COSTSIM_BREAKERS,
     maxBatchBytes: e.COSTSIM_MAX_BATCH_BYTES,
     metrics: { detail: e.COSTSIM_METRICS_DETAIL, token: e.COSTSIM_METRICS_TOKEN },
@@ -442,6 +381,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         maxBackoffMs: Math.max(e.PROJECTOR_RETRY_BACKOFF_MS, e.PROJECTOR_RETRY_MAX_BACKOFF_MS),
       },
     },
+    /** The status page's event stream. */
     statusStream: {
       heartbeatMs: e.STATUS_STREAM_HEARTBEAT_MS,
       maxBufferedBytes: e.STATUS_STREAM_MAX_BUFFERED_BYTES,

@@ -1,3 +1,4 @@
+import type pg from 'pg';
 import type { Observable } from 'rxjs';
 
 /** The port every event store implements (PostgreSQL by default; EventStoreDB optional). */
@@ -123,12 +124,27 @@ export interface SubscribeOptions {
   pollIntervalMs?: number;
 }
 
+export interface AppendOptions {
+  expected?: ExpectedVersion;
+  /**
+   * The caller's transaction: the events commit (or roll back) with the caller's other writes, e.g. an
+   * inline projection applying them to its read model (one writer per row). Wake-ups go out on commit.
+   */
+  tx?: pg.ClientBase;
+}
+
+/** An append in the caller's transaction also returns the events as stored, for an inline projection. */
+export interface AppendInTransactionResult extends AppendResult {
+  events: StoredEvent[];
+}
+
 export interface EventStore {
   append(
     stream: string,
     events: readonly NewEvent[],
-    options?: { expected?: ExpectedVersion },
-  ): Promise<AppendResult>;
+    options: AppendOptions & { tx: pg.ClientBase },
+  ): Promise<AppendInTransactionResult>;
+  append(stream: string, events: readonly NewEvent[], options?: AppendOptions): Promise<AppendResult>;
   readStream(stream: string, options?: ReadStreamOptions): Promise<StoredEvent[]>;
   streamVersion(stream: string): Promise<number>;
   readAll(options: ReadAllOptions): Promise<ReadAllResult>;

@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { Observable, type Subscription } from 'rxjs';
 import type pg from 'pg';
 import {
+  type AppendInTransactionResult,
+  type AppendOptions,
   type AppendResult,
   type Checkpoint,
   type EventBatch,
@@ -28,6 +30,9 @@ export const EVENTS_CHANNEL = 'es_events';
 // row the caller never reads was a visible share of a bulk write's event-loop time.
 const APPEND_SQL =
   'select stream_version, global_position, transaction_id, already_stored from es_append($1, $2, $3, $4::jsonb)';
+/** In the caller's transaction the stored events are returned, so recorded_at is read too. */
+const APPEND_RETURNING_SQL =
+  'select stream_version, global_position, transaction_id, recorded_at, already_stored from es_append($1, $2, $3, $4::jsonb)';
 /** Bounded: each retry follows a commit by a competing writer, so the stream did make progress. */
 const MAX_RACE_RETRIES = 50;
 
@@ -77,15 +82,22 @@ export class PostgresEventStore implements EventStore {
     private readonly options: PostgresEventStoreOptions = {},
   ) {}
 
+  append(
+    stream: string,
+    events: readonly NewEvent[],
+    options: AppendOptions & { tx: pg.ClientBase },
+  ): Promise<AppendInTransactionResult>;
+  append(stream: string, events: readonly NewEvent[], options?: AppendOptions): Promise<AppendResult>;
   async append(
     stream: string,
     events: readonly NewEvent[],
-    { expected = 'any' }: { expected?: ExpectedVersion } = {},
-  ): Promise<AppendResult> {
+    { expected = 'any', tx }: AppendOptions = {},
+  ): Promise<AppendResult | AppendInTransactionResult> {
     if (!stream) throw new TypeError('stream name is required');
     if (typeof expected === 'number' && (!Number.isInteger(expected) || expected < 0)) {
       throw new TypeError(`expected version must be an integer >= 0, got ${expected}`);
     }
+    if (tx) return this.appendInTransaction(tx, stream, events, expected);
     if (events.length === 0) return this.checkOnly(stream, expected);
 
     const payload = JSON.stringify(
@@ -142,8 +154,94 @@ export class PostgresEventStore implements EventStore {
     }
   }
 
-  private async checkOnly(stream: string, expected: ExpectedVersion): Promise<AppendResult> {
-    const actual = await this.streamVersion(stream);
+  /**
+   * The append as part of the caller's transaction. A lost race on the unique indexes would abort the whole
+   * transaction, so the append runs under a savepoint and a retry rolls back to it only. The wake-up is a
+   * transactional NOTIFY: readers are woken when the events become visible, not before.
+   */
+  private async appendInTransaction(
+    tx: pg.ClientBase,
+    stream: string,
+    events: readonly NewEvent[],
+    expected: ExpectedVersion,
+  ): Promise<AppendInTransactionResult> {
+    if (events.length === 0) return { ...(await this.checkOnly(stream, expected, tx)), events: [] };
+    const given = events.map((e) => ({
+      id: e.id ?? randomUUID(),
+      type: e.type,
+      data: e.data,
+      metadata: e.metadata ?? {},
+    }));
+    const payload = JSON.stringify(given);
+    const kind = typeof expected === 'number' ? 'exact' : expected;
+    const version = typeof expected === 'number' ? expected : null;
+    const started = process.hrtime.bigint();
+    for (let attempt = 0; ; attempt++) {
+      await tx.query('savepoint es_append');
+      try {
+        const { rows } = await tx.query<{
+          stream_version: string;
+          global_position: string;
+          transaction_id: string;
+          recorded_at: Date;
+          already_stored: boolean;
+        }>({
+          name: 'es_append_returning',
+          text: APPEND_RETURNING_SQL,
+          values: [stream, kind, version, payload],
+        });
+        await tx.query('release savepoint es_append');
+        const alreadyStored = rows[0]?.already_stored ?? false;
+        // The stored data is the JSON of what was given (jsonb): the same round trip a read would make.
+        const stored: StoredEvent[] = rows.map((r, i) => ({
+          eventId: given[i]!.id,
+          streamName: stream,
+          streamVersion: Number(r.stream_version),
+          type: given[i]!.type,
+          data: JSON.parse(JSON.stringify(given[i]!.data)) as JsonObject,
+          metadata: JSON.parse(JSON.stringify(given[i]!.metadata)) as JsonObject,
+          globalPosition: Number(r.global_position),
+          transactionId: r.transaction_id,
+          recordedAt: r.recorded_at,
+        }));
+        if (!alreadyStored) await tx.query('select pg_notify($1, $2)', [EVENTS_CHANNEL, '']);
+        this.options.onAppend?.(Number(process.hrtime.bigint() - started) / 1e9, events.length);
+        return {
+          nextExpectedVersion: alreadyStored
+            ? await this.streamVersion(stream, tx)
+            : stored[stored.length - 1]!.streamVersion,
+          positions: stored.map((e) => ({
+            streamVersion: e.streamVersion,
+            globalPosition: e.globalPosition,
+            transactionId: e.transactionId,
+          })),
+          alreadyStored,
+          events: stored,
+        };
+      } catch (err) {
+        await tx.query('rollback to savepoint es_append');
+        if (isPgError(err, 'CS001')) {
+          throw new WrongExpectedVersionError(stream, expected, Number(err.detail ?? 0));
+        }
+        if (isPgError(err, 'CS002')) throw new IdempotencyConflictError(stream);
+        if (isPgError(err, '23505') && attempt < MAX_RACE_RETRIES) {
+          if (err.constraint === 'es_events_event_id_key') continue;
+          if (err.constraint === 'es_events_stream_version_key') {
+            if (expected === 'any') continue;
+            throw new WrongExpectedVersionError(stream, expected, await this.streamVersion(stream, tx));
+          }
+        }
+        throw err;
+      }
+    }
+  }
+
+  private async checkOnly(
+    stream: string,
+    expected: ExpectedVersion,
+    db: pg.ClientBase | pg.Pool = this.pool,
+  ): Promise<AppendResult> {
+    const actual = await this.streamVersion(stream, db);
     const ok =
       expected === 'any' ||
       (expected === 'no_stream' && actual === 0) ||
@@ -153,8 +251,8 @@ export class PostgresEventStore implements EventStore {
     return { nextExpectedVersion: actual, positions: [], alreadyStored: false };
   }
 
-  async streamVersion(stream: string): Promise<number> {
-    const { rows } = await this.pool.query<{ version: string }>(
+  async streamVersion(stream: string, db: pg.ClientBase | pg.Pool = this.pool): Promise<number> {
+    const { rows } = await db.query<{ version: string }>(
       'select coalesce(max(stream_version), 0) as version from es_events where stream_name = $1',
       [stream],
     );

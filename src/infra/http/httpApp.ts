@@ -68,18 +68,28 @@ function bodyProblem(err: unknown, req: Request): HttpProblem | null {
   }
   if (type === 'charset.unsupported') return problems.unsupportedMediaType('Unsupported body charset');
   if (type === 'request.aborted')
-    return new HttpProblem(400, 'Request aborted', 'Client aborted the body', 'aborted');
+    return new HttpProblem({
+      status: 400,
+      title: 'Request aborted',
+      detail: 'Client aborted the body',
+      slug: 'aborted',
+    });
   // zlib's errors when the body is not what its Content-Encoding says (body-parser answers them 400).
   if (typeof e?.code === 'string' && e.code.startsWith('Z_') && typeof e.status === 'number') {
-    return new HttpProblem(
-      400,
-      'Bad Content-Encoding',
-      `The request body is not valid ${req.get('content-encoding') ?? ''} data`,
-      'bad-content-encoding',
-    );
+    return new HttpProblem({
+      status: 400,
+      title: 'Bad Content-Encoding',
+      detail: `The request body is not valid ${req.get('content-encoding') ?? ''} data`,
+      slug: 'bad-content-encoding',
+    });
   }
   if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500 && typeof type === 'string') {
-    return new HttpProblem(e.status, 'Bad Request body', `The request body was refused (${type})`, 'body');
+    return new HttpProblem({
+      status: e.status,
+      title: 'Bad Request body',
+      detail: `The request body was refused (${type})`,
+      slug: 'body',
+    });
   }
   return null;
 }
@@ -176,14 +186,13 @@ export function createHttpApp({
     const allow = allowed(req.path);
     if (allow.length > 0 && !allow.includes(req.method)) {
       return next(
-        new HttpProblem(
-          405,
-          'Method Not Allowed',
-          `${req.method} is not allowed on ${req.path}; allowed: ${allow.join(', ')}`,
-          'method-not-allowed',
-          undefined,
-          { Allow: allow.join(', ') },
-        ),
+        new HttpProblem({
+          status: 405,
+          title: 'Method Not Allowed',
+          detail: `${req.method} is not allowed on ${req.path}; allowed: ${allow.join(', ')}`,
+          slug: 'method-not-allowed',
+          headers: { Allow: allow.join(', ') },
+        }),
       );
     }
     next(problems.notFound(`No route for ${req.method} ${req.path}`));
@@ -200,12 +209,12 @@ export function createHttpApp({
     sendProblem(
       res,
       req,
-      new HttpProblem(
-        500,
-        'Internal Server Error',
-        `Unexpected error (request id ${req.requestId})`,
-        'internal',
-      ),
+      new HttpProblem({
+        status: 500,
+        title: 'Internal Server Error',
+        detail: `Unexpected error (request id ${req.requestId})`,
+        slug: 'internal',
+      }),
     );
   });
   return app;

@@ -7,11 +7,15 @@ import {
   alertDeliveryEventTypes,
   routedRowId,
 } from '../../domain/alerts/alertDeliveryEvents';
-import { type BreakerEvent, breakerEventTypes, parseBreakerStreamName } from '../../domain/breaker';
-import type { CanaryFailedFacts } from '../../domain/alerts/canaryAlerts';
-import type { CanaryRunCompleted } from '../../domain/canary/canaryEvents';
+import { breakerEventTypes, parseBreakerStreamName } from '../../domain/breaker';
+import {
+  type AlertIntent,
+  type AlertKind,
+  type AlertTriggerEvent,
+  alertIntentsOf,
+  alertTriggerTypes,
+} from '../../domain/alerts/alertKinds';
 import type { StoredEvent } from '../../infra/eventStore/eventStore';
-import { DEFAULT_BREAKER } from '../breaker/breakerStateCache';
 import { type Projection, decodeEvent } from '../projection';
 
 const breakerEvents: ReadonlySet<string> = new Set(breakerEventTypes);
@@ -23,12 +27,10 @@ const DEFAULT_INSTANCE = 'costsim-guard';
 
 /**
  * alert_firing and alert_queue (migration 007) from breaker events and delivery outcomes:
- *  - BreakerTripped: the incident's alert facts go to alert_firing (one row per incident); a `disable`
- *    intent is queued;
- *  - BreakerEnabled / BreakerAutoRecovered: alert_firing is marked resolved; an `enable` intent is queued;
- *  - DriftTripSuppressed (auto-disable off): a `drift_warning` intent, its facts on the row;
- *  - BreakerRecoveryDeferred (recovery gate): a `recovery_deferred` intent saying why V2 stays off;
- *  - CanaryRunCompleted with status `fail`: a `canary_fail` intent (CostSimCanaryFailed), its facts on the row;
+ *  - BreakerTripped: the incident's alert facts go to alert_firing (one row per incident);
+ *  - BreakerEnabled / BreakerAutoRecovered: alert_firing is marked resolved;
+ *  - every event some kind of alert is queued by (src/domain/alerts/alertKinds.ts: disable, enable,
+ *    drift_warning, recovery_deferred, canary_fail) queues that kind's intent, its own facts on the row;
  *  - AlertDelivered / AlertDeliveryFailed: the routed row takes the outcome (created from its intent if a
  *    rebuild has not routed it yet), never going back to fewer attempts.
  * Intent rows carry no rendered payload: the worker renders alerts from alert_firing when it sends, so a
@@ -37,12 +39,7 @@ const DEFAULT_INSTANCE = 'costsim-guard';
 export const alertQueueProjection: Projection = {
   name: 'alert_queue',
   handles: [
-    'BreakerTripped',
-    'BreakerEnabled',
-    'BreakerAutoRecovered',
-    'DriftTripSuppressed',
-    'BreakerRecoveryDeferred',
-    'CanaryRunCompleted',
+    ...alertTriggerTypes, // src/domain/alerts/alertKinds.ts: the events each kind of alert is queued by
     ...alertDeliveryEventTypes,
     ...alertAdminEventTypes,
   ],
@@ -50,7 +47,7 @@ export const alertQueueProjection: Projection = {
   // A breaker event is never parked (its alert must not be lost); a delivery outcome or an operator action
   // that keeps failing may be: at worst an alert is sent once more (Alertmanager de-duplicates it).
   mayPark: (event) => !breakerEvents.has(event.type),
-  // The delivery worker and the operator routes apply outcomes, routing and admin actions at once.
+  // The delivery worker and the operator commands apply their events inline, in the events' transaction.
   writtenOutsideProjector: true,
   changeChannel: ALERT_QUEUE_CHANNEL,
   async apply(tx: pg.ClientBase, events: readonly StoredEvent[]) {
@@ -66,46 +63,34 @@ export const alertQueueProjection: Projection = {
         continue;
       }
       if (stored.type === 'AlertsRetried' || stored.type === 'AlertsPurged') {
-        await applyAdminAction(tx, decodeEvent<AlertAdminEvent>(stored));
+        await applyAdminActions(tx, [stored]);
         queued = true;
         continue;
       }
-      if (stored.type === 'CanaryRunCompleted') {
-        queued = (await queueCanaryFailure(tx, stored)) || queued;
-        continue;
-      }
-      const ref = parseBreakerStreamName(stored.streamName);
-      if (!ref) continue;
-      const event = decodeEvent<BreakerEvent>(stored);
+      const breaker = parseBreakerStreamName(stored.streamName);
+      if (!breaker && stored.type !== 'CanaryRunCompleted') continue;
+      const event = decodeEvent<AlertTriggerEvent>(stored);
       const instance =
         typeof stored.metadata.instance === 'string' ? stored.metadata.instance : DEFAULT_INSTANCE;
-      if (event.type === 'BreakerTripped') {
+      // The incident's facts, which its `incident` alerts render from at send time.
+      if (breaker && event.type === 'BreakerTripped') {
         await tx.query(
           `insert into alert_firing (stream_name, breaker, tenant_id, incident_id, instance, trip)
            values ($1, $2, $3, $4, $5, $6)
            on conflict (incident_id) do nothing`,
           [
             stored.streamName,
-            ref.name,
-            ref.tenant_id,
+            breaker.name,
+            breaker.tenant_id,
             event.data.incident_id,
             instance,
             JSON.stringify(event.data),
           ],
         );
-        await queueIntent(tx, `${stored.eventId}:disable`, 'disable', ref, event.data.incident_id, stored);
-        queued = true;
-      } else if (event.type === 'BreakerRecoveryDeferred') {
-        const facts = { breaker: ref.name, tenant_id: ref.tenant_id, instance, deferred: event.data };
-        const key = `${stored.eventId}:recovery_deferred`;
-        await queueIntent(tx, key, 'recovery_deferred', ref, event.data.incident_id, stored, facts);
-        queued = true;
-      } else if (event.type === 'DriftTripSuppressed') {
-        const facts = { breaker: ref.name, tenant_id: ref.tenant_id, instance, drift: event.data };
-        await queueIntent(tx, `${stored.eventId}:drift_warning`, 'drift_warning', ref, null, stored, facts);
-        queued = true;
-      } else if (event.type === 'BreakerEnabled' || event.type === 'BreakerAutoRecovered') {
-        if (event.data.incident_id === null) continue; // nothing was alerted for this opening
+      } else if (
+        (event.type === 'BreakerEnabled' || event.type === 'BreakerAutoRecovered') &&
+        event.data.incident_id !== null
+      ) {
         const closed = {
           at: event.data.at,
           resolved_by: event.data.resolved_by,
@@ -115,7 +100,9 @@ export const alertQueueProjection: Projection = {
           `update alert_firing set resolved_at = $2, closed = $3 where incident_id = $1 and resolved_at is null`,
           [event.data.incident_id, closed.at, JSON.stringify(closed)],
         );
-        await queueIntent(tx, `${stored.eventId}:enable`, 'enable', ref, event.data.incident_id, stored);
+      }
+      for (const { kind, intent } of alertIntentsOf(event, { breaker, instance })) {
+        await queueIntent(tx, `${stored.eventId}:${kind}`, kind, intent, stored);
         queued = true;
       }
     }
@@ -132,51 +119,39 @@ export const alertQueueProjection: Projection = {
   },
 };
 
-/** A failed canary run queues CostSimCanaryFailed (docs/domain.md §4); any other status queues nothing. */
-async function queueCanaryFailure(tx: pg.ClientBase, stored: StoredEvent): Promise<boolean> {
-  const { report } = decodeEvent<CanaryRunCompleted>(stored).data;
-  if (report.status !== 'fail') return false;
-  const instance = typeof stored.metadata.instance === 'string' ? stored.metadata.instance : DEFAULT_INSTANCE;
-  const facts: CanaryFailedFacts = {
-    run_id: report.run_id,
-    timestamp: report.timestamp,
-    failure_reasons: report.failure_reasons,
-    total_samples: report.total_samples,
-    kl_divergence: report.kl_divergence,
-    instance,
-  };
-  // Not a breaker's alert: filed under the breaker the canary judges (costsim_v2, global).
-  await queueIntent(tx, `${stored.eventId}:canary_fail`, 'canary_fail', CANARY_BREAKER, null, stored, facts);
-  return true;
-}
-
-const CANARY_BREAKER = { name: DEFAULT_BREAKER, tenant_id: null };
-
 function queueIntent(
   tx: pg.ClientBase,
   key: string,
-  type: 'disable' | 'enable' | 'drift_warning' | 'canary_fail' | 'recovery_deferred',
-  ref: { name: string; tenant_id: string | null },
-  incidentId: string | null,
+  kind: AlertKind,
+  intent: AlertIntent<unknown>,
   stored: StoredEvent,
-  facts: object | null = null,
 ) {
   const at = stored.recordedAt.toISOString();
+  const { breaker, incidentId, facts } = intent;
   return tx.query(
     `insert into alert_queue (id, intent_key, alert_type, circuit_breaker_name, tenant_id, incident_id,
                               stream_name, facts, target, next_attempt_at, created_at)
      values ($1, $1, $2, $3, $4, $5, $6, $8, null, $7, $7)
      on conflict (id) do nothing`,
-    [key, type, ref.name, ref.tenant_id, incidentId, stored.streamName, at, facts && JSON.stringify(facts)],
+    [
+      key,
+      kind,
+      breaker.name,
+      breaker.tenant_id,
+      incidentId,
+      stored.streamName,
+      at,
+      facts && JSON.stringify(facts),
+    ],
   );
 }
 
 /**
- * A delivery outcome on its routed row, idempotent and never backwards: the worker writes it right after
- * appending the event, and the projector applies the same event again later (or on a rebuild).
+ * A delivery outcome on its routed row, idempotent and never backwards: the worker applies it inline with
+ * its event, and the projector applies the same event again later (or on a rebuild).
  */
-export async function applyOutcome(
-  tx: pg.ClientBase | pg.Pool,
+async function applyOutcome(
+  tx: pg.ClientBase,
   event: Exclude<AlertDeliveryEvent, AlertRouted>,
 ): Promise<void> {
   const d = event.data;
@@ -209,7 +184,20 @@ export async function applyOutcome(
 }
 
 /**
- * Operator actions, idempotent: the route applies them right after appending, the projector again later.
+ * The operator actions among stored events, applied (the projection's own handling of them): returns the
+ * rows they changed, which the operator's command reports after applying them inline.
+ */
+export async function applyAdminActions(tx: pg.ClientBase, events: readonly StoredEvent[]): Promise<number> {
+  let changed = 0;
+  for (const stored of events) {
+    if (stored.type !== 'AlertsRetried' && stored.type !== 'AlertsPurged') continue;
+    changed += await applyAdminAction(tx, decodeEvent<AlertAdminEvent>(stored));
+  }
+  return changed;
+}
+
+/**
+ * Operator actions, idempotent: the command applies them inline with its event, the projector again later.
  * A retry only applies to a row whose max_attempts it has not raised yet, so the projector's replay does
  * not re-queue a row that was retried and has failed again since.
  */
@@ -232,7 +220,7 @@ export async function applyAdminAction(tx: pg.ClientBase | pg.Pool, event: Alert
 }
 
 /** Each intent becomes one pending row per target; the intent rows go. Idempotent. */
-export async function applyRouting(tx: pg.ClientBase | pg.Pool, event: AlertRouted): Promise<void> {
+async function applyRouting(tx: pg.ClientBase, event: AlertRouted): Promise<void> {
   const { intent_keys: keys, targets } = event.data;
   await tx.query(
     `insert into alert_queue (id, intent_key, alert_type, circuit_breaker_name, tenant_id, incident_id,

@@ -6,12 +6,18 @@ import {
   evolveBreaker,
   initialBreakerState,
 } from '../../domain/breaker';
-import type { EventStore } from '../../infra/eventStore/eventStore';
+import type { EventStore, JsonObject } from '../../infra/eventStore/eventStore';
 import { decodeEvent } from '../projection';
 import { type BreakerStateView, breakerStateView } from './breakerViews';
 
 export interface BreakerHistory {
-  events: Array<{ position: number; type: string; recorded_at: string; actor: string | null; data: object }>;
+  events: Array<{
+    position: number;
+    type: string;
+    recorded_at: string;
+    actor: string | null;
+    data: JsonObject;
+  }>;
   total: number;
   state_at_until: BreakerStateView;
 }

@@ -27,11 +27,14 @@ export interface BreakerQueryDeps {
   gate?: Pick<BreakerStateCache, 'isV2Disabled'>;
   /** Declared breakers: listed (closed, version 0) before they have any event. */
   declarations?: { list(): Promise<Array<{ name: string }>> };
+  /** The service's clock (default: the system's). */
+  clock?: () => Date;
 }
 
 /** Query routes of the breaker: read models only, except history, which is the audit log itself. */
 export function mountBreakerQueryRoutes(app: Express, deps: BreakerQueryDeps): void {
   const { queries, store, policy } = deps;
+  const clock = deps.clock ?? (() => new Date());
 
   app.get('/costsim/breakers', requireScope('read'), async (req, res) => {
     parseOrThrow(listQuery, req.query, 'query');
@@ -43,7 +46,7 @@ export function mountBreakerQueryRoutes(app: Express, deps: BreakerQueryDeps): v
     const seen = new Set(listed.filter((b) => b.tenant_id === null).map((b) => b.name));
     const unused = declared
       .filter((d) => !seen.has(d.name))
-      .map((d) => breakerStateView(d.name, null, initialBreakerState(), new Date(), policy));
+      .map((d) => breakerStateView(d.name, null, initialBreakerState(), clock(), policy));
     res.json({ breakers: [...listed, ...unused].sort((a, b) => a.name.localeCompare(b.name)) });
   });
 
@@ -75,7 +78,7 @@ export function mountBreakerQueryRoutes(app: Express, deps: BreakerQueryDeps): v
     const name = parseBreakerName(req.params.name);
     const q = parseOrThrow(historyQuery, req.query, 'query');
     const tenantId = addressedTenant(principalOf(req), q.tenant_id);
-    const until = q.until ? new Date(q.until) : new Date();
+    const until = q.until ? new Date(q.until) : clock();
     res.json(await breakerHistory(store, policy, { name, tenantId }, until, q.limit ?? 100));
   });
 

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { StoredEvent } from '../../infra/eventStore/eventStore';
-import { type Projection, parkAny } from '../projection';
+import { type Projection, decodeEvent, parkAny } from '../projection';
+import type { ProvenanceRetentionApplied } from '../../domain/provenance/provenanceRecorded';
 
 /**
  * One INSERT carries at most this much JSON: a jsonb value (and its array) is capped at 256 MiB, and one
@@ -19,7 +20,7 @@ export const provenanceProjection: Projection = {
   tables: ['provenance'],
   // Tenants' data: a record that cannot be stored is parked as a dead letter, the rest goes on.
   mayPark: parkAny,
-  // Retention applies its cut-off at once, then the projector again.
+  // Retention applies its cut-off inline with its event, then the projector again.
   writtenOutsideProjector: true,
   async apply(tx: pg.ClientBase, all: readonly StoredEvent[]) {
     // In order: records up to a retention event, the retention, then the records after it.
@@ -27,11 +28,24 @@ export const provenanceProjection: Projection = {
     for (let i = 0; i <= all.length; i++) {
       if (i < all.length && all[i]!.type === 'ProvenanceRecorded') continue;
       await insertRecords(tx, all.slice(start, i));
-      if (i < all.length) await applyRetention(tx, all[i]!.data as { before: string });
+      if (i < all.length) await applyRetentionEvents(tx, [all[i]!]);
       start = i + 1;
     }
   },
 };
+
+/** The retention events among stored events, applied: returns the rows removed (retention logs it). */
+export async function applyRetentionEvents(
+  tx: pg.ClientBase,
+  events: readonly StoredEvent[],
+): Promise<number> {
+  let removed = 0;
+  for (const e of events) {
+    if (e.type === 'ProvenanceRetentionApplied')
+      removed += await applyRetention(tx, decodeEvent<ProvenanceRetentionApplied>(e).data);
+  }
+  return removed;
+}
 
 /** Idempotent: a record's row goes when its creation is older than the cut-off. */
 export async function applyRetention(db: pg.ClientBase | pg.Pool, data: { before: string }): Promise<number> {

@@ -14,7 +14,12 @@ import { statusRouteDocs } from './statusRouteDocs';
 import type { SseConnection } from './sseConnection';
 import type { StatusSources } from './statusSnapshot';
 
-interface BreakerApi {
+/** What the status page reads of the breaker slice. */
+export interface StatusDeps {
+  breaker: StatusBreaker;
+}
+
+interface StatusBreaker {
   queries: BreakerQueries;
   cache: StatusSources['gate'];
   declarations: StatusSources['declarations'];
@@ -22,16 +27,20 @@ interface BreakerApi {
 
 /**
  * The status page (docs/status-page.md): `/`, its data fragment and the live event stream. Read-only: it
- * reads the breaker slice's queries and gate (through `apis`), the provenance and alert read models, and
+ * reads the breaker slice's queries and gate (a `create` dependency), the provenance and alert read models, and
  * follows the event store through one shared feed per process.
  */
-export const statusFeature: FeatureDefinition = {
+/** The status slice's in-process API. */
+export interface StatusApi {
+  /** Ends every open event stream (clients reconnect with Last-Event-ID); shutdown calls it first. */
+  closeStreams(): void;
+}
+
+export const statusFeature: FeatureDefinition<StatusApi, StatusDeps> = {
   name: 'status',
   projections: [],
   routes: statusRouteDocs,
-  create(ctx) {
-    const breaker = ctx.apis.get('breaker') as BreakerApi | undefined;
-    if (!breaker) throw new Error('the status page needs the breaker feature, created before it');
+  create(ctx, { breaker }) {
     const sources: StatusSources = {
       pool: ctx.pool,
       store: ctx.store,
@@ -41,6 +50,7 @@ export const statusFeature: FeatureDefinition = {
       gate: breaker.cache,
       provenance: new ProvenanceQueries(ctx.pool),
       alerts: new AlertQueries(ctx.pool),
+      clock: ctx.clock,
     };
     // A bulkhead, as the V2 gate has: the feed reads on a pool of its own, so a flood of provenance writes
     // on the main pool never delays it, and it never takes their connections. Wake-ups come with every
@@ -77,7 +87,11 @@ export const statusFeature: FeatureDefinition = {
       help: 'Event-stream clients disconnected for leaving more than STATUS_STREAM_MAX_BUFFERED_BYTES unread (they resume with Last-Event-ID)',
       registers: [ctx.metrics.registry],
     });
+    const closeStreams = () => {
+      for (const connection of [...connections]) connection.close();
+    };
     return {
+      api: { closeStreams },
       mountPublic(app) {
         mountStatusPage(app, ctx.apiKeys, sources);
       },
@@ -96,9 +110,7 @@ export const statusFeature: FeatureDefinition = {
       async start() {
         await feed.start();
       },
-      closeStreams() {
-        for (const connection of [...connections]) connection.close();
-      },
+      closeStreams,
       async stop() {
         feed.stop();
         await feedPool.end();

@@ -1,7 +1,5 @@
 import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { AlertDeliveryWorker } from '../../../src/commands/alerts/alertDeliveryWorker';
-import type { AlertReasserter } from '../../../src/commands/alerts/alertReasserter';
 import { projectionStatuses } from '../../../src/projections/runtime/lag';
 import { type RunningAlertmanager, startAlertmanager } from '../../support/alertmanager';
 import { testWithAlertmanager } from '../../support/alertmanagerAvailability';
@@ -101,7 +99,7 @@ testWithAlertmanager(
       expect(status?.lagEvents).toBe(0);
     });
     // A delivery pass now would try a re-queued row a third time.
-    await (t.service.features[1]!.api as { worker: AlertDeliveryWorker }).worker.kick();
+    await t.service.alerts.worker.kick();
     expect(await failedRows()).toEqual([[2, 12]]);
 
     const purge = await t.call('POST', '/costsim/alerts/purge', {
@@ -121,7 +119,7 @@ testWithAlertmanager(
 testWithAlertmanager(
   'a firing alert is re-asserted while the breaker is open, and the resolve is re-sent after it closes',
   async () => {
-    const reasserter = (t.service.features[1]!.api as { reasserter: AlertReasserter }).reasserter;
+    const reasserter = t.service.alerts.reasserter;
     await t.call('POST', '/costsim/breakers/ops_b/disable', {
       key: testKeys.admin,
       body: { reason: 'keep firing' },

@@ -22,7 +22,7 @@ beforeAll(async () => {
     INSTANCE_ID: 'canary-e2e',
     COSTSIM_CANARY_FAILURE_THRESHOLD: '3',
   });
-  const canary = t.service.context.apis.get('canary') as { leadership: { isLeader: boolean } };
+  const canary = t.service.canary;
   await eventually(async () => expect(canary.leadership.isLeader).toBe(true));
   // Recorded sandbox traffic V2 gets wrong: an unknown skill (V1 10¢, V2 5¢: drift 0.3, a mismatch).
   const records = Array.from({ length: 12 }, (_, i) => ({

@@ -9,7 +9,7 @@ afterEach(async () => {
 });
 
 const leading = async (s: TestService) => {
-  const canary = s.service.context.apis.get('canary') as { leadership: { isLeader: boolean } };
+  const canary = s.service.canary;
   await eventually(async () => expect(canary.leadership.isLeader).toBe(true));
 };
 

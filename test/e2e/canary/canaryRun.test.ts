@@ -23,7 +23,7 @@ interface Report {
 let t: TestService;
 beforeAll(async () => {
   t = await startTestService({ COSTSIM_V2_SANDBOX: 'true' });
-  const canary = t.service.context.apis.get('canary') as { leadership: { isLeader: boolean } };
+  const canary = t.service.canary;
   await eventually(async () => expect(canary.leadership.isLeader).toBe(true));
 });
 afterAll(async () => t.stop());

@@ -23,7 +23,7 @@ beforeAll(async () => {
     ALERT_DELIVERY_POLL_MS: '50',
     INSTANCE_ID: 'recovery-e2e',
   });
-  const canary = t.service.context.apis.get('canary') as { leadership: { isLeader: boolean } };
+  const canary = t.service.canary;
   await eventually(async () => expect(canary.leadership.isLeader).toBe(true));
 });
 afterAll(async () => {

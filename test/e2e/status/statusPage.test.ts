@@ -3,7 +3,6 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { type BrowserContext, type Page, chromium } from 'playwright-core';
-import type { FeatureModule } from '../../../src/infra/composition/featureModule';
 import { eventually } from '../../support/eventually';
 import { testUnless } from '../../support/skippedByName';
 import { type TestService, startTestService, testKeys } from '../../support/serviceHarness';
@@ -130,8 +129,7 @@ describe('status page in a real browser', () => {
       await page.waitForSelector('table.transitions >> text=BreakerTripped');
 
       // The server drops every stream; a change made meanwhile shows once the page has reconnected.
-      const status = svc.service.features.find((f: FeatureModule) => f.closeStreams)!;
-      status.closeStreams!();
+      svc.service.status.closeStreams();
       await page.waitForSelector('#live[data-state="reconnecting"]');
       const enabled = await svc.call('POST', '/costsim/breakers/costsim_v2/enable', {
         key: testKeys.admin,

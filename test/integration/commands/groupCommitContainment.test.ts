@@ -8,7 +8,7 @@ import {
 import type { Decider } from '../../../src/domain/decider';
 import { CommandNotStoredError, DeciderCommandRunner } from '../../../src/commands/deciderCommandRunner';
 import { commandErrorToProblem } from '../../../src/commands/commandErrors';
-import type { EventStore, NewEvent } from '../../../src/infra/eventStore/eventStore';
+import type { AppendOptions, EventStore, NewEvent } from '../../../src/infra/eventStore/eventStore';
 import { PostgresEventStore } from '../../../src/infra/eventStore/postgresEventStore';
 import { createTestDatabase, type TestDatabase } from '../../support/testDatabase';
 
@@ -49,10 +49,11 @@ beforeAll(async () => {
     subscribe: real.subscribe.bind(real),
     head: real.head.bind(real),
     checkpointOf: real.checkpointOf.bind(real),
-    append: (stream: string, events: readonly NewEvent[], options?: Parameters<EventStore['append']>[2]) => {
+    // Counts every append, with or without a caller's transaction (both overloads pass through).
+    append: ((stream: string, events: readonly NewEvent[], options?: AppendOptions) => {
       attempts.push(events.length);
       return real.append(stream, events, options);
-    },
+    }) as EventStore['append'],
   };
 });
 afterAll(async () => db.drop());

@@ -1,0 +1,43 @@
+import type pg from 'pg';
+import type {
+  AppendInTransactionResult,
+  EventStore,
+  ExpectedVersion,
+  NewEvent,
+  StoredEvent,
+} from '../../infra/eventStore/eventStore';
+import type { Projection } from '../projection';
+
+/**
+ * One writer per read-model row (an inline projection, as Emmett's `projections.inline` or Marten's Inline
+ * lifecycle): a command appends its events in its own transaction and applies the projection to exactly
+ * the events it stored, in that transaction, so the read model and the log commit together or not at all.
+ * The projector applies the same events again later (idempotently) and a rebuild replays them, so the rows
+ * are the projection's alone, whichever ran first.
+ *
+ * The projection's tables are locked (ROW EXCLUSIVE: no conflict with other writers) before the append,
+ * so a rebuild's swap, which takes them EXCLUSIVE and then waits until every committed event is readable,
+ * never waits on a transaction that holds appended events and is itself waiting for the tables.
+ *
+ * `apply` defaults to the projection's own; a caller that needs a count passes the projection's handler
+ * for its event type (still the projection's code, on the stored events).
+ */
+export async function appendInline<T = void>(
+  tx: pg.ClientBase,
+  store: EventStore,
+  projection: Projection,
+  stream: string,
+  events: readonly NewEvent[],
+  options: {
+    expected?: ExpectedVersion;
+    apply?: (tx: pg.ClientBase, stored: readonly StoredEvent[]) => Promise<T>;
+  } = {},
+): Promise<{ appended: AppendInTransactionResult; applied: T }> {
+  const { apply, ...appendOptions } = options;
+  await tx.query(`lock table ${projection.tables.join(', ')} in row exclusive mode`);
+  const appended = await store.append(stream, events, { ...appendOptions, tx });
+  const handled = appended.events.filter((e) => projection.handles.includes(e.type));
+  // Without `apply`, T is its default (void): the projection's own apply returns nothing.
+  const applied = apply ? await apply(tx, handled) : ((await projection.apply(tx, handled)) as T);
+  return { appended, applied };
+}

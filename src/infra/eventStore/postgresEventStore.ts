@@ -136,20 +136,7 @@ export class PostgresEventStore implements EventStore {
           alreadyStored,
         };
       } catch (err) {
-        if (isPgError(err, 'CS001')) {
-          throw new WrongExpectedVersionError(stream, expected, Number(err.detail ?? 0));
-        }
-        if (isPgError(err, 'CS002')) throw new IdempotencyConflictError(stream);
-        if (isPgError(err, '23505') && attempt < MAX_RACE_RETRIES) {
-          // Lost a race on the unique indexes. Same event id: the retry takes the idempotent path. Same
-          // stream version: 'any' just tries again; a definite expectation has been violated.
-          if (err.constraint === 'es_events_event_id_key') continue;
-          if (err.constraint === 'es_events_stream_version_key') {
-            if (expected === 'any') continue;
-            throw new WrongExpectedVersionError(stream, expected, await this.streamVersion(stream));
-          }
-        }
-        throw err;
+        await this.retryOrThrow(err, stream, expected, attempt, this.pool);
       }
     }
   }
@@ -220,20 +207,36 @@ export class PostgresEventStore implements EventStore {
         };
       } catch (err) {
         await tx.query('rollback to savepoint es_append');
-        if (isPgError(err, 'CS001')) {
-          throw new WrongExpectedVersionError(stream, expected, Number(err.detail ?? 0));
-        }
-        if (isPgError(err, 'CS002')) throw new IdempotencyConflictError(stream);
-        if (isPgError(err, '23505') && attempt < MAX_RACE_RETRIES) {
-          if (err.constraint === 'es_events_event_id_key') continue;
-          if (err.constraint === 'es_events_stream_version_key') {
-            if (expected === 'any') continue;
-            throw new WrongExpectedVersionError(stream, expected, await this.streamVersion(stream, tx));
-          }
-        }
-        throw err;
+        await this.retryOrThrow(err, stream, expected, attempt, tx);
       }
     }
+  }
+
+  /**
+   * A failed es_append as the caller sees it: returns when the append should simply run again, throws the
+   * domain's error (or the original one) otherwise.
+   */
+  private async retryOrThrow(
+    err: unknown,
+    stream: string,
+    expected: ExpectedVersion,
+    attempt: number,
+    db: pg.ClientBase | pg.Pool,
+  ): Promise<void> {
+    if (isPgError(err, 'CS001')) {
+      throw new WrongExpectedVersionError(stream, expected, Number(err.detail ?? 0));
+    }
+    if (isPgError(err, 'CS002')) throw new IdempotencyConflictError(stream);
+    if (isPgError(err, '23505') && attempt < MAX_RACE_RETRIES) {
+      // Lost a race on the unique indexes. Same event id: the retry takes the idempotent path. Same
+      // stream version: 'any' just tries again; a definite expectation has been violated.
+      if (err.constraint === 'es_events_event_id_key') return;
+      if (err.constraint === 'es_events_stream_version_key') {
+        if (expected === 'any') return;
+        throw new WrongExpectedVersionError(stream, expected, await this.streamVersion(stream, db));
+      }
+    }
+    throw err;
   }
 
   private async checkOnly(

@@ -44,7 +44,7 @@ export function openIncidentView(
 ): IncidentView | null {
   const incident = state.incident;
   if (!incident) return null;
-  return {
+  return unresolvedIncidentView({
     id: incident.id,
     breaker: name,
     tenant_id: tenantId,
@@ -54,6 +54,18 @@ export function openIncidentView(
     drift_score: incident.drift_score,
     sample_count: incident.sample_count,
     details: { ...incident.details },
+  });
+}
+
+/** The trip's facts as the incident view of a breaker that is still open (nothing resolved or sent yet). */
+export function unresolvedIncidentView(
+  trip: Omit<
+    IncidentView,
+    'resolved' | 'resolved_at' | 'resolved_by' | 'resolution_notes' | 'alert_sent' | 'alert_sent_at'
+  >,
+): IncidentView {
+  return {
+    ...trip,
     resolved: false,
     resolved_at: null,
     resolved_by: null,

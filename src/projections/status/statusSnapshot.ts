@@ -4,7 +4,12 @@ import type { Checkpoint, EventStore } from '../../infra/eventStore/eventStore';
 import { type Principal, readableTenant } from '../../infra/http/auth';
 import type { AlertQueries, AlertStats } from '../alerts/alertQueries';
 import type { BreakerQueries } from '../breaker/breakerQueries';
-import { type BreakerStateView, type IncidentView, breakerStateView } from '../breaker/breakerViews';
+import {
+  type BreakerStateView,
+  type IncidentView,
+  breakerStateView,
+  unresolvedIncidentView,
+} from '../breaker/breakerViews';
 import type { DriftBucket, DriftStats, ProvenanceQueries } from '../provenance/provenanceQueries';
 import { type CanaryReports, latestCanaryReports } from './canaryReports';
 
@@ -172,7 +177,7 @@ export async function readStatusSnapshot(src: StatusSources, viewer: Principal):
 
 function incidentFromTrip(view: BreakerStateView, trip: Record<string, unknown>): IncidentView {
   const num = (v: unknown) => (typeof v === 'number' ? v : null);
-  return {
+  return unresolvedIncidentView({
     id: String(trip.incident_id),
     breaker: view.name,
     tenant_id: view.tenant_id,
@@ -182,11 +187,5 @@ function incidentFromTrip(view: BreakerStateView, trip: Record<string, unknown>)
     drift_score: num(trip.drift_score),
     sample_count: num(trip.sample_count),
     details: (trip.details as Record<string, unknown> | null) ?? {},
-    resolved: false,
-    resolved_at: null,
-    resolved_by: null,
-    resolution_notes: null,
-    alert_sent: false,
-    alert_sent_at: null,
-  };
+  });
 }

@@ -65,6 +65,13 @@ function toStoredEvent(row: EventRow): StoredEvent {
   };
 }
 
+/** The distinct types of an append (usually one or two): what its NOTIFY names. */
+function eventTypes(events: readonly NewEvent[]): string[] {
+  const types: string[] = [];
+  for (const e of events) if (!types.includes(e.type)) types.push(e.type);
+  return types;
+}
+
 export interface AppendObserver {
   (durationSeconds: number, eventCount: number): void;
 }
@@ -126,7 +133,7 @@ export class PostgresEventStore implements EventStore {
           globalPosition: Number(r.global_position),
           transactionId: r.transaction_id,
         }));
-        if (!alreadyStored) this.options.notifier?.notify(EVENTS_CHANNEL);
+        if (!alreadyStored) this.options.notifier?.notify(EVENTS_CHANNEL, eventTypes(events));
         this.options.onAppend?.(Number(process.hrtime.bigint() - started) / 1e9, events.length);
         return {
           nextExpectedVersion: alreadyStored

@@ -76,6 +76,30 @@ export class PgNotificationListener {
 export const NOTIFY_MIN_INTERVAL_MS = 20;
 
 /**
+ * A NOTIFY payload names the event types committed since the previous one, comma-separated, so a reader
+ * can tell whether a wake-up concerns it (a projection lane of other types goes on waiting instead of
+ * reading). Beyond this many characters (PostgreSQL allows 8000) the payload is empty: a wake-up for all.
+ */
+const MAX_TYPES_PAYLOAD = 4000;
+
+/**
+ * The event types a wake-up names, or null when it names none (an empty payload, a reconnection, or a
+ * wake-up from elsewhere): then it concerns every reader.
+ */
+export function typesOfWakeup(payload: unknown): readonly string[] | null {
+  if (typeof payload !== 'string' || payload === '' || payload === 'reconnected') return null;
+  return payload.split(',');
+}
+
+interface ChannelState {
+  busy: boolean;
+  dirty: boolean;
+  lastSentAt: number;
+  /** Types committed since the last NOTIFY; null = some commit named none (wake every reader). */
+  types: Set<string> | null;
+}
+
+/**
  * Sends NOTIFY after commits, throttled per channel: at most one in flight, at most one per `minIntervalMs`,
  * and always one more after the last call (trailing edge), so no commit goes un-signalled. A notification
  * is only a wake-up (consumers poll too), so sending one per burst instead of one per commit loses nothing;
@@ -83,29 +107,35 @@ export const NOTIFY_MIN_INTERVAL_MS = 20;
  * their own transaction, because NOTIFY serialises committing transactions on a global lock.
  */
 export class CoalescingNotifier {
-  private readonly channels = new Map<string, { busy: boolean; dirty: boolean; lastSentAt: number }>();
+  private readonly channels = new Map<string, ChannelState>();
 
   constructor(
     private readonly pool: pg.Pool,
     private readonly minIntervalMs = NOTIFY_MIN_INTERVAL_MS,
   ) {}
 
-  notify(channel: string): void {
+  /** `types`: the event types just committed, named in the payload; none given = a wake-up for all. */
+  notify(channel: string, types?: Iterable<string>): void {
     let state = this.channels.get(channel);
     if (!state) {
-      state = { busy: false, dirty: false, lastSentAt: 0 };
+      state = { busy: false, dirty: false, lastSentAt: 0, types: new Set() };
       this.channels.set(channel, state);
     }
+    if (!state.dirty) state.types = new Set();
     state.dirty = true;
+    if (types && state.types) for (const t of types) state.types.add(t);
+    else state.types = null;
     if (!state.busy) this.schedule(channel, state);
   }
 
-  private schedule(channel: string, state: { busy: boolean; dirty: boolean; lastSentAt: number }): void {
+  private schedule(channel: string, state: ChannelState): void {
     state.busy = true;
     const send = () => {
       state.dirty = false;
+      const types = state.types ? [...state.types].join(',') : '';
+      const payload = types.length <= MAX_TYPES_PAYLOAD ? types : '';
       this.pool
-        .query('select pg_notify($1, $2)', [channel, ''])
+        .query('select pg_notify($1, $2)', [channel, payload])
         .catch(() => {
           /* best effort: readers poll anyway */
         })

@@ -1,10 +1,9 @@
 import type pg from 'pg';
 import type { Checkpoint, StoredEvent } from '../../infra/eventStore/eventStore';
-import { advisoryLockHeldSql } from '../../infra/postgres/leaderElector';
 import { inTransaction, isConnectionError, isPgError } from '../../infra/postgres/pool';
 import type { Projection } from '../projection';
 import {
-  LeadershipLostError,
+  type Fence,
   ProjectionApplyError,
   advanceCheckpoint,
   compareCheckpoints,
@@ -13,10 +12,7 @@ import {
 } from './checkpoints';
 import { type ParkedEvent, parkEvents } from './deadLetters';
 
-export interface Fence {
-  pid: number;
-  lockId: number;
-}
+export type { Fence };
 
 /** Where a batch goes: a projection's live tables and checkpoint, or a rebuild's copies and its checkpoint. */
 export interface ApplyTarget {
@@ -47,8 +43,6 @@ export interface ApplyOptions {
    */
   isolate?: boolean;
 }
-
-const fenceSql = `select ${advisoryLockHeldSql.replace(/\$PID/g, '$1').replace(/\$LOCK/g, '$2')} as held`;
 
 /**
  * Whether a failure is about the events — their data cannot be stored (PostgreSQL's data exceptions,
@@ -102,7 +96,7 @@ export async function applyBatchIn(
         throw new ProjectionApplyError(projection.name, relevant[0]!, relevant.length, err);
       });
     }
-    await advanceCheckpoint(tx, checkpointName, expected, batchEnd);
+    await advanceCheckpoint(tx, checkpointName, expected, batchEnd, null, fence);
     outcome = { checkpoint: batchEnd, applied: relevant.length, parked: 0, stoppedBy: null };
   } else {
     const isolated = await applyIsolating(tx, projection, relevant);
@@ -111,10 +105,10 @@ export async function applyBatchIn(
       const { index, cause } = isolated.stop;
       const stoppedBy = new ProjectionApplyError(projection.name, relevant[index]!, 1, cause, true);
       const checkpoint = index === 0 ? expected : positionOf(relevant[index - 1]!);
-      await advanceCheckpoint(tx, checkpointName, expected, checkpoint, failureOf(stoppedBy));
+      await advanceCheckpoint(tx, checkpointName, expected, checkpoint, failureOf(stoppedBy), fence);
       outcome = { checkpoint, applied: isolated.applied, parked: isolated.parked.length, stoppedBy };
     } else {
-      await advanceCheckpoint(tx, checkpointName, expected, batchEnd);
+      await advanceCheckpoint(tx, checkpointName, expected, batchEnd, null, fence);
       outcome = {
         checkpoint: batchEnd,
         applied: isolated.applied,
@@ -123,10 +117,7 @@ export async function applyBatchIn(
       };
     }
   }
-  if (fence) {
-    const { rows } = await tx.query<{ held: boolean }>(fenceSql, [fence.pid, fence.lockId]);
-    if (!rows[0]?.held) throw new LeadershipLostError();
-  }
+  // With a fence, the checkpoint's move checked the leader's lock in the same statement, just before commit.
   return outcome;
 }
 

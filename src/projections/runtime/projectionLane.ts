@@ -69,6 +69,12 @@ export class ProjectionLane {
     return this.options.projection.name;
   }
 
+  /** Whether any of `types` is one this lane reads. */
+  reads(types: readonly string[]): boolean {
+    const handles = this.options.projection.handles;
+    return types.some((t) => handles.includes(t));
+  }
+
   /** New events may be readable (LISTEN/NOTIFY): read now instead of at the next poll. */
   notify(): void {
     this.woken = true;
@@ -103,7 +109,10 @@ export class ProjectionLane {
             expected = cursor;
             idleSince = performance.now();
           }
-          if (!advanced) await this.pause(this.options.pollMs, signal);
+          // Caught up either way: the read went up to the horizon and found nothing of this lane's
+          // types. Read again when woken (by a commit of its types, or the head moving) — not at once,
+          // which under a flood of other types' commits was a read per round trip for every such lane.
+          await this.pause(this.options.pollMs, signal);
           continue;
         }
         const startedAt = performance.now();

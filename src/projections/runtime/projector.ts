@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Observable } from 'rxjs';
 import type { EventStore } from '../../infra/eventStore/eventStore';
 import { type Leadership, LeaderElector } from '../../infra/postgres/leaderElector';
+import { typesOfWakeup } from '../../infra/postgres/notifications';
 import type { Projection } from '../projection';
 import { DEFAULT_RETRY, type LaneObserver, ProjectionLane, type RetryPolicy } from './projectionLane';
 
@@ -28,7 +29,10 @@ export interface ProjectorOptions {
    */
   batchWindowMs?: number;
   retry?: RetryPolicy;
-  /** Emits when new events may be readable (LISTEN/NOTIFY); lanes poll every `pollMs` regardless. */
+  /**
+   * Emits when new events may be readable (LISTEN/NOTIFY; a payload may name the types committed, see
+   * typesOfWakeup); lanes poll every `pollMs` regardless.
+   */
   wakeups?: Observable<unknown>;
   /** How often a standby retries leadership. */
   retryMs?: number;
@@ -90,7 +94,11 @@ export class Projector {
         }),
     );
     const wakeAll = () => lanes.forEach((lane) => lane.notify());
-    const wakeups = o.wakeups?.subscribe(wakeAll);
+    // A wake-up that names the types just committed wakes only the lanes reading one of them.
+    const wakeups = o.wakeups?.subscribe((payload) => {
+      const types = typesOfWakeup(payload);
+      for (const lane of lanes) if (!types || lane.reads(types)) lane.notify();
+    });
     const watching = this.watchHead(signal, wakeAll);
     try {
       await Promise.all(lanes.map((lane) => lane.run(signal, { pid, lockId })));

@@ -23,7 +23,7 @@ import {
   WrongExpectedVersionError,
 } from './eventStore';
 import { isPgError } from '../postgres/pool';
-import type { CoalescingNotifier } from '../postgres/notifications';
+import { type CoalescingNotifier, wakeupPayload } from '../postgres/notifications';
 
 export const EVENTS_CHANNEL = 'es_events';
 // Only the columns the result uses: a 5 000-event append returns 5 000 rows, and parsing a timestamp per
@@ -198,7 +198,10 @@ export class PostgresEventStore implements EventStore {
           transactionId: r.transaction_id,
           recordedAt: r.recorded_at,
         }));
-        if (!alreadyStored) await tx.query('select pg_notify($1, $2)', [EVENTS_CHANNEL, '']);
+        // Named types, as the pooled notifier sends them: only the lanes that handle them read (docs/projections.md).
+        if (!alreadyStored) {
+          await tx.query('select pg_notify($1, $2)', [EVENTS_CHANNEL, wakeupPayload(eventTypes(events))]);
+        }
         this.options.onAppend?.(Number(process.hrtime.bigint() - started) / 1e9, events.length);
         return {
           nextExpectedVersion: alreadyStored

@@ -82,6 +82,12 @@ export const NOTIFY_MIN_INTERVAL_MS = 20;
  */
 const MAX_TYPES_PAYLOAD = 4000;
 
+/** The NOTIFY payload naming these event types ('' = a wake-up for every reader). */
+export function wakeupPayload(types: Iterable<string>): string {
+  const named = [...types].join(',');
+  return named.length <= MAX_TYPES_PAYLOAD ? named : '';
+}
+
 /**
  * The event types a wake-up names, or null when it names none (an empty payload, a reconnection, or a
  * wake-up from elsewhere): then it concerns every reader.
@@ -132,8 +138,7 @@ export class CoalescingNotifier {
     state.busy = true;
     const send = () => {
       state.dirty = false;
-      const types = state.types ? [...state.types].join(',') : '';
-      const payload = types.length <= MAX_TYPES_PAYLOAD ? types : '';
+      const payload = state.types ? wakeupPayload(state.types) : '';
       this.pool
         .query('select pg_notify($1, $2)', [channel, payload])
         .catch(() => {

@@ -184,8 +184,17 @@ export class PostgresEventStore implements EventStore {
           text: APPEND_RETURNING_SQL,
           values: [stream, kind, version, payload],
         });
-        await tx.query('release savepoint es_append');
         const alreadyStored = rows[0]?.already_stored ?? false;
+        // The savepoint's release and the wake-up in one round trip (simple protocol, so the payload is a
+        // literal: event type names). The NOTIFY is transactional: readers wake when the events are visible.
+        // Named types, as the pooled notifier sends them: only the lanes that handle them read.
+        await tx.query(
+          alreadyStored
+            ? 'release savepoint es_append'
+            : `release savepoint es_append; select pg_notify(${tx.escapeLiteral(EVENTS_CHANNEL)}, ${tx.escapeLiteral(
+                wakeupPayload(eventTypes(events)),
+              )})`,
+        );
         // The stored data is the JSON of what was given (jsonb): the same round trip a read would make.
         const stored: StoredEvent[] = rows.map((r, i) => ({
           eventId: given[i]!.id,
@@ -198,10 +207,6 @@ export class PostgresEventStore implements EventStore {
           transactionId: r.transaction_id,
           recordedAt: r.recorded_at,
         }));
-        // Named types, as the pooled notifier sends them: only the lanes that handle them read (docs/projections.md).
-        if (!alreadyStored) {
-          await tx.query('select pg_notify($1, $2)', [EVENTS_CHANNEL, wakeupPayload(eventTypes(events))]);
-        }
         this.options.onAppend?.(Number(process.hrtime.bigint() - started) / 1e9, events.length);
         return {
           nextExpectedVersion: alreadyStored

@@ -8,6 +8,7 @@ import { PostgresEventStore } from '../../../src/infra/eventStore/postgresEventS
 import { PostgresSnapshotStore } from '../../../src/infra/eventStore/postgresSnapshotStore';
 import type { SnapshotStore } from '../../../src/infra/eventStore/snapshotStore';
 import { eventually } from '../../support/eventually';
+import { storedBeforeLaterCounters } from '../../support/olderBreakerState';
 import { createTestDatabase, type TestDatabase } from '../../support/testDatabase';
 
 let db: TestDatabase;
@@ -91,13 +92,7 @@ test('a snapshot of the state before the union (breaker-state/2) is ignored: the
   await writeReports(writer.service, 'snap_v2', 120);
   // What older code could have stored: the flat state of its day, without the counters added later, and
   // (to prove it is not read) a drift counter the events do not have.
-  const {
-    consecutive_schema_errors: _s,
-    consecutive_canary_failures: _c,
-    canary_failed_runs: _r,
-    half_open: _h,
-    ...old
-  } = (await truth('snap_v2')).state;
+  const old = storedBeforeLaterCounters((await truth('snap_v2')).state);
   await snapshots.save('breaker-snap_v2', 'breaker-state/2', {
     version: 120,
     state: { ...old, consecutive_failures: 2 },

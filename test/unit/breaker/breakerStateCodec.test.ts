@@ -2,20 +2,10 @@ import { type BreakerState, decodeStoredBreakerState } from '../../../src/domain
 import { foldEvents } from '../../../src/domain/decider';
 import { T0, at, decider } from './breakerFixtures';
 import { historyOf } from './givenWhenThen';
+import { storedBeforeLaterCounters } from '../../support/olderBreakerState';
 
 /** cb_state rows written before a field existed lack it; decoding gives what a fold of the events gives. */
 describe('stored breaker state', () => {
-  const drop = (state: BreakerState): BreakerState => {
-    const {
-      consecutive_schema_errors: _s,
-      consecutive_canary_failures: _c,
-      canary_failed_runs: _r,
-      half_open: _h,
-      ...old
-    } = state;
-    return old as BreakerState; // the shape an older projection wrote
-  };
-
   it('an open breaker stored without the later counters reads as its fold', () => {
     const open = foldEvents(
       decider,
@@ -30,7 +20,7 @@ describe('stored breaker state', () => {
         },
       ]),
     );
-    expect(decodeStoredBreakerState(drop(open))).toEqual(open);
+    expect(decodeStoredBreakerState(storedBeforeLaterCounters(open))).toEqual(open);
   });
 
   it('a closed breaker stored without them reads as its fold', () => {
@@ -41,7 +31,7 @@ describe('stored breaker state', () => {
       ]),
     );
     expect(closed.open).toBe(false);
-    expect(decodeStoredBreakerState(drop(closed))).toEqual(closed);
+    expect(decodeStoredBreakerState(storedBeforeLaterCounters(closed))).toEqual(closed);
   });
 
   it('a current state is read as stored', () => {

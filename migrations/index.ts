@@ -8,6 +8,7 @@ import * as cbStateChanges from './006_cb_state_changes';
 import * as alerts from './007_alerts';
 import * as provenance from './008_provenance';
 import * as esEventsTypeCommitOrder from './013_es_events_type_commit_order';
+import * as esAppendInTransaction from './060_es_append_in_transaction';
 import * as breakerDeclarations from './015_breaker_declarations';
 import * as projectionIsolation from './009_projection_isolation';
 import * as canaryReports from './020_canary_reports';
@@ -30,6 +31,7 @@ const migrations: ReadonlyArray<readonly [string, Knex.Migration]> = [
   // Appended after the ones main shipped first (a database may already have 013 and 015).
   ['009_projection_isolation', projectionIsolation],
   ['020_canary_reports', canaryReports],
+  ['060_es_append_in_transaction', esAppendInTransaction],
 ];
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -30,9 +30,32 @@ export const EVENTS_CHANNEL = 'es_events';
 // row the caller never reads was a visible share of a bulk write's event-loop time.
 const APPEND_SQL =
   'select stream_version, global_position, transaction_id, already_stored from es_append($1, $2, $3, $4::jsonb)';
-/** In the caller's transaction the stored events are returned, so recorded_at is read too. */
-const APPEND_RETURNING_SQL =
-  'select stream_version, global_position, transaction_id, recorded_at, already_stored from es_append($1, $2, $3, $4::jsonb)';
+/** In the caller's transaction: the stored events are returned (recorded_at too), and a failure is a row. */
+const APPEND_IN_TX_SQL =
+  'select stream_version, global_position, transaction_id, recorded_at, already_stored, error_state, ' +
+  'error_message, error_detail, error_constraint from es_append_in_tx($1, $2, $3, $4::jsonb, $5, $6)';
+
+interface AppendInTransactionRow {
+  stream_version: string | null;
+  global_position: string | null;
+  transaction_id: string | null;
+  recorded_at: Date | null;
+  already_stored: boolean | null;
+  error_state: string | null;
+  error_message: string | null;
+  error_detail: string | null;
+  error_constraint: string | null;
+}
+
+/** es_append's error as the row reports it, shaped as pg's DatabaseError (code, detail, constraint). */
+function appendFailure(row: AppendInTransactionRow): Error {
+  return Object.assign(new Error(row.error_message ?? `es_append failed (${row.error_state})`), {
+    code: row.error_state,
+    ...(row.error_detail !== null ? { detail: row.error_detail } : {}),
+    ...(row.error_constraint !== null ? { constraint: row.error_constraint } : {}),
+  });
+}
+
 /** Bounded: each retry follows a commit by a competing writer, so the stream did make progress. */
 const MAX_RACE_RETRIES = 50;
 
@@ -150,8 +173,9 @@ export class PostgresEventStore implements EventStore {
 
   /**
    * The append as part of the caller's transaction. A lost race on the unique indexes would abort the whole
-   * transaction, so the append runs under a savepoint and a retry rolls back to it only. The wake-up is a
-   * transactional NOTIFY: readers are woken when the events become visible, not before.
+   * transaction, so the append runs in a subtransaction (es_append_in_tx's exception block) and a retry
+   * rolls back that only. The wake-up is a transactional NOTIFY naming the types: readers are woken when
+   * the events become visible, not before.
    */
   private async appendInTransaction(
     tx: pg.ClientBase,
@@ -171,59 +195,43 @@ export class PostgresEventStore implements EventStore {
     const version = typeof expected === 'number' ? expected : null;
     const started = process.hrtime.bigint();
     for (let attempt = 0; ; attempt++) {
-      await tx.query('savepoint es_append');
-      try {
-        const { rows } = await tx.query<{
-          stream_version: string;
-          global_position: string;
-          transaction_id: string;
-          recorded_at: Date;
-          already_stored: boolean;
-        }>({
-          name: 'es_append_returning',
-          text: APPEND_RETURNING_SQL,
-          values: [stream, kind, version, payload],
-        });
-        const alreadyStored = rows[0]?.already_stored ?? false;
-        // The savepoint's release and the wake-up in one round trip (simple protocol, so the payload is a
-        // literal: event type names). The NOTIFY is transactional: readers wake when the events are visible.
-        // Named types, as the pooled notifier sends them: only the lanes that handle them read.
-        await tx.query(
-          alreadyStored
-            ? 'release savepoint es_append'
-            : `release savepoint es_append; select pg_notify(${tx.escapeLiteral(EVENTS_CHANNEL)}, ${tx.escapeLiteral(
-                wakeupPayload(eventTypes(events)),
-              )})`,
-        );
-        // The stored data is the JSON of what was given (jsonb): the same round trip a read would make.
-        const stored: StoredEvent[] = rows.map((r, i) => ({
-          eventId: given[i]!.id,
-          streamName: stream,
-          streamVersion: Number(r.stream_version),
-          type: given[i]!.type,
-          data: JSON.parse(JSON.stringify(given[i]!.data)) as JsonObject,
-          metadata: JSON.parse(JSON.stringify(given[i]!.metadata)) as JsonObject,
-          globalPosition: Number(r.global_position),
-          transactionId: r.transaction_id,
-          recordedAt: r.recorded_at,
-        }));
-        this.options.onAppend?.(Number(process.hrtime.bigint() - started) / 1e9, events.length);
-        return {
-          nextExpectedVersion: alreadyStored
-            ? await this.streamVersion(stream, tx)
-            : stored[stored.length - 1]!.streamVersion,
-          positions: stored.map((e) => ({
-            streamVersion: e.streamVersion,
-            globalPosition: e.globalPosition,
-            transactionId: e.transactionId,
-          })),
-          alreadyStored,
-          events: stored,
-        };
-      } catch (err) {
-        await tx.query('rollback to savepoint es_append');
-        await this.retryOrThrow(err, stream, expected, attempt, tx);
+      // One round trip: es_append_in_tx (migration 060) is the savepoint, the append and the wake-up.
+      const { rows } = await tx.query<AppendInTransactionRow>({
+        name: 'es_append_in_tx',
+        text: APPEND_IN_TX_SQL,
+        values: [stream, kind, version, payload, EVENTS_CHANNEL, wakeupPayload(eventTypes(events))],
+      });
+      const failure = rows[0]?.error_state ? appendFailure(rows[0]) : null;
+      if (failure) {
+        await this.retryOrThrow(failure, stream, expected, attempt, tx);
+        continue;
       }
+      const alreadyStored = rows[0]?.already_stored ?? false;
+      // The stored data is the JSON of what was given (jsonb): the same round trip a read would make.
+      const stored: StoredEvent[] = rows.map((r, i) => ({
+        eventId: given[i]!.id,
+        streamName: stream,
+        streamVersion: Number(r.stream_version),
+        type: given[i]!.type,
+        data: JSON.parse(JSON.stringify(given[i]!.data)) as JsonObject,
+        metadata: JSON.parse(JSON.stringify(given[i]!.metadata)) as JsonObject,
+        globalPosition: Number(r.global_position),
+        transactionId: r.transaction_id!,
+        recordedAt: r.recorded_at!,
+      }));
+      this.options.onAppend?.(Number(process.hrtime.bigint() - started) / 1e9, events.length);
+      return {
+        nextExpectedVersion: alreadyStored
+          ? await this.streamVersion(stream, tx)
+          : stored[stored.length - 1]!.streamVersion,
+        positions: stored.map((e) => ({
+          streamVersion: e.streamVersion,
+          globalPosition: e.globalPosition,
+          transactionId: e.transactionId,
+        })),
+        alreadyStored,
+        events: stored,
+      };
     }
   }
 

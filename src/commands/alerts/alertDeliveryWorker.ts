@@ -16,7 +16,7 @@ import type { EventStore } from '../../infra/eventStore/eventStore';
 import { inTransaction } from '../../infra/postgres/pool';
 import { SerialPasses } from '../../infra/serialPasses';
 import { alertQueueProjection } from '../../projections/alerts/alertQueueProjection';
-import { appendInline } from '../../projections/runtime/inlineProjection';
+import { appendInline, appendInlineAlone } from '../../projections/runtime/inlineProjection';
 import { deterministicUuid } from '../deterministicUuid';
 
 export type DeliveryResult = { ok: true } | { ok: false; error: string; retryable: boolean };
@@ -212,11 +212,9 @@ export class AlertDeliveryWorker {
           },
         };
     // The outcome and its row commit together (the row's payload is the event's).
-    await inTransaction(pool, (tx) =>
-      appendInline(tx, store, alertQueueProjection, alertDeliveryStream(row.id), [
-        { id: deterministicUuid(`${row.id}#${attempts}`), ...event },
-      ]),
-    );
+    await appendInlineAlone(pool, store, alertQueueProjection, alertDeliveryStream(row.id), [
+      { id: deterministicUuid(`${row.id}#${attempts}`), ...event },
+    ]);
     if (result.ok) {
       this.options.observer?.onDelivered?.(row.alert_type);
       this.options.logger?.info(

@@ -37,6 +37,8 @@ export function createPool(connectionString: string, options: PoolOptions = {}):
 export async function inTransaction<T>(
   pool: pg.Pool,
   work: (client: pg.PoolClient) => Promise<T>,
+  /** Statements to open with instead of a bare BEGIN (e.g. `begin; lock table …`): one round trip. */
+  { begin = 'begin' }: { begin?: string } = {},
 ): Promise<T> {
   const client = await pool.connect();
   let broken: Error | undefined;
@@ -45,7 +47,7 @@ export async function inTransaction<T>(
   };
   client.on('error', onError);
   try {
-    await client.query('begin');
+    await client.query(begin);
     const result = await work(client);
     if (broken) throw broken;
     await client.query('commit');

@@ -6,6 +6,7 @@ import type {
   NewEvent,
   StoredEvent,
 } from '../../infra/eventStore/eventStore';
+import { inTransaction } from '../../infra/postgres/pool';
 import type { Projection } from '../projection';
 
 /**
@@ -31,13 +32,37 @@ export async function appendInline<T = void>(
   options: {
     expected?: ExpectedVersion;
     apply?: (tx: pg.ClientBase, stored: readonly StoredEvent[]) => Promise<T>;
+    /** The transaction already holds the locks (it was opened by appendInlineAlone). */
+    tablesLocked?: boolean;
   } = {},
 ): Promise<{ appended: AppendInTransactionResult; applied: T }> {
-  const { apply, ...appendOptions } = options;
-  await tx.query(`lock table ${projection.tables.join(', ')} in row exclusive mode`);
+  const { apply, tablesLocked, ...appendOptions } = options;
+  if (!tablesLocked) await tx.query(lockTables(projection));
   const appended = await store.append(stream, events, { ...appendOptions, tx });
   const handled = appended.events.filter((e) => projection.handles.includes(e.type));
   // Without `apply`, T is its default (void): the projection's own apply returns nothing.
   const applied = apply ? await apply(tx, handled) : ((await projection.apply(tx, handled)) as T);
   return { appended, applied };
+}
+
+const lockTables = (projection: Projection) =>
+  `lock table ${projection.tables.join(', ')} in row exclusive mode`;
+
+/**
+ * appendInline in a transaction of its own whose BEGIN takes the projection's locks in the same round trip:
+ * for a hot path that has nothing else to do in the transaction (an alert's delivery outcome).
+ */
+export function appendInlineAlone(
+  pool: pg.Pool,
+  store: EventStore,
+  projection: Projection,
+  stream: string,
+  events: readonly NewEvent[],
+  options: { expected?: ExpectedVersion } = {},
+): Promise<{ appended: AppendInTransactionResult; applied: void }> {
+  return inTransaction(
+    pool,
+    (tx) => appendInline(tx, store, projection, stream, events, { ...options, tablesLocked: true }),
+    { begin: `begin; ${lockTables(projection)}` },
+  );
 }

@@ -1,10 +1,13 @@
+import { floatRepr, formatFixed } from '../simulation/pythonFormat';
+
 /**
  * Reason texts, kept byte-for-byte with the original service (dashboards and alert rules match on them).
- * `${threshold}` prints a JS number the way Python's f-string printed the float for the usual values
- * (0.2 → "0.2", 5 → "5").
+ * The drift trip is the original's f-string `f"{score:.4f} > {threshold}"` over floats: the score rounded
+ * as Python does (exact ties to even: 0.28125 → "0.2812", where toFixed gives "0.2813") and the threshold
+ * as Python's float repr (0.2 → "0.2", a threshold of 1 → "1.0").
  */
 export const driftTripReason = (score: number, threshold: number): string =>
-  `Drift exceeded threshold: ${score.toFixed(4)} > ${threshold}`;
+  `Drift exceeded threshold: ${formatFixed(score, 4)} > ${floatRepr(threshold)}`;
 
 export const schemaTripReason = (count: number, threshold: number): string =>
   `Schema error threshold exceeded: ${count} >= ${threshold}`;

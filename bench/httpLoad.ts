@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { join } from 'node:path';
 import { type Throughput, percentile } from './harness';
@@ -19,6 +20,20 @@ export interface HttpLoadResult extends Throughput {
   serverBusyUsPerOp: number;
   /** Share of the timed window the serving event loop was busy (1 = saturated). */
   serverLoopUtilization: number;
+  /**
+   * CPU time of the serving thread per request (NaN where the kernel does not tell). Unlike the loop's busy
+   * time, it does not grow while the thread waits for a core, so it holds on a loaded machine.
+   */
+  serverCpuUsPerOp: number;
+}
+
+/** Nanoseconds this process's main thread has run on a CPU (Linux schedstat), or NaN. */
+function mainThreadCpuNs(): number {
+  try {
+    return Number(readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ')[0]);
+  } catch {
+    return Number.NaN;
+  }
 }
 
 /**
@@ -35,6 +50,7 @@ export async function httpLoad(
     workerData: { origin, requests, concurrency, durationMs, warmUpMs },
   });
   let eluAtStart = performance.eventLoopUtilization();
+  let cpuAtStart = mainThreadCpuNs();
   const result = await new Promise<{
     latencies: number[];
     failures: number;
@@ -43,13 +59,16 @@ export async function httpLoad(
     warmUpOperations: number;
   }>((resolve, reject) => {
     worker.on('message', (message: { phase: 'timed' | 'done' }) => {
-      if (message.phase === 'timed') eluAtStart = performance.eventLoopUtilization();
-      else resolve(message as unknown as Parameters<typeof resolve>[0]);
+      if (message.phase === 'timed') {
+        eluAtStart = performance.eventLoopUtilization();
+        cpuAtStart = mainThreadCpuNs();
+      } else resolve(message as unknown as Parameters<typeof resolve>[0]);
     });
     worker.once('error', reject);
     worker.once('exit', (code) => reject(new Error(`load worker exited with ${code}`)));
   });
   const elu = performance.eventLoopUtilization(eluAtStart);
+  const cpuNs = mainThreadCpuNs() - cpuAtStart;
   await worker.terminate();
   const latencies = result.latencies.sort((a, b) => a - b);
   const operations = latencies.length;
@@ -63,5 +82,6 @@ export async function httpLoad(
     warmUpOperations: result.warmUpOperations,
     serverBusyUsPerOp: (elu.active * 1000) / Math.max(1, operations),
     serverLoopUtilization: elu.utilization,
+    serverCpuUsPerOp: cpuNs / 1000 / Math.max(1, operations),
   };
 }

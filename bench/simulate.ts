@@ -1,5 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import type { Pool } from 'pg';
 import { join } from 'node:path';
 import { loadConfig } from '../src/infra/config/config';
@@ -104,13 +104,19 @@ export async function run(): Promise<Figure[]> {
     console.log(
       `simulate without the projector in the process ${Math.round(alone.opsPerSecond)}/s = ` +
         `${(alone.opsPerSecond / raw).toFixed(3)} x raw INSERT c8 ` +
-        `(${alone.serverBusyUsPerOp.toFixed(0)} us loop time per request)`,
+        `(${alone.serverBusyUsPerOp.toFixed(0)} us loop time, ${alone.serverCpuUsPerOp.toFixed(0)} us CPU per request)`,
     );
     const floorRatio = timed.opsPerSecond / floorRun.opsPerSecond;
     console.log(
       `simulate ${Math.round(timed.opsPerSecond)}/s = ${floorRatio.toFixed(3)} x the service's HTTP floor ` +
         `(same stack, same bodies and answers, no work: ${Math.round(floorRun.opsPerSecond)}/s, ` +
         `${floorRun.serverBusyUsPerOp.toFixed(0)} us loop time per request against ${timed.serverBusyUsPerOp.toFixed(0)})`,
+    );
+    console.log(
+      `serving thread CPU per request (holds on a loaded machine, where loop time grows): simulate ` +
+        `${timed.serverCpuUsPerOp.toFixed(0)} us, without the projector ${alone.serverCpuUsPerOp.toFixed(0)} us, ` +
+        `HTTP floor ${floorRun.serverCpuUsPerOp.toFixed(0)} us; p50 ${timed.p50Ms.toFixed(1)} ms, p99 ${timed.p99Ms.toFixed(1)} ms; ` +
+        `load average ${loadavg()[0]!.toFixed(2)}`,
     );
     return [
       figure(BENCH, 'raw_insert_c8', raw, 'rows/s'),
@@ -122,6 +128,9 @@ export async function run(): Promise<Figure[]> {
       figure(BENCH, 'simulate_vs_http_floor', timed.opsPerSecond, 'requests/s', floorRun.opsPerSecond),
       figure(BENCH, 'simulate_loop_us_per_request', timed.serverBusyUsPerOp, 'us'),
       figure(BENCH, 'simulate_loop_utilization', timed.serverLoopUtilization, 'share'),
+      figure(BENCH, 'simulate_cpu_us_per_request', timed.serverCpuUsPerOp, 'us'),
+      figure(BENCH, 'simulate_no_projector_cpu_us_per_request', alone.serverCpuUsPerOp, 'us'),
+      figure(BENCH, 'http_floor_cpu_us_per_request', floorRun.serverCpuUsPerOp, 'us'),
       figure(BENCH, 'simulate_sandbox_c16_no_projector', alone.opsPerSecond, 'requests/s', raw),
       figure(BENCH, 'simulate_no_projector_loop_us_per_request', alone.serverBusyUsPerOp, 'us'),
       figure(BENCH, 'provenance_records_and_observations_stored', sent, 'requests'),

@@ -1,7 +1,6 @@
 import type { Express } from 'express';
 import type { FeatureDefinition } from '../../infra/composition/featureModule';
 import { addressedTenant, principalOf, requireScope } from '../../infra/http/auth';
-import { parseOrThrow } from '../../infra/http/validation';
 import { HttpV2Engine } from '../../infra/v2/httpV2Engine';
 import { SANDBOX_ACTOR } from '../../domain/breaker';
 import type { V2Engine } from '../../domain/simulation/v2Engine';
@@ -13,6 +12,7 @@ import { BuiltinV2Engine } from './builtinV2Engine';
 import { ShadowSimulation } from './shadowSimulation';
 import { simulateResponse } from './simulateResponseSchema';
 import { simulateBody } from './simulateSchemas';
+import { parseSimulateBody } from './simulateBodyByHand';
 import { SimulationMetrics } from './simulationMetrics';
 import { V2Gate } from './v2Gate';
 import { writtenBodyOf } from './writtenBody';
@@ -108,7 +108,7 @@ export const simulationFeature: FeatureDefinition<SimulationApi, SimulationDeps>
       api,
       mount(app: Express) {
         app.post('/costsim/v2/simulate', requireScope('write'), async (req, res) => {
-          const body = parseOrThrow(simulateBody, req.body ?? {}, 'body');
+          const body = parseSimulateBody(req.body ?? {});
           const tenantId = addressedTenant(principalOf(req), body.tenant_id);
           res.json(await shadow.simulate(body, tenantId, writtenBodyOf(req)));
         });

@@ -26,6 +26,13 @@ export function decompose(value: number): { mantissa: bigint; exponent: number }
  */
 export function scaledHalfEven(x: number, digits: number): bigint {
   if (x === 0) return 0n;
+  const fast = scaledHalfEvenFast(x, digits);
+  return fast !== null ? BigInt(fast) : scaledHalfEvenExact(x, digits);
+}
+
+/** scaledHalfEven in BigInt arithmetic throughout (exported for the test that holds the fast path to it). */
+export function scaledHalfEvenExact(x: number, digits: number): bigint {
+  if (x === 0) return 0n;
   const { mantissa, exponent } = decompose(Math.abs(x));
   let num = mantissa;
   let den = 1n;
@@ -37,6 +44,30 @@ export function scaledHalfEven(x: number, digits: number): bigint {
   const twiceRemainder = (num % den) * 2n;
   if (twiceRemainder > den || (twiceRemainder === den && (q & 1n) === 1n)) q += 1n;
   return q;
+}
+
+/** 10^0 … 10^22: every one exactly a double (written as literals, which parse correctly rounded). */
+export const EXACT_POWERS_OF_TEN = [
+  1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19,
+  1e20, 1e21, 1e22,
+];
+
+/**
+ * scaledHalfEven as a plain number when floating point is sure to give the same integer, else null (the
+ * exact way decides). For 0 ≤ digits ≤ 22, `10^digits` is exact, so `y = |x| · 10^digits` is within half
+ * an ulp of the exact product; below 2^52 the fraction `y − floor(y)` is exact too. When that fraction is
+ * more than 2^-51 · y (over two ulps) away from one half, no half-integer lies between y and the exact
+ * product, so both round to the same integer and no tie is possible: `Math.round(y)` is the answer. Only
+ * values within a few ulps of a tie (2.675, 0.125, 0.5) take the BigInt path.
+ */
+export function scaledHalfEvenFast(x: number, digits: number): number | null {
+  if (digits < 0 || digits > 22) return null;
+  const y = Math.abs(x) * EXACT_POWERS_OF_TEN[digits]!;
+  if (!(y < 2 ** 52)) return null;
+  const floor = Math.floor(y);
+  const fromHalf = y - floor - 0.5;
+  if (Math.abs(fromHalf) <= y * 2 ** -51) return null;
+  return fromHalf > 0 ? floor + 1 : floor;
 }
 
 /**

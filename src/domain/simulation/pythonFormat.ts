@@ -33,6 +33,13 @@ export function floatRepr(x: number): string {
   if (Number.isNaN(x)) return 'nan';
   if (!Number.isFinite(x)) return x > 0 ? 'inf' : '-inf';
   if (x === 0) return Object.is(x, -0) ? '-0.0' : '0.0';
+  // Where both write positional digits (JavaScript from 1e-6 up to 1e21, Python from 1e-4 up to 1e16),
+  // String() is the same shortest digits in the same place; Python adds ".0" to an integral value.
+  const magnitude = Math.abs(x);
+  if (magnitude >= 1e-4 && magnitude < 1e16) {
+    const text = String(x);
+    return text.includes('.') ? text : `${text}.0`;
+  }
   const [mantissa, expText] = x.toExponential().split('e') as [string, string];
   const exp = Number(expText);
   const negative = mantissa.startsWith('-');

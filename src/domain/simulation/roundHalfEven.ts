@@ -1,4 +1,4 @@
-import { scaledHalfEven } from './exactDouble';
+import { EXACT_POWERS_OF_TEN, scaledHalfEven, scaledHalfEvenFast } from './exactDouble';
 
 /**
  * Python's `round(x, digits)` for floats: round half to even, decided on the EXACT binary value of the double
@@ -33,6 +33,14 @@ export function roundHalfEven(x: number, digits = 0): number {
   // Fast path: an integral double needs no rounding at a non-negative number of digits.
   if (digits >= 0 && Number.isInteger(x)) return x;
 
+  // The common case without BigInt: q is an exact integer and 10^digits an exact double, so one IEEE
+  // division is the correctly rounded q · 10^-digits, as parsing "<q>e<-digits>" below is.
+  const fast = scaledHalfEvenFast(x, digits);
+  if (fast !== null) {
+    if (fast === 0) return 0;
+    const magnitude = fast / EXACT_POWERS_OF_TEN[digits]!;
+    return x < 0 ? -magnitude : magnitude;
+  }
   const q = scaledHalfEven(x, digits);
   if (q === 0n) return 0;
 

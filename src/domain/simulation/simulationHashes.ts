@@ -49,18 +49,18 @@ export function outputHash(result: HashedOutput, integralLatencySteps: ReadonlyS
   return sha256(
     hashedPart(
       result,
-      result.step_estimates.map((estimate, i) =>
-        Object.fromEntries(
-          Object.entries(estimate as Record<string, unknown>).map(([k, v]) => [
-            k,
+      result.step_estimates.map((estimate, i) => {
+        const hashed: Record<string, unknown> = {};
+        for (const [k, v] of Object.entries(estimate as Record<string, unknown>)) {
+          hashed[k] =
             FLOAT_FIELDS.has(k) &&
             typeof v === 'number' &&
             !(k === 'latency_ms' && integralLatencySteps.has(i))
               ? asFloat(v)
-              : v,
-          ]),
-        ),
-      ),
+              : v;
+        }
+        return hashed;
+      }),
     ),
   );
 }

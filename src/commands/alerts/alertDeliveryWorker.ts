@@ -16,7 +16,7 @@ import type { EventStore } from '../../infra/eventStore/eventStore';
 import { inTransaction } from '../../infra/postgres/pool';
 import { SerialPasses } from '../../infra/serialPasses';
 import { alertQueueProjection } from '../../projections/alerts/alertQueueProjection';
-import { appendInline, appendInlineAlone } from '../../projections/runtime/inlineProjection';
+import { appendInline, appendInlineToStreamsAlone } from '../../projections/runtime/inlineProjection';
 import { deterministicUuid } from '../deterministicUuid';
 
 export type DeliveryResult = { ok: true } | { ok: false; error: string; retryable: boolean };
@@ -114,7 +114,7 @@ export class AlertDeliveryWorker {
     for (;;) {
       const claimed = await this.claim();
       if (claimed.length === 0) return handled;
-      await Promise.all(claimed.map((row) => this.deliver(row)));
+      await this.deliverBatch(claimed);
       handled += claimed.length;
     }
   }
@@ -159,63 +159,96 @@ export class AlertDeliveryWorker {
           order by next_attempt_at
           limit $2
           for update skip locked)
-       update alert_queue q set claimed_until = $1::timestamptz + make_interval(secs => $3 / 1000.0),
-              claimed_by = $4
-         from due where q.id = due.id
-       returning q.id, q.intent_key, q.alert_type, q.incident_id, q.target, q.attempts, q.max_attempts,
-         (select jsonb_build_object('breaker', f.breaker, 'tenant_id', f.tenant_id, 'instance', f.instance,
-                                    'trip', f.trip, 'closed', f.closed)
-            from alert_firing f where f.incident_id = q.incident_id) as facts,
-         q.facts as own_facts`,
+       , claimed as (
+         update alert_queue q set claimed_until = $1::timestamptz + make_interval(secs => $3 / 1000.0),
+                claimed_by = $4
+           from due where q.id = due.id
+         returning q.id, q.intent_key, q.alert_type, q.incident_id, q.target, q.attempts, q.max_attempts,
+           (select jsonb_build_object('breaker', f.breaker, 'tenant_id', f.tenant_id, 'instance', f.instance,
+                                      'trip', f.trip, 'closed', f.closed)
+              from alert_firing f where f.incident_id = q.incident_id) as facts,
+           q.facts as own_facts, q.next_attempt_at, q.created_at)
+       -- In queue order: a batch's POST carries its alerts in the order they were queued.
+       select id, intent_key, alert_type, incident_id, target, attempts, max_attempts, facts, own_facts
+         from claimed order by next_attempt_at, created_at, id`,
       [this.now(), this.options.batchSize ?? 50, this.options.leaseMs ?? 30_000, workerId],
     );
     return rows;
   }
 
-  private async deliver(row: ClaimedRow): Promise<void> {
-    const { sender, source, resendIntervalSeconds, store, pool } = this.options;
+  /**
+   * A claimed batch: each row rendered, the rows of each target POSTed to it as ONE array (targets in
+   * parallel), and every outcome of the batch recorded in ONE transaction — one append call for all their
+   * streams and the projection applied to all of them, so each row commits with its event.
+   */
+  private async deliverBatch(rows: readonly ClaimedRow[]): Promise<void> {
+    const { source, resendIntervalSeconds, store, pool } = this.options;
     const now = this.now();
-    let result: DeliveryResult;
-    let payload: AlertmanagerAlert[] | null = null;
-    try {
-      payload = renderAlert(
-        row.alert_type,
-        { incident: row.facts, own: row.own_facts },
-        { source, now, resendIntervalSeconds },
-      );
-      result = await sender.post(row.target, payload);
-    } catch (err) {
-      result = { ok: false, error: err instanceof Error ? err.message : String(err), retryable: false };
-    }
-    const attempts = row.attempts + 1;
-    const base = {
-      row_id: row.id,
-      intent_key: row.intent_key,
-      alert_type: row.alert_type,
-      incident_id: row.incident_id,
-      target: row.target,
-      attempts,
-      at: now.toISOString(),
-      payload,
-    };
-    const final = !result.ok && (!result.retryable || attempts >= row.max_attempts);
-    const event: AlertDelivered | AlertDeliveryFailed = result.ok
-      ? { type: 'AlertDelivered', data: base }
-      : {
-          type: 'AlertDeliveryFailed',
-          data: {
-            ...base,
-            error: result.error.slice(0, 1000),
-            next_attempt_at: final
-              ? null
-              : new Date(now.getTime() + retryDelaySeconds(attempts) * 1000).toISOString(),
-          },
+    const sends = rows.map((row): Send => {
+      try {
+        return {
+          row,
+          payload: renderAlert(
+            row.alert_type,
+            { incident: row.facts, own: row.own_facts },
+            { source, now, resendIntervalSeconds },
+          ),
         };
-    // The outcome and its row commit together (the row's payload is the event's).
-    await appendInlineAlone(pool, store, alertQueueProjection, alertDeliveryStream(row.id), [
-      { id: deterministicUuid(`${row.id}#${attempts}`), ...event },
-    ]);
-    if (result.ok) {
+      } catch (err) {
+        return { row, payload: null, result: { ok: false, error: errorText(err), retryable: false } };
+      }
+    });
+    const byTarget = new Map<string, Send[]>();
+    for (const send of sends) {
+      if (send.result) continue;
+      const group = byTarget.get(send.row.target) ?? [];
+      group.push(send);
+      byTarget.set(send.row.target, group);
+    }
+    await Promise.all(
+      [...byTarget].map(async ([target, group]) => {
+        const results = await this.post(target, group);
+        group.forEach((send, i) => (send.result = results[i]));
+      }),
+    );
+    const outcomes = sends.map((send) => outcomeOf(send, now));
+    await appendInlineToStreamsAlone(
+      pool,
+      store,
+      alertQueueProjection,
+      outcomes.map(({ row, event }) => ({
+        stream: alertDeliveryStream(row.id),
+        events: [{ id: deterministicUuid(`${row.id}#${event.data.attempts}`), ...event }],
+      })),
+    );
+    for (const outcome of outcomes) this.report(outcome);
+  }
+
+  /**
+   * One POST for the group; its result is every alert's. A failed one (timeout, refused, 5xx) leaves each
+   * alert for a retry on its own back-off. A rejected one (4xx other than 408/429) fails each for good, as a
+   * rejected single alert is: our rendering produced something Alertmanager refuses, which sending again
+   * cannot fix. (Alertmanager itself stores the valid alerts of a batch it answers 400 to, and names the
+   * invalid ones in the error that lands in each row's last_error; an operator's "retry failed" re-sends.)
+   */
+  private async post(target: string, group: readonly Send[]): Promise<DeliveryResult[]> {
+    const result = await this.postOnce(
+      target,
+      group.flatMap((s) => s.payload ?? []),
+    );
+    return group.map(() => result);
+  }
+
+  private async postOnce(target: string, alerts: readonly AlertmanagerAlert[]): Promise<DeliveryResult> {
+    try {
+      return await this.options.sender.post(target, alerts);
+    } catch (err) {
+      return { ok: false, error: errorText(err), retryable: false };
+    }
+  }
+
+  private report({ row, event, final }: Outcome): void {
+    if (event.type === 'AlertDelivered') {
       this.options.observer?.onDelivered?.(row.alert_type);
       this.options.logger?.info(
         {
@@ -223,7 +256,7 @@ export class AlertDeliveryWorker {
           alert_type: row.alert_type,
           incident_id: row.incident_id,
           target: row.target,
-          attempts,
+          attempts: event.data.attempts,
         },
         'alert delivered',
       );
@@ -235,13 +268,61 @@ export class AlertDeliveryWorker {
           alert_type: row.alert_type,
           incident_id: row.incident_id,
           target: row.target,
-          attempts,
-          error: result.error,
+          attempts: event.data.attempts,
+          error: event.data.error,
           final,
-          next_attempt_at: event.type === 'AlertDeliveryFailed' ? event.data.next_attempt_at : null,
+          next_attempt_at: event.data.next_attempt_at,
         },
         final ? 'alert delivery failed for good' : 'alert delivery failed; will retry',
       );
     }
   }
 }
+
+/** A claimed row on its way: rendered (payload null when rendering failed), then its send's result. */
+interface Send {
+  row: ClaimedRow;
+  payload: AlertmanagerAlert[] | null;
+  result?: DeliveryResult;
+}
+
+interface Outcome {
+  row: ClaimedRow;
+  event: AlertDelivered | AlertDeliveryFailed;
+  /** failed with no attempt left (status failed) */
+  final: boolean;
+}
+
+/** The event a send's result is recorded as; a failure that may be retried is due after its back-off. */
+function outcomeOf({ row, payload, result }: Send, now: Date): Outcome {
+  const attempts = row.attempts + 1;
+  const base = {
+    row_id: row.id,
+    intent_key: row.intent_key,
+    alert_type: row.alert_type,
+    incident_id: row.incident_id,
+    target: row.target,
+    attempts,
+    at: now.toISOString(),
+    payload,
+  };
+  const outcome = result ?? { ok: false, error: 'not sent', retryable: true };
+  if (outcome.ok) return { row, event: { type: 'AlertDelivered', data: base }, final: false };
+  const final = !outcome.retryable || attempts >= row.max_attempts;
+  return {
+    row,
+    final,
+    event: {
+      type: 'AlertDeliveryFailed',
+      data: {
+        ...base,
+        error: outcome.error.slice(0, 1000),
+        next_attempt_at: final
+          ? null
+          : new Date(now.getTime() + retryDelaySeconds(attempts) * 1000).toISOString(),
+      },
+    },
+  };
+}
+
+const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));

@@ -69,8 +69,12 @@ interface ClaimedRow {
  * lease, so replicas share the queue without sending a row twice (unless a claim outlives its lease, when
  * at-least-once delivery may repeat a send: Alertmanager de-duplicates identical alerts).
  *
- * A pass: route new intents to every configured Alertmanager, then claim due rows, send each, and record
- * each outcome as an event (what a rebuild replays). Routing and outcomes reach alert_queue only through
+ * Delivery is not leader-locked (lock 7002 is the reasserter's alone): every worker of every replica
+ * claims disjoint batches, so delivery scales with their number.
+ *
+ * A pass: route new intents to every configured Alertmanager, then claim due rows in batches, POST each
+ * batch's alerts for one target as one array, and record every outcome of the batch as events (what a
+ * rebuild replays) in one transaction. Routing and outcomes reach alert_queue only through
  * its projection, applied inline to the appended event in the event's own transaction
  * (src/projections/runtime/inlineProjection.ts): the row and the event commit together.
  */
@@ -107,16 +111,47 @@ export class AlertDeliveryWorker {
     return this.passes.run();
   }
 
-  /** Routes and sends until nothing is due; returns the number of rows sent or failed. */
+  /**
+   * Routes and sends until nothing is due; returns the number of rows sent or failed. A pipeline: while
+   * one batch is POSTed (one POST at a time per worker), the next is being claimed and the outcomes of
+   * the previous ones are being committed (at most RECORDING_BEHIND at once), so a worker's POSTs do not
+   * wait on the database's round trips and commits. Batches are disjoint claims: the overlap sends
+   * nothing twice.
+   */
   async pass(): Promise<number> {
     await this.route();
     let handled = 0;
-    for (;;) {
-      const claimed = await this.claim();
-      if (claimed.length === 0) return handled;
-      await this.deliverBatch(claimed);
-      handled += claimed.length;
+    const recording = new Set<Promise<void>>();
+    const failures: unknown[] = [];
+    try {
+      let next = settledLater(this.claim());
+      for (;;) {
+        const claimed = await next;
+        if (claimed.length === 0) break;
+        if (failures.length > 0) {
+          // Recording failed (the database?): hand back the batch claimed ahead rather than hold it for
+          // the lease.
+          await this.release(claimed).catch(() => {});
+          break;
+        }
+        next = settledLater(this.claim());
+        const sent = await this.send(claimed);
+        const recorded: Promise<void> = this.record(sent).then(
+          () => void recording.delete(recorded),
+          (err: unknown) => {
+            recording.delete(recorded);
+            failures.push(err);
+          },
+        );
+        recording.add(recorded);
+        handled += claimed.length;
+        while (recording.size >= RECORDING_BEHIND) await Promise.race(recording);
+      }
+    } finally {
+      await Promise.all(recording);
     }
+    if (failures.length > 0) throw failures[0];
+    return handled;
   }
 
   private now(): Date {
@@ -176,13 +211,17 @@ export class AlertDeliveryWorker {
     return rows;
   }
 
-  /**
-   * A claimed batch: each row rendered, the rows of each target POSTed to it as ONE array (targets in
-   * parallel), and every outcome of the batch recorded in ONE transaction — one append call for all their
-   * streams and the projection applied to all of them, so each row commits with its event.
-   */
-  private async deliverBatch(rows: readonly ClaimedRow[]): Promise<void> {
-    const { source, resendIntervalSeconds, store, pool } = this.options;
+  private async release(rows: readonly ClaimedRow[]): Promise<void> {
+    await this.options.pool.query(
+      `update alert_queue set claimed_until = null, claimed_by = null
+        where id = any($1::text[]) and claimed_by = $2 and status = 'pending'`,
+      [rows.map((r) => r.id), this.options.workerId],
+    );
+  }
+
+  /** A claimed batch rendered, and the rows of each target POSTed to it as ONE array (targets in parallel). */
+  private async send(rows: readonly ClaimedRow[]): Promise<SentBatch> {
+    const { source, resendIntervalSeconds } = this.options;
     const now = this.now();
     const sends = rows.map((row): Send => {
       try {
@@ -211,10 +250,18 @@ export class AlertDeliveryWorker {
         group.forEach((send, i) => (send.result = results[i]));
       }),
     );
+    return { sends, now };
+  }
+
+  /**
+   * Every outcome of a batch in ONE transaction: one append call for all their streams (one stream per
+   * row) and the projection applied to all of them, so each row commits with its event.
+   */
+  private async record({ sends, now }: SentBatch): Promise<void> {
     const outcomes = sends.map((send) => outcomeOf(send, now));
     await appendInlineToStreamsAlone(
-      pool,
-      store,
+      this.options.pool,
+      this.options.store,
       alertQueueProjection,
       outcomes.map(({ row, event }) => ({
         stream: alertDeliveryStream(row.id),
@@ -277,6 +324,21 @@ export class AlertDeliveryWorker {
       );
     }
   }
+}
+
+/** Batches whose outcomes may be committing at once behind the one being POSTed. */
+const RECORDING_BEHIND = 2;
+
+/** A promise that may settle before anyone awaits it: its rejection is never reported as unhandled. */
+function settledLater<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => {});
+  return promise;
+}
+
+interface SentBatch {
+  sends: Send[];
+  /** when it was sent: the outcomes' time and their back-off's start */
+  now: Date;
 }
 
 /** A claimed row on its way: rendered (payload null when rendering failed), then its send's result. */

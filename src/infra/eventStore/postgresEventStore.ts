@@ -258,10 +258,11 @@ export class PostgresEventStore implements EventStore {
     const given = parts.flat();
     if (given.length === 0) return [];
     const started = process.hrtime.bigint();
+    const json = JSON.stringify(given);
     const { rows } = await tx.query<Omit<AppendInTransactionRow, 'already_stored'>>({
       name: 'es_append_streams_in_tx',
       text: APPEND_STREAMS_IN_TX_SQL,
-      values: [JSON.stringify(given), EVENTS_CHANNEL, wakeupPayload(eventTypes(given))],
+      values: [json, EVENTS_CHANNEL, wakeupPayload(eventTypes(given))],
     });
     if (rows[0]?.error_state) {
       // Something of it is stored already, or a concurrent append took a version: nothing of the call was
@@ -275,14 +276,16 @@ export class PostgresEventStore implements EventStore {
       return stored;
     }
     this.options.onAppend?.(Number(process.hrtime.bigint() - started) / 1e9, given.length);
-    // The stored data is the JSON of what was given (jsonb), as appendInTransaction returns it.
+    // The stored data is the JSON of what was given (jsonb), as appendInTransaction returns it: the JSON
+    // sent, parsed back once for the whole batch.
+    const sent = JSON.parse(json) as Array<{ data: JsonObject; metadata: JsonObject }>;
     return rows.map((r, i) => ({
       eventId: given[i]!.id,
       streamName: given[i]!.stream,
       streamVersion: Number(r.stream_version),
       type: given[i]!.type,
-      data: JSON.parse(JSON.stringify(given[i]!.data)) as JsonObject,
-      metadata: JSON.parse(JSON.stringify(given[i]!.metadata)) as JsonObject,
+      data: sent[i]!.data,
+      metadata: sent[i]!.metadata,
       globalPosition: Number(r.global_position),
       transactionId: r.transaction_id!,
       recordedAt: r.recorded_at!,

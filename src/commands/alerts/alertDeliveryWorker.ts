@@ -16,7 +16,7 @@ import type { EventStore } from '../../infra/eventStore/eventStore';
 import { inTransaction } from '../../infra/postgres/pool';
 import { SerialPasses } from '../../infra/serialPasses';
 import { alertQueueProjection } from '../../projections/alerts/alertQueueProjection';
-import { appendInline, appendInlineAlone } from '../../projections/runtime/inlineProjection';
+import { appendInline, appendInlineToStreamsAlone } from '../../projections/runtime/inlineProjection';
 import { deterministicUuid } from '../deterministicUuid';
 
 export type DeliveryResult = { ok: true } | { ok: false; error: string; retryable: boolean };
@@ -69,8 +69,12 @@ interface ClaimedRow {
  * lease, so replicas share the queue without sending a row twice (unless a claim outlives its lease, when
  * at-least-once delivery may repeat a send: Alertmanager de-duplicates identical alerts).
  *
- * A pass: route new intents to every configured Alertmanager, then claim due rows, send each, and record
- * each outcome as an event (what a rebuild replays). Routing and outcomes reach alert_queue only through
+ * Delivery is not leader-locked (lock 7002 is the reasserter's alone): every worker of every replica
+ * claims disjoint batches, so delivery scales with their number.
+ *
+ * A pass: route new intents to every configured Alertmanager, then claim due rows in batches, POST each
+ * batch's alerts for one target as one array, and record every outcome of the batch as events (what a
+ * rebuild replays) in one transaction. Routing and outcomes reach alert_queue only through
  * its projection, applied inline to the appended event in the event's own transaction
  * (src/projections/runtime/inlineProjection.ts): the row and the event commit together.
  */
@@ -107,16 +111,47 @@ export class AlertDeliveryWorker {
     return this.passes.run();
   }
 
-  /** Routes and sends until nothing is due; returns the number of rows sent or failed. */
+  /**
+   * Routes and sends until nothing is due; returns the number of rows sent or failed. A pipeline: while
+   * one batch is POSTed (one POST at a time per worker), the next is being claimed and the outcomes of
+   * the previous ones are being committed (at most RECORDING_BEHIND at once), so a worker's POSTs do not
+   * wait on the database's round trips and commits. Batches are disjoint claims: the overlap sends
+   * nothing twice.
+   */
   async pass(): Promise<number> {
     await this.route();
     let handled = 0;
-    for (;;) {
-      const claimed = await this.claim();
-      if (claimed.length === 0) return handled;
-      await Promise.all(claimed.map((row) => this.deliver(row)));
-      handled += claimed.length;
+    const recording = new Set<Promise<void>>();
+    const failures: unknown[] = [];
+    try {
+      let next = settledLater(this.claim());
+      for (;;) {
+        const claimed = await next;
+        if (claimed.length === 0) break;
+        if (failures.length > 0) {
+          // Recording failed (the database?): hand back the batch claimed ahead rather than hold it for
+          // the lease.
+          await this.release(claimed).catch(() => {});
+          break;
+        }
+        next = settledLater(this.claim());
+        const sent = await this.send(claimed);
+        const recorded: Promise<void> = this.record(sent).then(
+          () => void recording.delete(recorded),
+          (err: unknown) => {
+            recording.delete(recorded);
+            failures.push(err);
+          },
+        );
+        recording.add(recorded);
+        handled += claimed.length;
+        while (recording.size >= RECORDING_BEHIND) await Promise.race(recording);
+      }
+    } finally {
+      await Promise.all(recording);
     }
+    if (failures.length > 0) throw failures[0];
+    return handled;
   }
 
   private now(): Date {
@@ -159,63 +194,108 @@ export class AlertDeliveryWorker {
           order by next_attempt_at
           limit $2
           for update skip locked)
-       update alert_queue q set claimed_until = $1::timestamptz + make_interval(secs => $3 / 1000.0),
-              claimed_by = $4
-         from due where q.id = due.id
-       returning q.id, q.intent_key, q.alert_type, q.incident_id, q.target, q.attempts, q.max_attempts,
-         (select jsonb_build_object('breaker', f.breaker, 'tenant_id', f.tenant_id, 'instance', f.instance,
-                                    'trip', f.trip, 'closed', f.closed)
-            from alert_firing f where f.incident_id = q.incident_id) as facts,
-         q.facts as own_facts`,
+       , claimed as (
+         update alert_queue q set claimed_until = $1::timestamptz + make_interval(secs => $3 / 1000.0),
+                claimed_by = $4
+           from due where q.id = due.id
+         returning q.id, q.intent_key, q.alert_type, q.incident_id, q.target, q.attempts, q.max_attempts,
+           (select jsonb_build_object('breaker', f.breaker, 'tenant_id', f.tenant_id, 'instance', f.instance,
+                                      'trip', f.trip, 'closed', f.closed)
+              from alert_firing f where f.incident_id = q.incident_id) as facts,
+           q.facts as own_facts, q.next_attempt_at, q.created_at)
+       -- In queue order: a batch's POST carries its alerts in the order they were queued.
+       select id, intent_key, alert_type, incident_id, target, attempts, max_attempts, facts, own_facts
+         from claimed order by next_attempt_at, created_at, id`,
       [this.now(), this.options.batchSize ?? 50, this.options.leaseMs ?? 30_000, workerId],
     );
     return rows;
   }
 
-  private async deliver(row: ClaimedRow): Promise<void> {
-    const { sender, source, resendIntervalSeconds, store, pool } = this.options;
+  private async release(rows: readonly ClaimedRow[]): Promise<void> {
+    await this.options.pool.query(
+      `update alert_queue set claimed_until = null, claimed_by = null
+        where id = any($1::text[]) and claimed_by = $2 and status = 'pending'`,
+      [rows.map((r) => r.id), this.options.workerId],
+    );
+  }
+
+  /** A claimed batch rendered, and the rows of each target POSTed to it as ONE array (targets in parallel). */
+  private async send(rows: readonly ClaimedRow[]): Promise<SentBatch> {
+    const { source, resendIntervalSeconds } = this.options;
     const now = this.now();
-    let result: DeliveryResult;
-    let payload: AlertmanagerAlert[] | null = null;
-    try {
-      payload = renderAlert(
-        row.alert_type,
-        { incident: row.facts, own: row.own_facts },
-        { source, now, resendIntervalSeconds },
-      );
-      result = await sender.post(row.target, payload);
-    } catch (err) {
-      result = { ok: false, error: err instanceof Error ? err.message : String(err), retryable: false };
-    }
-    const attempts = row.attempts + 1;
-    const base = {
-      row_id: row.id,
-      intent_key: row.intent_key,
-      alert_type: row.alert_type,
-      incident_id: row.incident_id,
-      target: row.target,
-      attempts,
-      at: now.toISOString(),
-      payload,
-    };
-    const final = !result.ok && (!result.retryable || attempts >= row.max_attempts);
-    const event: AlertDelivered | AlertDeliveryFailed = result.ok
-      ? { type: 'AlertDelivered', data: base }
-      : {
-          type: 'AlertDeliveryFailed',
-          data: {
-            ...base,
-            error: result.error.slice(0, 1000),
-            next_attempt_at: final
-              ? null
-              : new Date(now.getTime() + retryDelaySeconds(attempts) * 1000).toISOString(),
-          },
+    const sends = rows.map((row): Send => {
+      try {
+        return {
+          row,
+          payload: renderAlert(
+            row.alert_type,
+            { incident: row.facts, own: row.own_facts },
+            { source, now, resendIntervalSeconds },
+          ),
         };
-    // The outcome and its row commit together (the row's payload is the event's).
-    await appendInlineAlone(pool, store, alertQueueProjection, alertDeliveryStream(row.id), [
-      { id: deterministicUuid(`${row.id}#${attempts}`), ...event },
-    ]);
-    if (result.ok) {
+      } catch (err) {
+        return { row, payload: null, result: { ok: false, error: errorText(err), retryable: false } };
+      }
+    });
+    const byTarget = new Map<string, Send[]>();
+    for (const send of sends) {
+      if (send.result) continue;
+      const group = byTarget.get(send.row.target) ?? [];
+      group.push(send);
+      byTarget.set(send.row.target, group);
+    }
+    await Promise.all(
+      [...byTarget].map(async ([target, group]) => {
+        const results = await this.post(target, group);
+        group.forEach((send, i) => (send.result = results[i]));
+      }),
+    );
+    return { sends, now };
+  }
+
+  /**
+   * Every outcome of a batch in ONE transaction: one append call for all their streams (one stream per
+   * row) and the projection applied to all of them, so each row commits with its event.
+   */
+  private async record({ sends, now }: SentBatch): Promise<void> {
+    const outcomes = sends.map((send) => outcomeOf(send, now));
+    await appendInlineToStreamsAlone(
+      this.options.pool,
+      this.options.store,
+      alertQueueProjection,
+      outcomes.map(({ row, event }) => ({
+        stream: alertDeliveryStream(row.id),
+        events: [{ id: deterministicUuid(`${row.id}#${event.data.attempts}`), ...event }],
+      })),
+    );
+    for (const outcome of outcomes) this.report(outcome);
+  }
+
+  /**
+   * One POST for the group; its result is every alert's. A failed one (timeout, refused, 5xx) leaves each
+   * alert for a retry on its own back-off. A rejected one (4xx other than 408/429) fails each for good, as a
+   * rejected single alert is: our rendering produced something Alertmanager refuses, which sending again
+   * cannot fix. (Alertmanager itself stores the valid alerts of a batch it answers 400 to, and names the
+   * invalid ones in the error that lands in each row's last_error; an operator's "retry failed" re-sends.)
+   */
+  private async post(target: string, group: readonly Send[]): Promise<DeliveryResult[]> {
+    const result = await this.postOnce(
+      target,
+      group.flatMap((s) => s.payload ?? []),
+    );
+    return group.map(() => result);
+  }
+
+  private async postOnce(target: string, alerts: readonly AlertmanagerAlert[]): Promise<DeliveryResult> {
+    try {
+      return await this.options.sender.post(target, alerts);
+    } catch (err) {
+      return { ok: false, error: errorText(err), retryable: false };
+    }
+  }
+
+  private report({ row, event, final }: Outcome): void {
+    if (event.type === 'AlertDelivered') {
       this.options.observer?.onDelivered?.(row.alert_type);
       this.options.logger?.info(
         {
@@ -223,7 +303,7 @@ export class AlertDeliveryWorker {
           alert_type: row.alert_type,
           incident_id: row.incident_id,
           target: row.target,
-          attempts,
+          attempts: event.data.attempts,
         },
         'alert delivered',
       );
@@ -235,13 +315,76 @@ export class AlertDeliveryWorker {
           alert_type: row.alert_type,
           incident_id: row.incident_id,
           target: row.target,
-          attempts,
-          error: result.error,
+          attempts: event.data.attempts,
+          error: event.data.error,
           final,
-          next_attempt_at: event.type === 'AlertDeliveryFailed' ? event.data.next_attempt_at : null,
+          next_attempt_at: event.data.next_attempt_at,
         },
         final ? 'alert delivery failed for good' : 'alert delivery failed; will retry',
       );
     }
   }
 }
+
+/** Batches whose outcomes may be committing at once behind the one being POSTed. */
+const RECORDING_BEHIND = 2;
+
+/** A promise that may settle before anyone awaits it: its rejection is never reported as unhandled. */
+function settledLater<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => {});
+  return promise;
+}
+
+interface SentBatch {
+  sends: Send[];
+  /** when it was sent: the outcomes' time and their back-off's start */
+  now: Date;
+}
+
+/** A claimed row on its way: rendered (payload null when rendering failed), then its send's result. */
+interface Send {
+  row: ClaimedRow;
+  payload: AlertmanagerAlert[] | null;
+  result?: DeliveryResult;
+}
+
+interface Outcome {
+  row: ClaimedRow;
+  event: AlertDelivered | AlertDeliveryFailed;
+  /** failed with no attempt left (status failed) */
+  final: boolean;
+}
+
+/** The event a send's result is recorded as; a failure that may be retried is due after its back-off. */
+function outcomeOf({ row, payload, result }: Send, now: Date): Outcome {
+  const attempts = row.attempts + 1;
+  const base = {
+    row_id: row.id,
+    intent_key: row.intent_key,
+    alert_type: row.alert_type,
+    incident_id: row.incident_id,
+    target: row.target,
+    attempts,
+    at: now.toISOString(),
+    payload,
+  };
+  const outcome = result ?? { ok: false, error: 'not sent', retryable: true };
+  if (outcome.ok) return { row, event: { type: 'AlertDelivered', data: base }, final: false };
+  const final = !outcome.retryable || attempts >= row.max_attempts;
+  return {
+    row,
+    final,
+    event: {
+      type: 'AlertDeliveryFailed',
+      data: {
+        ...base,
+        error: outcome.error.slice(0, 1000),
+        next_attempt_at: final
+          ? null
+          : new Date(now.getTime() + retryDelaySeconds(attempts) * 1000).toISOString(),
+      },
+    },
+  };
+}
+
+const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));

@@ -77,6 +77,7 @@ export const alertsFeature: FeatureDefinition<AlertsApi> = {
       resendIntervalSeconds: alertmanager.resendIntervalSeconds,
       workerId: instanceId,
       pollMs: alertmanager.deliveryPollMs,
+      batchSize: alertmanager.deliveryBatchSize,
       wakeups: ctx.listener.on(ALERT_QUEUE_CHANNEL),
       logger: ctx.logger,
       clock: ctx.clock,

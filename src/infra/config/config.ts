@@ -198,6 +198,8 @@ const envSchema = z.object({
   ALERTMANAGER_TIMEOUT: num(10, 0.1, 300),
   ALERT_RESEND_INTERVAL: num(60, 1, 86400),
   ALERT_DELIVERY_POLL_MS: num(1000, 20, 60_000, true),
+  /** Rows a delivery worker claims and POSTs to one Alertmanager at once (issue #13). */
+  ALERT_DELIVERY_BATCH_SIZE: num(50, 1, 1000, true),
   /** Base URL operators reach this service at; alerts' generatorURL points at the breaker there. */
   COSTSIM_PUBLIC_URL: z.url({ message: 'must be an absolute URL' }).optional(),
   /**
@@ -352,6 +354,7 @@ function configFromEnv(e: Env) {
       timeoutSeconds: e.ALERTMANAGER_TIMEOUT,
       resendIntervalSeconds: e.ALERT_RESEND_INTERVAL,
       deliveryPollMs: e.ALERT_DELIVERY_POLL_MS,
+      deliveryBatchSize: e.ALERT_DELIVERY_BATCH_SIZE,
       /** undefined = http://<INSTANCE_ID>:<PORT> */
       publicUrl: e.COSTSIM_PUBLIC_URL,
       /** Base URL of the runbooks; undefined = <publicUrl>/docs/runbooks/ */

@@ -133,6 +133,12 @@ export interface AppendOptions {
   tx?: pg.ClientBase;
 }
 
+/** Events for one stream, expectation 'any': a part of appendToStreams. */
+export interface StreamAppend {
+  stream: string;
+  events: readonly NewEvent[];
+}
+
 /** An append in the caller's transaction also returns the events as stored, for an inline projection. */
 export interface AppendInTransactionResult extends AppendResult {
   events: StoredEvent[];
@@ -145,6 +151,13 @@ export interface EventStore {
     options: AppendOptions & { tx: pg.ClientBase },
   ): Promise<AppendInTransactionResult>;
   append(stream: string, events: readonly NewEvent[], options?: AppendOptions): Promise<AppendResult>;
+  /**
+   * Events for many streams (expectation 'any' each) in the caller's transaction: what a batch of outcomes,
+   * one stream per item, records in one round trip. Returns the stored events in the order given; events
+   * already stored come back as stored (idempotent, as append). Optional: without it, callers append stream
+   * by stream (appendToStreams in src/infra/eventStore/appendToStreams.ts).
+   */
+  appendToStreams?(appends: readonly StreamAppend[], options: { tx: pg.ClientBase }): Promise<StoredEvent[]>;
   readStream(stream: string, options?: ReadStreamOptions): Promise<StoredEvent[]>;
   streamVersion(stream: string): Promise<number>;
   readAll(options: ReadAllOptions): Promise<ReadAllResult>;

@@ -17,6 +17,7 @@ import {
   type ReadNewerResult,
   type ReadStreamOptions,
   type StoredEvent,
+  type StreamAppend,
   type SubscribeOptions,
   IdempotencyConflictError,
   START,
@@ -34,6 +35,11 @@ const APPEND_SQL =
 const APPEND_IN_TX_SQL =
   'select stream_version, global_position, transaction_id, recorded_at, already_stored, error_state, ' +
   'error_message, error_detail, error_constraint from es_append_in_tx($1, $2, $3, $4::jsonb, $5, $6)';
+
+/** Many streams in the caller's transaction (migration 065): one row per event, or one naming the error. */
+const APPEND_STREAMS_IN_TX_SQL =
+  'select stream_version, global_position, transaction_id, recorded_at, error_state, error_message, ' +
+  'error_detail, error_constraint from es_append_streams_in_tx($1::jsonb, $2, $3)';
 
 interface AppendInTransactionRow {
   stream_version: string | null;
@@ -233,6 +239,57 @@ export class PostgresEventStore implements EventStore {
         events: stored,
       };
     }
+  }
+
+  async appendToStreams(
+    appends: readonly StreamAppend[],
+    { tx }: { tx: pg.ClientBase },
+  ): Promise<StoredEvent[]> {
+    const parts = appends.map(({ stream, events }) => {
+      if (!stream) throw new TypeError('stream name is required');
+      return events.map((e) => ({
+        id: e.id ?? randomUUID(),
+        stream,
+        type: e.type,
+        data: e.data,
+        metadata: e.metadata ?? {},
+      }));
+    });
+    const given = parts.flat();
+    if (given.length === 0) return [];
+    const started = process.hrtime.bigint();
+    const json = JSON.stringify(given);
+    const { rows } = await tx.query<Omit<AppendInTransactionRow, 'already_stored'>>({
+      name: 'es_append_streams_in_tx',
+      text: APPEND_STREAMS_IN_TX_SQL,
+      values: [json, EVENTS_CHANNEL, wakeupPayload(eventTypes(given))],
+    });
+    if (rows[0]?.error_state) {
+      // Something of it is stored already, or a concurrent append took a version: nothing of the call was
+      // kept, and each stream goes the way of a single append (its idempotency, its race retries).
+      const stored: StoredEvent[] = [];
+      for (const part of parts) {
+        if (part.length === 0) continue;
+        const result = await this.appendInTransaction(tx, part[0]!.stream, part, 'any');
+        stored.push(...result.events);
+      }
+      return stored;
+    }
+    this.options.onAppend?.(Number(process.hrtime.bigint() - started) / 1e9, given.length);
+    // The stored data is the JSON of what was given (jsonb), as appendInTransaction returns it: the JSON
+    // sent, parsed back once for the whole batch.
+    const sent = JSON.parse(json) as Array<{ data: JsonObject; metadata: JsonObject }>;
+    return rows.map((r, i) => ({
+      eventId: given[i]!.id,
+      streamName: given[i]!.stream,
+      streamVersion: Number(r.stream_version),
+      type: given[i]!.type,
+      data: sent[i]!.data,
+      metadata: sent[i]!.metadata,
+      globalPosition: Number(r.global_position),
+      transactionId: r.transaction_id!,
+      recordedAt: r.recorded_at!,
+    }));
   }
 
   /**

@@ -52,14 +52,25 @@ export const alertQueueProjection: Projection = {
   changeChannel: ALERT_QUEUE_CHANNEL,
   async apply(tx: pg.ClientBase, events: readonly StoredEvent[]) {
     let queued = false;
+    // Outcomes in a row (a delivery batch) are applied together, a statement per kind for as long as no row
+    // repeats: distinct rows, so their order among themselves does not matter.
+    let outcomes: Outcome[] = [];
+    const flush = async () => {
+      if (outcomes.length > 0) await applyOutcomes(tx, outcomes);
+      outcomes = [];
+    };
     for (const stored of events) {
+      if (stored.type === 'AlertDelivered' || stored.type === 'AlertDeliveryFailed') {
+        const outcome = decodeEvent<Outcome>(stored);
+        const id = routedRowId(outcome.data.intent_key, outcome.data.target);
+        if (outcomes.some((o) => routedRowId(o.data.intent_key, o.data.target) === id)) await flush();
+        outcomes.push(outcome);
+        continue;
+      }
+      await flush();
       if (stored.type === 'AlertRouted') {
         await applyRouting(tx, decodeEvent<AlertRouted>(stored));
         queued = true;
-        continue;
-      }
-      if (stored.type === 'AlertDelivered' || stored.type === 'AlertDeliveryFailed') {
-        await applyOutcome(tx, decodeEvent<Exclude<AlertDeliveryEvent, AlertRouted>>(stored));
         continue;
       }
       if (stored.type === 'AlertsRetried' || stored.type === 'AlertsPurged') {
@@ -106,6 +117,7 @@ export const alertQueueProjection: Projection = {
         queued = true;
       }
     }
+    await flush();
     if (queued) await tx.query('select pg_notify($1, $2)', [ALERT_QUEUE_CHANNEL, '']);
   },
   // Leases are not events: a row being sent while the tables are swapped stays claimed by its sender, so
@@ -146,39 +158,48 @@ function queueIntent(
   );
 }
 
+type Outcome = Exclude<AlertDeliveryEvent, AlertRouted>;
+
 /**
- * A delivery outcome on its routed row, idempotent and never backwards: the worker applies it inline with
- * its event, and the projector applies the same event again later (or on a rebuild).
+ * Delivery outcomes, each on its routed row (all rows distinct), one statement per kind; idempotent and
+ * never backwards: the worker applies a batch inline with its events, and the projector applies the same
+ * events again later (or on a rebuild).
  */
-async function applyOutcome(
-  tx: pg.ClientBase,
-  event: Exclude<AlertDeliveryEvent, AlertRouted>,
-): Promise<void> {
-  const d = event.data;
-  const id = routedRowId(d.intent_key, d.target);
-  if (event.type === 'AlertDelivered') {
+async function applyOutcomes(tx: pg.ClientBase, events: readonly Outcome[]): Promise<void> {
+  const row = (d: Outcome['data']) => ({
+    id: routedRowId(d.intent_key, d.target),
+    attempts: d.attempts,
+    at: d.at,
+    payload: d.payload ?? null,
+  });
+  const delivered = events.filter((e) => e.type === 'AlertDelivered').map((e) => row(e.data));
+  const failed = events.flatMap((e) =>
+    e.type === 'AlertDeliveryFailed'
+      ? [{ ...row(e.data), error: e.data.error, next_attempt_at: e.data.next_attempt_at }]
+      : [],
+  );
+  // A null payload (rendering failed) is stored as JSON null, as the row's payload always was.
+  if (delivered.length > 0) {
     await tx.query(
-      `update alert_queue set status = 'sent', attempts = $2, last_attempt_at = $3, sent_at = $3,
-              last_error = null, claimed_until = null, claimed_by = null, payload = $4
-        where id = $1 and attempts <= $2 and status <> 'sent'`,
-      [id, d.attempts, d.at, JSON.stringify(d.payload ?? null)],
+      `update alert_queue q set status = 'sent', attempts = r.attempts, last_attempt_at = r.at, sent_at = r.at,
+              last_error = null, claimed_until = null, claimed_by = null,
+              payload = coalesce(r.payload, 'null'::jsonb)
+         from jsonb_to_recordset($1::jsonb) as r(id text, attempts int, at timestamptz, payload jsonb)
+        where q.id = r.id and q.attempts <= r.attempts and q.status <> 'sent'`,
+      [JSON.stringify(delivered)],
     );
-  } else {
-    const failed = event.data.next_attempt_at === null;
+  }
+  if (failed.length > 0) {
     await tx.query(
-      `update alert_queue set status = $4, attempts = $2, last_attempt_at = $3, last_error = $5,
-              next_attempt_at = coalesce($6, next_attempt_at), claimed_until = null, claimed_by = null,
-              payload = $7
-        where id = $1 and attempts < $2 and status = 'pending'`,
-      [
-        id,
-        d.attempts,
-        d.at,
-        failed ? 'failed' : 'pending',
-        event.data.error,
-        event.data.next_attempt_at,
-        JSON.stringify(d.payload ?? null),
-      ],
+      `update alert_queue q
+          set status = case when r.next_attempt_at is null then 'failed' else 'pending' end,
+              attempts = r.attempts, last_attempt_at = r.at, last_error = r.error,
+              next_attempt_at = coalesce(r.next_attempt_at, q.next_attempt_at), claimed_until = null,
+              claimed_by = null, payload = coalesce(r.payload, 'null'::jsonb)
+         from jsonb_to_recordset($1::jsonb)
+              as r(id text, attempts int, at timestamptz, payload jsonb, error text, next_attempt_at timestamptz)
+        where q.id = r.id and q.attempts < r.attempts and q.status = 'pending'`,
+      [JSON.stringify(failed)],
     );
   }
 }

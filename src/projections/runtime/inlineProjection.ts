@@ -5,7 +5,9 @@ import type {
   ExpectedVersion,
   NewEvent,
   StoredEvent,
+  StreamAppend,
 } from '../../infra/eventStore/eventStore';
+import { appendToStreams } from '../../infra/eventStore/appendToStreams';
 import { inTransaction } from '../../infra/postgres/pool';
 import type { Projection } from '../projection';
 
@@ -63,6 +65,32 @@ export function appendInlineAlone(
   return inTransaction(
     pool,
     (tx) => appendInline(tx, store, projection, stream, events, { ...options, tablesLocked: true }),
+    { begin: `begin; ${lockTables(projection)}` },
+  );
+}
+
+/**
+ * appendInline for events of many streams (expectation 'any'), in a transaction of its own opened with the
+ * projection's locks: a batch of alert delivery outcomes, one stream per alert, is one BEGIN, one append
+ * (EventStore.appendToStreams), the projection's apply over every stored event, and one COMMIT — every row
+ * of the batch and its event commit together.
+ */
+export function appendInlineToStreamsAlone(
+  pool: pg.Pool,
+  store: EventStore,
+  projection: Projection,
+  appends: readonly StreamAppend[],
+): Promise<StoredEvent[]> {
+  return inTransaction(
+    pool,
+    async (tx) => {
+      const stored = await appendToStreams(store, appends, tx);
+      await projection.apply(
+        tx,
+        stored.filter((e) => projection.handles.includes(e.type)),
+      );
+      return stored;
+    },
     { begin: `begin; ${lockTables(projection)}` },
   );
 }

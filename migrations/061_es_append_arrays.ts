@@ -49,13 +49,23 @@ export async function up(knex: Knex): Promise<void> {
          or (p_expected_kind = 'exact' and v_current = p_expected) then
         -- A concurrent append that read the same version blocks on es_events_stream_version_key until the
         -- other commits, then fails with unique_violation: the caller retries ('any') or reports a conflict.
-        return query
-          insert into es_events as e (event_id, stream_name, stream_version, event_type, data, metadata)
-          select u.id, p_stream, v_current + u.ord, u.type, u.data, coalesce(u.metadata, '{}'::jsonb)
-            from unnest(p_ids, p_types, p_data, p_metadata) with ordinality as u(id, type, data, metadata, ord)
-           order by u.ord
-          on conflict (event_id) do nothing
-          returning e.stream_version, e.global_position, e.transaction_id, e.recorded_at, false;
+        if n = 1 then
+          -- Most appends are one event: a VALUES row costs less than unnest, ordinality and a sort.
+          return query
+            insert into es_events as e (event_id, stream_name, stream_version, event_type, data, metadata)
+            values (p_ids[1], p_stream, v_current + 1, p_types[1], p_data[1],
+                    coalesce(p_metadata[1], '{}'::jsonb))
+            on conflict (event_id) do nothing
+            returning e.stream_version, e.global_position, e.transaction_id, e.recorded_at, false;
+        else
+          return query
+            insert into es_events as e (event_id, stream_name, stream_version, event_type, data, metadata)
+            select u.id, p_stream, v_current + u.ord, u.type, u.data, coalesce(u.metadata, '{}'::jsonb)
+              from unnest(p_ids, p_types, p_data, p_metadata) with ordinality as u(id, type, data, metadata, ord)
+             order by u.ord
+            on conflict (event_id) do nothing
+            returning e.stream_version, e.global_position, e.transaction_id, e.recorded_at, false;
+        end if;
         get diagnostics v_rows = row_count;
         if v_rows = n then
           return;

@@ -138,7 +138,7 @@ test('concurrent appends to one stream land in order, without gaps, each writer 
       Array.from({ length: APPENDS }, (_, i) => 1 + ((w + i) % 3)).reduce((a, b) => a + b, 0),
     );
   }
-});
+}, 60_000);
 
 test('a large batch is stored in order, with its data and metadata', async () => {
   const s = stream();
@@ -155,4 +155,21 @@ test('a large batch is stored in order, with its data and metadata', async () =>
   );
   expect(read.map((e) => e.globalPosition)).toEqual(result.positions.map((p) => p.globalPosition));
   expect(new Set(read.map((e) => e.transactionId)).size).toBe(1);
-});
+}, 60_000);
+
+test('concurrent re-appends of the same events with an exact expectation: one stores, the rest get it', async () => {
+  for (let round = 0; round < 5; round++) {
+    const s = stream();
+    const events = [
+      { id: randomUUID(), type: 'Once', data: { round } },
+      { id: randomUUID(), type: 'Once', data: { round } },
+    ];
+    const results = await Promise.all(
+      Array.from({ length: 8 }, () => store.append(s, events, { expected: 'no_stream' })),
+    );
+    expect(results.filter((r) => !r.alreadyStored)).toHaveLength(1);
+    expect(new Set(results.map((r) => JSON.stringify(r.positions))).size).toBe(1);
+    expect(results.every((r) => r.nextExpectedVersion === 2)).toBe(true);
+    expect(await versions(s)).toEqual([1, 2]);
+  }
+}, 60_000);

@@ -21,8 +21,9 @@ import type { Knex } from 'knex';
  * No `SET enable_seqscan = off` (003) on the new function: a SET clause is saved and restored around every
  * call, and neither statement needs it — the ON CONFLICT check is an index probe by construction, and the
  * version look-up is `order by stream_version desc limit 1` on the unique index, which the planner takes
- * even for an empty, never-analysed table (test/integration/eventStore/appendArrays.test.ts checks both
- * plans, before and after filling and analysing, and appendPlans.test.ts counts sequential scans).
+ * even for an empty, never-analysed table; the rare-path look-ups are planned per call (EXECUTE)
+ * (test/integration/eventStore/appendPlansFilled.test.ts checks every
+ * plan with auto_explain, before and after filling and analysing; appendPlans.test.ts counts seq scans).
  */
 export async function up(knex: Knex): Promise<void> {
   await knex.raw(`

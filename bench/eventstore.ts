@@ -15,8 +15,8 @@ import {
  * Event-store appends against a raw INSERT into a table of the same shape (bench/rawInsertBaseline.ts: same
  * columns, defaults and five indexes), at the same concurrency, measured in the same run. Targets (issue 13):
  *  - single-event appends at concurrency 8 >= 0.85 x a single-row INSERT, with an empty log and again with
- *    1M events already stored in both tables (BENCH_FILL_EVENTS, a set-based fill of each, then ANALYZE and
- *    a CHECKPOINT so neither side starts with the other's dirty pages or full-page writes); the 1M figure
+ *    1M events already stored in both tables (BENCH_FILL_EVENTS, a set-based fill of each, then VACUUM
+ *    ANALYZE and a CHECKPOINT so neither side starts with the other's dirty pages); the 1M figure
  *    against the empty-log one says whether the append's cost stays flat as the log grows;
  *  - 10-event appends at concurrency 8 >= 0.85 x a 10-row multi-row INSERT (one statement, 10 VALUES rows);
  *  - catch-up readAll >= 50 000 events/s (issue 2), against keyset paging over the raw table.

@@ -9,6 +9,7 @@ import * as alerts from './007_alerts';
 import * as provenance from './008_provenance';
 import * as esEventsTypeCommitOrder from './013_es_events_type_commit_order';
 import * as esAppendInTransaction from './060_es_append_in_transaction';
+import * as esAppendArrays from './061_es_append_arrays';
 import * as esAppendStreamsInTx from './065_es_append_streams_in_tx';
 import * as breakerDeclarations from './015_breaker_declarations';
 import * as projectionIsolation from './009_projection_isolation';
@@ -33,6 +34,7 @@ const migrations: ReadonlyArray<readonly [string, Knex.Migration]> = [
   ['009_projection_isolation', projectionIsolation],
   ['020_canary_reports', canaryReports],
   ['060_es_append_in_transaction', esAppendInTransaction],
+  ['061_es_append_arrays', esAppendArrays],
   ['065_es_append_streams_in_tx', esAppendStreamsInTx],
 ];
 

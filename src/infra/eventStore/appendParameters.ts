@@ -1,0 +1,36 @@
+import { randomUUID } from 'node:crypto';
+import type { JsonObject, NewEvent } from './eventStore';
+
+/** One append's events as es_append's arrays (migration 061), in stream order. */
+export interface AppendParameters {
+  ids: string[];
+  types: string[];
+  /** Each event's data as JSON text: PostgreSQL parses it once, as a jsonb[] element. */
+  data: string[];
+  /** null when no event has metadata (the usual case): es_append stores '{}' for each. */
+  metadata: string[] | null;
+  /** What was given, with the ids filled in: the in-transaction append returns these as stored. */
+  given: Array<{ id: string; type: string; data: object; metadata: JsonObject }>;
+}
+
+export function appendParameters(events: readonly NewEvent[]): AppendParameters {
+  const n = events.length;
+  const ids = new Array<string>(n);
+  const types = new Array<string>(n);
+  const data = new Array<string>(n);
+  const given = new Array<AppendParameters['given'][number]>(n);
+  let metadata: string[] | null = null;
+  for (let i = 0; i < n; i++) {
+    const e = events[i]!;
+    const id = e.id ?? randomUUID();
+    ids[i] = id;
+    types[i] = e.type;
+    data[i] = JSON.stringify(e.data);
+    given[i] = { id, type: e.type, data: e.data, metadata: e.metadata ?? {} };
+    if (e.metadata !== undefined) {
+      metadata ??= new Array<string>(n).fill('{}');
+      metadata[i] = JSON.stringify(e.metadata);
+    }
+  }
+  return { ids, types, data, metadata, given };
+}

@@ -112,6 +112,7 @@ export async function startComposition<S>(
           projections,
           lockId: LockIds.projector,
           batchSize: config.projector.batchSize,
+          rangeBatchSize: config.projector.rangeBatchSize,
           batchMaxBytes: config.projector.batchMaxBytes,
           pollMs: config.projector.pollMs,
           batchWindowMs: config.projector.batchWindowMs,

@@ -159,8 +159,19 @@ export async function liveFeed(figures: Figure[]): Promise<void> {
     const seconds = (performance.now() - startedAt) / 1000;
     if (failures.length > 0) throw new Error(`provenance feed: ${failures[0]}`);
 
+    // Drained once the checkpoint passes the last record (cheap to ask, unlike counting what is left).
     const drainStarted = performance.now();
-    for (const deadline = Date.now() + 600_000; (await lag(db.pool)).lagEvents > 0; ) {
+    const { rows: last } = await db.pool.query<{ tx: string; pos: string }>(
+      `select transaction_id::text as tx, global_position as pos from es_events
+        where event_type = 'ProvenanceRecorded' order by transaction_id desc, global_position desc limit 1`,
+    );
+    for (const deadline = Date.now() + 600_000; ; ) {
+      const { rows: done } = await db.pool.query<{ done: boolean }>(
+        `select (transaction_id, global_position) >= ($1::xid8, $2::bigint) as done
+           from projection_checkpoints where name = 'provenance'`,
+        [last[0]!.tx, last[0]!.pos],
+      );
+      if (done[0]?.done) break;
       if (Date.now() > deadline) throw new Error('the projection did not drain within 600 s');
       await new Promise((r) => setTimeout(r, 50));
     }

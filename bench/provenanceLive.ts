@@ -79,7 +79,7 @@ async function breakerProbe(url: string, pool: pg.Pool, disable: boolean): Promi
     `select transaction_id::text as tx, global_position as pos from es_events
       where stream_name = 'breaker-costsim_v2' order by stream_version desc limit 1`,
   );
-  for (const deadline = acked + 30_000; performance.now() < deadline; ) {
+  for (const deadline = acked + 30_000; performance.now() < deadline;) {
     const { rows: seen } = await pool.query<{ done: boolean }>(
       `select (transaction_id, global_position) >= ($1::xid8, $2::bigint) as done
          from projection_checkpoints where name = 'cb_state'`,
@@ -165,7 +165,7 @@ export async function liveFeed(figures: Figure[]): Promise<void> {
       `select transaction_id::text as tx, global_position as pos from es_events
         where event_type = 'ProvenanceRecorded' order by transaction_id desc, global_position desc limit 1`,
     );
-    for (const deadline = Date.now() + 600_000; ; ) {
+    for (const deadline = Date.now() + 600_000; ;) {
       const { rows: done } = await db.pool.query<{ done: boolean }>(
         `select (transaction_id, global_position) >= ($1::xid8, $2::bigint) as done
            from projection_checkpoints where name = 'provenance'`,
@@ -194,7 +194,10 @@ export async function liveFeed(figures: Figure[]): Promise<void> {
         `${slopeEvents.toFixed(0)} events/s, ${slopeSeconds.toFixed(3)} s/s: ${grew ? 'GREW' : 'bounded'}; ` +
         `drained in ${drainSeconds.toFixed(2)} s; cb_state p50/p99 ${percentile(loaded, 0.5).toFixed(0)}/` +
         `${percentile(loaded, 0.99).toFixed(0)} ms fed, ${percentile(quiet, 0.5).toFixed(0)}/` +
-        `${percentile(quiet, 0.99).toFixed(0)} ms quiet; load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`,
+        `${percentile(quiet, 0.99).toFixed(0)} ms quiet; load ${os
+          .loadavg()
+          .map((l) => l.toFixed(2))
+          .join(' ')}`,
     );
     figures.push(
       figure(BENCH, 'feed_accepted', accepted / seconds, 'records/s'),

@@ -430,7 +430,12 @@ export class PostgresEventStore implements EventStore {
     maxBytes: number | undefined,
   ): Promise<{ rows: R[]; checkpoint: Checkpoint; full: boolean }> {
     const { rows } = await this.pool.query<
-      Partial<R> & { event_id: string | null; examined_tx: string; examined_position: string; wanted_count: string | null }
+      Partial<R> & {
+        event_id: string | null;
+        examined_tx: string;
+        examined_position: string;
+        wanted_count: string | null;
+      }
     >(
       `with h as materialized (select pg_snapshot_xmin(pg_current_snapshot()) as horizon),
        examined as (

@@ -240,7 +240,12 @@ export class ProjectionLane {
           applyPositions(pool, target, expected, page.events, page.checkpoint, ranges.readRange, options),
       };
     }
-    const page = await store.readAll({ after, limit: batchSize, types: projection.handles, maxBytes: batchMaxBytes });
+    const page = await store.readAll({
+      after,
+      limit: batchSize,
+      types: projection.handles,
+      maxBytes: batchMaxBytes,
+    });
     return {
       size: page.events.length,
       first: page.events[0],

@@ -9,6 +9,7 @@ import * as alerts from './007_alerts';
 import * as provenance from './008_provenance';
 import * as esEventsTypeCommitOrder from './013_es_events_type_commit_order';
 import * as esAppendInTransaction from './060_es_append_in_transaction';
+import * as projectionBatchChecked from './070_projection_batch_checked';
 import * as breakerDeclarations from './015_breaker_declarations';
 import * as projectionIsolation from './009_projection_isolation';
 import * as canaryReports from './020_canary_reports';
@@ -32,6 +33,7 @@ const migrations: ReadonlyArray<readonly [string, Knex.Migration]> = [
   ['009_projection_isolation', projectionIsolation],
   ['020_canary_reports', canaryReports],
   ['060_es_append_in_transaction', esAppendInTransaction],
+  ['070_projection_batch_checked', projectionBatchChecked],
 ];
 
 export const migrationSource: Knex.MigrationSource<string> = {

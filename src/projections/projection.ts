@@ -6,6 +6,11 @@ import type { Checkpoint, StoredEvent } from '../infra/eventStore/eventStore';
  * A range of stored events for a set-based apply: every event of `types` in (after, through] of the
  * store's commit order, all of them final (a lane's read returned `through`).
  */
+export interface RangeStatement {
+  text: string;
+  values: unknown[];
+}
+
 export interface EventRange {
   after: Checkpoint;
   through: Checkpoint;
@@ -46,15 +51,17 @@ export interface Projection {
   readonly changeChannel?: string;
   apply(tx: pg.ClientBase, events: readonly StoredEvent[]): Promise<void>;
   /**
-   * Optional set-based apply (PostgreSQL store only): the same rows as `apply` would write for the events
-   * of `range`, written by one statement from the stored event rows (`insert … select … from es_events`,
-   * unqualified: a rebuild's search_path resolves it as the store does), so their payloads never travel to
-   * the runtime and back. Used for events of `rangeTypes`; every other event it handles still goes through
-   * `apply`, in order between ranges. When a range fails on its events, the runtime falls back to `apply`
-   * on them (to isolate and park the failing one), so both must agree.
+   * Optional set-based apply (PostgreSQL store only): ONE data-modifying statement (insert, update or
+   * delete; parameters $1…; valid as a WITH query) writing the same rows as `apply` would for the events of
+   * `range`, straight from the stored event rows (`… from es_events`, unqualified: a rebuild's search_path
+   * resolves it as the store does), so payloads never travel to the runtime and back. The runtime runs it
+   * with the checkpoint's move as one statement (one round trip per batch), or in the batch's transaction.
+   * Used for events of `rangeTypes`; every other event it handles still goes through `apply`, in order
+   * between ranges. When a range fails on its events, the runtime falls back to `apply` on them (to
+   * isolate and park the failing one), so both must give the same rows.
    */
-  applyRange?(tx: pg.ClientBase, range: EventRange): Promise<void>;
-  /** The types `applyRange` handles (a subset of `handles`); required with it. */
+  rangeStatement?(range: EventRange): RangeStatement;
+  /** The types `rangeStatement` handles (a subset of `handles`); required with it. */
   readonly rangeTypes?: readonly string[];
   /**
    * In a rebuild's swap transaction, before the copies replace the live tables: carries over state that is

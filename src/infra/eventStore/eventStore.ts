@@ -80,7 +80,7 @@ export interface ReadAllResult {
 
 /**
  * An event's place in `$all` commit order and its stored size, without its payload: what a lane reads for
- * a projection that applies a range of events in SQL, straight from the stored rows (Projection.applyRange).
+ * a projection that applies a range of events in SQL, straight from the stored rows (Projection.rangeStatement).
  */
 export interface EventPosition extends Checkpoint {
   eventId: string;
@@ -179,7 +179,7 @@ export interface EventStore {
   /**
    * readAll of `types` without payloads: the same events, checkpoint and cuts, and each one's stored size.
    * Only a store whose events a projection can read in SQL (PostgreSQL) has it, with readRange; a lane
-   * applies ranges (Projection.applyRange) only then.
+   * applies ranges (Projection.rangeStatement) only then.
    */
   readPositions?(options: ReadAllOptions & { types: readonly string[] }): Promise<ReadPositionsResult>;
   /** Every event of `types` in (after, through], in commit order, with payloads. */

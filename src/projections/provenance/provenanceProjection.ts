@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { StoredEvent } from '../../infra/eventStore/eventStore';
-import { type EventRange, type Projection, decodeEvent, parkAny } from '../projection';
+import { type EventRange, type Projection, type RangeStatement, decodeEvent, parkAny } from '../projection';
 import type { ProvenanceRetentionApplied } from '../../domain/provenance/provenanceRecorded';
 
 /**
@@ -24,7 +24,7 @@ export const provenanceProjection: Projection = {
   writtenOutsideProjector: true,
   // Records are inserted straight from the stored events; retention events still come through `apply`.
   rangeTypes: ['ProvenanceRecorded'],
-  applyRange: insertRecordsInRange,
+  rangeStatement: insertRecordsInRange,
   async apply(tx: pg.ClientBase, all: readonly StoredEvent[]) {
     // In order: records up to a retention event, the retention, then the records after it.
     let start = 0;
@@ -91,9 +91,9 @@ const RECORD = `r(id uuid, run_id text, tenant_id text, variant_slug text, sourc
  * one id the first stays, as in `apply`. es_events is unqualified: under a rebuild's search_path it
  * still resolves to the store's table (the rebuild schema holds only this projection's copies).
  */
-async function insertRecordsInRange(tx: pg.ClientBase, range: EventRange): Promise<void> {
-  await tx.query(
-    `insert into provenance (${COLUMNS})
+function insertRecordsInRange(range: EventRange): RangeStatement {
+  return {
+    text: `insert into provenance (${COLUMNS})
        select ${VALUES}
          from es_events e cross join lateral jsonb_to_record(e.data) as ${RECORD}
         where e.event_type = any($5::text[])
@@ -101,14 +101,14 @@ async function insertRecordsInRange(tx: pg.ClientBase, range: EventRange): Promi
           and (e.transaction_id, e.global_position) <= ($3::xid8, $4::bigint)
         order by e.transaction_id, e.global_position
        on conflict (id) do nothing`,
-    [
+    values: [
       range.after.transactionId,
       range.after.globalPosition,
       range.through.transactionId,
       range.through.globalPosition,
       range.types,
     ],
-  );
+  };
 }
 
 async function insertChunk(tx: pg.ClientBase, records: readonly string[]): Promise<void> {

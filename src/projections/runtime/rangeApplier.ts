@@ -8,7 +8,15 @@ import type {
 } from '../../infra/eventStore/eventStore';
 import { inTransaction } from '../../infra/postgres/pool';
 import type { Projection } from '../projection';
-import { ProjectionApplyError, advanceCheckpoint, compareCheckpoints, positionOf } from './checkpoints';
+import {
+  LeadershipLostError,
+  ProjectionApplyError,
+  StaleCheckpointError,
+  advanceCheckpoint,
+  applyAndAdvance,
+  compareCheckpoints,
+  positionOf,
+} from './checkpoints';
 import {
   type ApplyOptions,
   type ApplyTarget,
@@ -31,7 +39,7 @@ export interface RangeReader {
  * (PostgreSQL); null: the lane reads whole events and calls `apply`.
  */
 export function rangeReaderFor(store: EventStore, projection: Projection): RangeReader | null {
-  if (!projection.applyRange || (projection.rangeTypes?.length ?? 0) === 0) return null;
+  if (!projection.rangeStatement || (projection.rangeTypes?.length ?? 0) === 0) return null;
   if (!store.readPositions || !store.readRange) return null;
   return { readPositions: store.readPositions.bind(store), readRange: store.readRange.bind(store) };
 }
@@ -59,8 +67,17 @@ function segmentsOf(projection: Projection, expected: Checkpoint, events: readon
   return segments;
 }
 
-/** One batch read as positions, in ONE transaction (see applyPositionsIn). */
-export function applyPositions(
+const relevantOf = (projection: Projection, expected: Checkpoint, positions: readonly EventPosition[]) =>
+  positions.filter((e) => projection.handles.includes(e.type) && compareCheckpoints(e, expected) > 0);
+
+/**
+ * One batch read as positions, atomically with its checkpoint. A batch of range types only (the usual
+ * provenance batch) is ONE statement — its rows and the fenced checkpoint move (applyAndAdvance) — so the
+ * transaction lasts as long as the statement runs, not four round trips through a busy event loop (an
+ * open transaction holds back the read horizon of every event-store reader, the breaker's lanes too).
+ * Anything else (another type inside, isolation, a rebuild's search_path) takes a transaction.
+ */
+export async function applyPositions(
   pool: pg.Pool,
   target: ApplyTarget,
   expected: Checkpoint,
@@ -69,14 +86,38 @@ export function applyPositions(
   load: LoadRange,
   options: ApplyOptions = {},
 ): Promise<BatchOutcome> {
-  return inTransaction(pool, (tx) =>
-    applyPositionsIn(tx, target, expected, positions, batchEnd, load, options),
-  );
+  const { projection } = target;
+  const relevant = relevantOf(projection, expected, positions);
+  const rangeTypes = projection.rangeTypes ?? [];
+  const alone =
+    !options.isolate &&
+    !target.searchPath &&
+    relevant.length > 0 &&
+    relevant.every((e) => rangeTypes.includes(e.type));
+  if (!alone) {
+    return inTransaction(pool, (tx) =>
+      applyPositionsIn(tx, target, expected, positions, batchEnd, load, options),
+    );
+  }
+  const range = { after: expected, through: positionOf(relevant.at(-1)!), types: rangeTypes };
+  await applyAndAdvance(
+    pool,
+    projection.rangeStatement!(range),
+    target.checkpointName,
+    expected,
+    batchEnd,
+    options.fence,
+  ).catch((err: unknown) => {
+    if (err instanceof LeadershipLostError || err instanceof StaleCheckpointError) throw err;
+    if (!isEventFailure(err)) throw err;
+    throw new ProjectionApplyError(projection.name, relevant[0]!, relevant.length, err);
+  });
+  return { checkpoint: batchEnd, applied: relevant.length, parked: 0, stoppedBy: null };
 }
 
 /**
  * applyBatchIn for a batch read as positions: the projection's range types are applied as ranges in SQL
- * (applyRange), its other events — loaded whole, usually none — through `apply`, each in commit order
+ * (rangeStatement), its other events — loaded whole, usually none — through `apply`, each in commit order
  * with the others (a retention event between records splits the range there); then the checkpoint moves
  * to `batchEnd` by the same compare-and-set, fenced. With `isolate`, the batch is loaded whole and goes
  * the way of any other (bisection under savepoints through `apply`, parking): a failing record is found
@@ -92,9 +133,7 @@ export async function applyPositionsIn(
   options: ApplyOptions = {},
 ): Promise<BatchOutcome> {
   const { projection, checkpointName } = target;
-  const relevant = positions.filter(
-    (e) => projection.handles.includes(e.type) && compareCheckpoints(e, expected) > 0,
-  );
+  const relevant = relevantOf(projection, expected, positions);
   const last = relevant[relevant.length - 1];
   if (options.isolate) {
     const events = last ? await load({ after: expected, through: last, types: projection.handles }) : [];
@@ -117,7 +156,9 @@ export async function applyPositionsIn(
     const through = positionOf(segment.events.at(-1)!);
     try {
       if (segment.inRange) {
-        await projection.applyRange!(tx, { after: segment.after, through, types: projection.rangeTypes! });
+        const range = { after: segment.after, through, types: projection.rangeTypes! };
+        const { text, values } = projection.rangeStatement!(range);
+        await tx.query(text, values);
       } else {
         const events = segment.events.map((p) => byId.get(p.eventId));
         if (events.some((e) => e === undefined)) throw new Error('an event read as a position is missing');

@@ -3,7 +3,11 @@ import type { ProvenanceRecord } from '../../../src/domain/provenance/provenance
 import { type Checkpoint, START } from '../../../src/infra/eventStore/eventStore';
 import { PostgresEventStore } from '../../../src/infra/eventStore/postgresEventStore';
 import { provenanceProjection } from '../../../src/projections/provenance/provenanceProjection';
-import { ensureCheckpoints } from '../../../src/projections/runtime/checkpoints';
+import {
+  LeadershipLostError,
+  StaleCheckpointError,
+  ensureCheckpoints,
+} from '../../../src/projections/runtime/checkpoints';
 import { listDeadLetters } from '../../../src/projections/runtime/deadLetters';
 import { projectionStatuses } from '../../../src/projections/runtime/lag';
 import { applyBatch } from '../../../src/projections/runtime/projectionApplier';
@@ -14,7 +18,7 @@ import { eventually } from '../../support/eventually';
 import { createTestDatabase, type TestDatabase } from '../../support/testDatabase';
 
 /**
- * Provenance applied in SQL from the event rows (applyRange) against the same events applied through
+ * Provenance applied in SQL from the event rows (rangeStatement) against the same events applied through
  * `apply` (payloads through JavaScript): the same rows, whatever the records (nulls, unicode, large
  * TOASTed payloads), the batch cuts, the events of other types in between, and a retention event in the
  * middle of a range; a record that cannot be stored is isolated and parked as before; a rebuild gives the
@@ -215,4 +219,58 @@ test('a record that cannot be stored is isolated and parked; the rest of its ran
   } finally {
     await projector.stop();
   }
+});
+
+test('a batch of records is one statement with its checkpoint: a stale checkpoint or a lost lock writes nothing', async () => {
+  const records = Array.from({ length: 5 }, (_, k) => record(random(k + 500), 30_000 + k));
+  await store.append(
+    `provenance-${randomUUID()}`,
+    records.map((r) => ({ id: r.id, type: 'ProvenanceRecorded', data: r })),
+    { expected: 'no_stream' },
+  );
+  await db.pool.query(
+    `create schema by_one; create table by_one.provenance (like public.provenance including all)`,
+  );
+  await ensureCheckpoints(db.pool, [{ name: 'by_one', handles: provenanceProjection.handles }]);
+  const { rows: cp } = await db.pool.query<{ tx: string; pos: string }>(
+    `select transaction_id::text as tx, global_position as pos from es_events
+      where event_type = 'ProvenanceRecorded' order by transaction_id desc, global_position desc offset 5 limit 1`,
+  );
+  const before: Checkpoint = { transactionId: cp[0]!.tx, globalPosition: Number(cp[0]!.pos) };
+  // The checkpoint is at START, the batch expects it past it: the CAS fails, the rows go with it.
+  const page = await store.readPositions({ after: before, limit: 100, types: provenanceProjection.handles });
+  expect(page.events.map((e) => e.eventId)).toEqual(records.map((r) => r.id));
+  // One statement outside a transaction: the live table (no search_path), so the checkpoint is by_one's.
+  const target = { projection: provenanceProjection, checkpointName: 'by_one' };
+  const load = (range: Parameters<typeof store.readRange>[0]) => store.readRange(range);
+  const count = async () =>
+    (
+      await db.pool.query<{ n: number }>(
+        'select count(*)::int as n from provenance where id = any($1::uuid[])',
+        [records.map((r) => r.id)],
+      )
+    ).rows[0]!.n;
+  await db.pool.query('delete from provenance where id = any($1::uuid[])', [records.map((r) => r.id)]);
+  await expect(applyPositions(db.pool, target, before, page.events, page.checkpoint, load)).rejects.toThrow(
+    StaleCheckpointError,
+  );
+  expect(await count()).toBe(0);
+  // At the right checkpoint but fenced on a lock nobody holds: nothing moves, nothing is written.
+  await db.pool.query(
+    `update projection_checkpoints set transaction_id = $2::xid8, global_position = $3 where name = $1`,
+    ['by_one', before.transactionId, before.globalPosition],
+  );
+  const fence = { pid: 1, lockId: 7010 };
+  await expect(
+    applyPositions(db.pool, target, before, page.events, page.checkpoint, load, { fence }),
+  ).rejects.toThrow(LeadershipLostError);
+  expect(await count()).toBe(0);
+  // Unfenced at the right checkpoint: the five rows and the checkpoint move together.
+  await applyPositions(db.pool, target, before, page.events, page.checkpoint, load);
+  expect(await count()).toBe(5);
+  const { rows: moved } = await db.pool.query<{ at: boolean }>(
+    `select (transaction_id, global_position) = ($2::xid8, $3::bigint) as at from projection_checkpoints where name = $1`,
+    ['by_one', page.checkpoint.transactionId, page.checkpoint.globalPosition],
+  );
+  expect(moved[0]!.at).toBe(true);
 });

@@ -64,6 +64,8 @@ export async function run(): Promise<Figure[]> {
   const figures: Figure[] = [];
   await catchUp(figures);
   await liveFeed(figures);
+  // Attribution (BENCH_PROVENANCE_SPLIT=1): the same feed with the projector on a replica of its own.
+  if (process.env.BENCH_PROVENANCE_SPLIT === '1') await liveFeed(figures, { split: true });
   return figures;
 }
 

@@ -102,6 +102,16 @@ async function breakerProbe(
   throw new Error('cb_state did not pass a breaker change within 30 s');
 }
 
+/** serve's event-loop delay since the last scrape (prom-client resets it on every collection), in ms. */
+async function loopDelayMs(url: string): Promise<number> {
+  const text = await fetch(`${url}/metrics`).then(
+    (r) => r.text(),
+    () => '',
+  );
+  const m = /^nodejs_eventloop_lag_p99_seconds(?:\{[^}]*\})? ([0-9.e+-]+)$/m.exec(text);
+  return m ? Number(m[1]) * 1000 : NaN;
+}
+
 /** Least-squares slope of y over x. */
 function slope(points: ReadonlyArray<[number, number]>): number {
   const n = points.length;
@@ -111,12 +121,21 @@ function slope(points: ReadonlyArray<[number, number]>): number {
   return sxx === 0 ? 0 : points.reduce((s, [x, y]) => s + (x - mx) * (y - my), 0) / sxx;
 }
 
-export async function liveFeed(figures: Figure[]): Promise<void> {
+/**
+ * `split`: the API on one `serve` (PROJECTOR_ENABLED=false) and the projector on another that serves no
+ * feed: attribution, the same database work without the API's requests on the projector's event loop.
+ */
+export async function liveFeed(figures: Figure[], { split = false } = {}): Promise<void> {
   const db = await createBenchDatabase(4);
   const dirs: string[] = [];
-  const env = replicaEnv(db.url, 'bench-provenance', 0, dirs);
-  delete env.PROJECTOR_POLL_MS; // serve's own configuration
-  const serve = await startQuietServe(env);
+  const envOf = (i: number, extra: NodeJS.ProcessEnv) => {
+    const env = { ...replicaEnv(db.url, 'bench-provenance', i, dirs), ...extra };
+    delete env.PROJECTOR_POLL_MS; // serve's own configuration
+    return env;
+  };
+  const serve = await startQuietServe(envOf(0, split ? { PROJECTOR_ENABLED: 'false' } : {}));
+  const projecting = split ? await startQuietServe(envOf(1, {})) : serve;
+  const tag = split ? 'split_' : '';
   let accepted = 0;
   let stopped = false;
   const failures: string[] = [];
@@ -150,6 +169,7 @@ export async function liveFeed(figures: Figure[]): Promise<void> {
     const samples: Sample[] = [];
     const loaded: number[] = [];
     const loadedReadable: number[] = [];
+    const loops: number[] = [];
     // A breaker change a second, on its own loop (a slow one must not hold the samples back).
     const probing = (async () => {
       for (let probe = 0; !stopped; probe++) {
@@ -167,7 +187,9 @@ export async function liveFeed(figures: Figure[]): Promise<void> {
       await new Promise((r) => setTimeout(r, Math.max(0, due - performance.now())));
       const at = (performance.now() - startedAt) / 1000;
       const taken = accepted;
-      const now = { t: at, accepted: taken, ...(await lag(db.pool)) };
+      const [lagNow, delay] = await Promise.all([lag(db.pool), loopDelayMs(projecting.url)]);
+      loops.push(delay);
+      const now = { t: at, accepted: taken, ...lagNow };
       samples.push(now);
       const dt = now.t - previous.t;
       const acceptedRate = (now.accepted - previous.accepted) / dt;
@@ -176,6 +198,7 @@ export async function liveFeed(figures: Figure[]): Promise<void> {
         `t=${String(second).padStart(2)}s accepted ${acceptedRate.toFixed(0).padStart(6)}/s ` +
           `projected ${projectedRate.toFixed(0).padStart(6)}/s lag ${String(now.lagEvents).padStart(7)} events ` +
           `${now.lagSeconds.toFixed(2)} s  cb_state ${loaded.at(-1)?.toFixed(0) ?? '-'} ms  ` +
+          `loop p99 ${delay.toFixed(0)} ms  ` +
           `load ${os.loadavg()[0]!.toFixed(2)}`,
       );
       previous = now;
@@ -214,9 +237,9 @@ export async function liveFeed(figures: Figure[]): Promise<void> {
     // Grew: over the last 20 s the backlog rose by more than 2 % of what was accepted (the lag in seconds
     // is printed too, but it includes how long an append was in flight, which the projector cannot help).
     const grew = slopeEvents > 0.02 * (acceptedInFeed / seconds);
-    for (const xs of [quiet, loaded, quietReadable, loadedReadable]) xs.sort((a, b) => a - b);
+    for (const xs of [quiet, loaded, quietReadable, loadedReadable, loops]) xs.sort((a, b) => a - b);
     console.log(
-      `feed: ${acceptedInFeed} records in ${seconds.toFixed(1)} s (${(acceptedInFeed / seconds).toFixed(0)}/s accepted); ` +
+      `${split ? 'split (API and projector apart) ' : ''}feed: ${acceptedInFeed} records in ${seconds.toFixed(1)} s (${(acceptedInFeed / seconds).toFixed(0)}/s accepted); ` +
         `max lag ${maxLagEvents} events / ${maxLagSeconds.toFixed(2)} s; last 20 s lag slope ` +
         `${slopeEvents.toFixed(0)} events/s, ${slopeSeconds.toFixed(3)} s/s: ${grew ? 'GREW' : 'bounded'}; ` +
         `drained in ${drainSeconds.toFixed(2)} s; cb_state p50/p99 ${percentile(loaded, 0.5).toFixed(0)}/` +
@@ -228,27 +251,35 @@ export async function liveFeed(figures: Figure[]): Promise<void> {
           .join(' ')}`,
     );
     figures.push(
-      figure(BENCH, 'feed_accepted', acceptedInFeed / seconds, 'records/s'),
-      figure(BENCH, 'feed_max_lag_events', maxLagEvents, 'events'),
-      figure(BENCH, 'feed_max_lag_seconds', maxLagSeconds, 's'),
-      figure(BENCH, 'feed_lag_slope_last_20s', slopeSeconds, 's/s'),
-      figure(BENCH, 'feed_lag_grew_last_20s', grew ? 1 : 0, 'bool'),
-      figure(BENCH, 'feed_drain', drainSeconds, 's'),
-      figure(BENCH, 'cb_state_latency_fed_p50', percentile(loaded, 0.5), 'ms', percentile(quiet, 0.5)),
-      figure(BENCH, 'cb_state_latency_fed_p99', percentile(loaded, 0.99), 'ms', percentile(quiet, 0.99)),
+      figure(BENCH, `${tag}feed_accepted`, acceptedInFeed / seconds, 'records/s'),
+      figure(BENCH, `${tag}feed_max_lag_events`, maxLagEvents, 'events'),
+      figure(BENCH, `${tag}feed_max_lag_seconds`, maxLagSeconds, 's'),
+      figure(BENCH, `${tag}feed_lag_slope_last_20s`, slopeSeconds, 's/s'),
+      figure(BENCH, `${tag}feed_lag_grew_last_20s`, grew ? 1 : 0, 'bool'),
+      figure(BENCH, `${tag}feed_drain`, drainSeconds, 's'),
+      figure(BENCH, `${tag}cb_state_latency_fed_p50`, percentile(loaded, 0.5), 'ms', percentile(quiet, 0.5)),
       figure(
         BENCH,
-        'breaker_event_readable_fed_p50',
+        `${tag}cb_state_latency_fed_p99`,
+        percentile(loaded, 0.99),
+        'ms',
+        percentile(quiet, 0.99),
+      ),
+      figure(
+        BENCH,
+        `${tag}breaker_event_readable_fed_p50`,
         percentile(loadedReadable, 0.5),
         'ms',
         percentile(quietReadable, 0.5),
       ),
-      figure(BENCH, 'feed_records_projected', rows[0]!.n, 'records'),
+      figure(BENCH, `${tag}projector_loop_delay_p99_median`, percentile(loops, 0.5), 'ms'),
+      figure(BENCH, `${tag}feed_records_projected`, rows[0]!.n, 'records'),
     );
   } finally {
     stopped = true;
     await Promise.allSettled(feeding);
     await serve.stop();
+    if (projecting !== serve) await projecting.stop();
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
     await db.drop();
   }

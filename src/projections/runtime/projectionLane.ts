@@ -217,6 +217,8 @@ export class ProjectionLane {
         await this.pause(this.backoff(Math.max(failures, environmentFailures, 1)), signal, false);
       }
     }
+    // Stopped with the next page being read: let the read end before the pool can be closed under it.
+    await (prefetched as Promise<Page> | null)?.catch(() => undefined);
   }
 
   private async read(after: Checkpoint): Promise<Page> {

@@ -187,8 +187,11 @@ export async function liveFeed(figures: Figure[], { split = false } = {}): Promi
       await new Promise((r) => setTimeout(r, Math.max(0, due - performance.now())));
       const at = (performance.now() - startedAt) / 1000;
       const taken = accepted;
-      const [lagNow, delay] = await Promise.all([lag(db.pool), loopDelayMs(projecting.url)]);
-      loops.push(delay);
+      // Scraped every 5 s, as a scraper would: each scrape also counts every projection's lag.
+      const scrape = second % 5 === 0 ? loopDelayMs(projecting.url) : Promise.resolve(NaN);
+      const [lagNow, scraped] = await Promise.all([lag(db.pool), scrape]);
+      if (!Number.isNaN(scraped)) loops.push(scraped);
+      const delay = loops.at(-1) ?? NaN;
       const now = { t: at, accepted: taken, ...lagNow };
       samples.push(now);
       const dt = now.t - previous.t;

@@ -278,6 +278,11 @@ export async function liveFeed(figures: Figure[], { split = false } = {}): Promi
       figure(BENCH, `${tag}projector_loop_delay_p99_median`, percentile(loops, 0.5), 'ms'),
       figure(BENCH, `${tag}feed_records_projected`, rows[0]!.n, 'records'),
     );
+  } catch (err) {
+    // What serve logged at warn and above says why (a lane's failure, leadership, the pool).
+    for (const p of new Set([serve, projecting]))
+      console.error(p.output().split('\n').filter(Boolean).slice(-30).join('\n'));
+    throw err;
   } finally {
     stopped = true;
     await Promise.allSettled(feeding);

@@ -11,6 +11,7 @@ import * as esEventsTypeCommitOrder from './013_es_events_type_commit_order';
 import * as esAppendInTransaction from './060_es_append_in_transaction';
 import * as esAppendArrays from './061_es_append_arrays';
 import * as esAppendStreamsInTx from './065_es_append_streams_in_tx';
+import * as projectionBatchChecked from './070_projection_batch_checked';
 import * as breakerDeclarations from './015_breaker_declarations';
 import * as projectionIsolation from './009_projection_isolation';
 import * as canaryReports from './020_canary_reports';
@@ -36,6 +37,7 @@ const migrations: ReadonlyArray<readonly [string, Knex.Migration]> = [
   ['060_es_append_in_transaction', esAppendInTransaction],
   ['061_es_append_arrays', esAppendArrays],
   ['065_es_append_streams_in_tx', esAppendStreamsInTx],
+  ['070_projection_batch_checked', projectionBatchChecked],
 ];
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -103,28 +103,39 @@ export async function startComposition<S>(
   await listener.start([EVENTS_CHANNEL, ...definitions.flatMap((f) => f.channels ?? [])]);
 
   const projections = definitions.flatMap((f) => f.projections);
-  const projector =
+  // The projector's lanes read and apply on connections of their own: a burst of API requests holding
+  // the service pool cannot hold a lane up, and each lane uses at most two at once (its batch and the
+  // next page's read), so a flooded lane (provenance) cannot take the breaker lanes' either. Opened only
+  // while this replica leads.
+  const projectorPool =
     config.projector.enabled && projections.length > 0
-      ? new Projector({
-          pool,
-          store,
-          connectionString: databaseUrl,
-          projections,
-          lockId: LockIds.projector,
-          batchSize: config.projector.batchSize,
-          batchMaxBytes: config.projector.batchMaxBytes,
-          pollMs: config.projector.pollMs,
-          batchWindowMs: config.projector.batchWindowMs,
-          retry: config.projector.retry,
-          wakeups,
-          logger,
-          observer: {
-            onBatch: (projection, n) => metrics.projectorEvents.inc({ projection }, n),
-            onLeadership: (leader) => metrics.projectorLeader.set(leader ? 1 : 0),
-            onFailure: (projection) => metrics.projectorFailures.inc({ projection }),
-          },
+      ? createPool(databaseUrl, {
+          max: 2 * projections.length + 1,
+          applicationName: `costsim-guard:${config.instanceId}:projector`,
         })
       : null;
+  const projector = projectorPool
+    ? new Projector({
+        pool: projectorPool,
+        store: new PostgresEventStore(projectorPool),
+        connectionString: databaseUrl,
+        projections,
+        lockId: LockIds.projector,
+        batchSize: config.projector.batchSize,
+        rangeBatchSize: config.projector.rangeBatchSize,
+        batchMaxBytes: config.projector.batchMaxBytes,
+        pollMs: config.projector.pollMs,
+        batchWindowMs: config.projector.batchWindowMs,
+        retry: config.projector.retry,
+        wakeups,
+        logger,
+        observer: {
+          onBatch: (projection, n) => metrics.projectorEvents.inc({ projection }, n),
+          onLeadership: (leader) => metrics.projectorLeader.set(leader ? 1 : 0),
+          onFailure: (projection) => metrics.projectorFailures.inc({ projection }),
+        },
+      })
+    : null;
   projector?.start();
   for (const m of modules) await m.start?.();
 
@@ -180,6 +191,7 @@ export async function startComposition<S>(
       for (const m of [...modules].reverse()) await m.stop?.();
       await projector?.stop();
       await listener.stop();
+      await projectorPool?.end();
       await pool.end();
       logger.info('stopped');
     })());

@@ -1,6 +1,21 @@
 import type pg from 'pg';
 import type { DomainEvent } from '../domain/decider';
-import type { StoredEvent } from '../infra/eventStore/eventStore';
+import type { Checkpoint, StoredEvent } from '../infra/eventStore/eventStore';
+
+/**
+ * A range of stored events for a set-based apply: every event of `types` in (after, through] of the
+ * store's commit order, all of them final (a lane's read returned `through`).
+ */
+export interface RangeStatement {
+  text: string;
+  values: unknown[];
+}
+
+export interface EventRange {
+  after: Checkpoint;
+  through: Checkpoint;
+  types: readonly string[];
+}
 
 /**
  * A projection turns events into read-table rows (docs/projections.md). Each one runs in its own lane:
@@ -35,6 +50,19 @@ export interface Projection {
   /** NOTIFY channel its readers reload on; a rebuild notifies it when its tables are swapped in. */
   readonly changeChannel?: string;
   apply(tx: pg.ClientBase, events: readonly StoredEvent[]): Promise<void>;
+  /**
+   * Optional set-based apply (PostgreSQL store only): ONE data-modifying statement (insert, update or
+   * delete; parameters $1…; valid as a WITH query) writing the same rows as `apply` would for the events of
+   * `range`, straight from the stored event rows (`… from es_events`, unqualified: a rebuild's search_path
+   * resolves it as the store does), so payloads never travel to the runtime and back. The runtime runs it
+   * with the checkpoint's move as one statement (one round trip per batch), or in the batch's transaction.
+   * Used for events of `rangeTypes`; every other event it handles still goes through `apply`, in order
+   * between ranges. When a range fails on its events, the runtime falls back to `apply` on them (to
+   * isolate and park the failing one), so both must give the same rows.
+   */
+  rangeStatement?(range: EventRange): RangeStatement;
+  /** The types `rangeStatement` handles (a subset of `handles`); required with it. */
+  readonly rangeTypes?: readonly string[];
   /**
    * In a rebuild's swap transaction, before the copies replace the live tables: carries over state that is
    * not derived from events (the alert worker's leases on rows it is sending). Schemas are quoted identifiers.

@@ -225,6 +225,11 @@ const envSchema = z.object({
   INSTANCE_ID: z.string().min(1).optional(),
   PROJECTOR_ENABLED: bool(true),
   PROJECTOR_BATCH_SIZE: num(500, 1, 100_000, true),
+  /**
+   * Events per transaction of a projection that applies ranges in SQL (provenance): its payloads stay in
+   * the database, so PROJECTOR_BATCH_MAX_BYTES is what bounds its batches (docs/projections.md).
+   */
+  PROJECTOR_RANGE_BATCH_SIZE: num(5000, 1, 100_000, true),
   PROJECTOR_POLL_MS: num(250, 10, 60_000, true),
   PROJECTOR_BATCH_WINDOW_MS: num(20, 0, 1000, true),
   PROJECTOR_MAX_LAG_SECONDS: num(30, 1, 86400),
@@ -374,6 +379,7 @@ function configFromEnv(e: Env) {
     projector: {
       enabled: e.PROJECTOR_ENABLED,
       batchSize: e.PROJECTOR_BATCH_SIZE,
+      rangeBatchSize: e.PROJECTOR_RANGE_BATCH_SIZE,
       pollMs: e.PROJECTOR_POLL_MS,
       batchWindowMs: e.PROJECTOR_BATCH_WINDOW_MS,
       maxLagSeconds: e.PROJECTOR_MAX_LAG_SECONDS,

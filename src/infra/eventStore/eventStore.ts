@@ -78,6 +78,34 @@ export interface ReadAllResult {
   checkpoint: Checkpoint;
 }
 
+/**
+ * An event's place in `$all` commit order and its stored size, without its payload: what a lane reads for
+ * a projection that applies a range of events in SQL, straight from the stored rows (Projection.rangeStatement).
+ */
+export interface EventPosition extends Checkpoint {
+  eventId: string;
+  streamName: string;
+  streamVersion: number;
+  type: string;
+  /** Stored size of `data` (pg_column_size: possibly compressed), what `maxBytes` counts. */
+  bytes: number;
+}
+
+export interface ReadPositionsResult {
+  events: EventPosition[];
+  /** As ReadAllResult.checkpoint. */
+  checkpoint: Checkpoint;
+  /** `limit` or `maxBytes` cut the page: more events of these types are readable now. */
+  full: boolean;
+}
+
+export interface ReadRangeOptions {
+  after: Checkpoint;
+  /** Inclusive; must not be past a checkpoint a read returned (everything up to it is final). */
+  through: Checkpoint;
+  types: readonly string[];
+}
+
 export interface ReadNewerOptions {
   types: readonly string[];
   /** Stream versions the reader already holds: only later events of those streams are returned. */
@@ -161,6 +189,14 @@ export interface EventStore {
   readStream(stream: string, options?: ReadStreamOptions): Promise<StoredEvent[]>;
   streamVersion(stream: string): Promise<number>;
   readAll(options: ReadAllOptions): Promise<ReadAllResult>;
+  /**
+   * readAll of `types` without payloads: the same events, checkpoint and cuts, and each one's stored size.
+   * Only a store whose events a projection can read in SQL (PostgreSQL) has it, with readRange; a lane
+   * applies ranges (Projection.rangeStatement) only then.
+   */
+  readPositions?(options: ReadAllOptions & { types: readonly string[] }): Promise<ReadPositionsResult>;
+  /** Every event of `types` in (after, through], in commit order, with payloads. */
+  readRange?(options: ReadRangeOptions): Promise<StoredEvent[]>;
   /**
    * Every committed event of `types` that the reader does not hold yet, as soon as it is visible — also
    * one that commits after events with a higher position, which readAll only yields once every older

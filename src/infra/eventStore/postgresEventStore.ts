@@ -15,6 +15,8 @@ import {
   type ReadAllResult,
   type ReadNewerOptions,
   type ReadNewerResult,
+  type ReadPositionsResult,
+  type ReadRangeOptions,
   type ReadStreamOptions,
   type StoredEvent,
   type StreamAppend,
@@ -83,6 +85,20 @@ interface EventRow {
 
 const EVENT_COLUMNS =
   'event_id, stream_name, stream_version, event_type, data, metadata, global_position, transaction_id, recorded_at';
+
+interface PositionRow {
+  event_id: string;
+  stream_name: string;
+  stream_version: string;
+  event_type: string;
+  global_position: string;
+  transaction_id: string;
+  bytes: string;
+}
+
+/** A wanted event without its payload (readPositions): its size, not its data, leaves the server. */
+const POSITION_COLUMNS =
+  'e.event_id, e.stream_name, e.stream_version, e.event_type, e.global_position, e.transaction_id, pg_column_size(e.data) as bytes';
 
 function toStoredEvent(row: EventRow): StoredEvent {
   return {
@@ -424,8 +440,78 @@ export class PostgresEventStore implements EventStore {
     types: readonly string[],
     maxBytes: number | undefined,
   ): Promise<ReadAllResult> {
+    const { rows, checkpoint } = await this.readTyped<EventRow>(EVENT_COLUMNS, after, limit, types, maxBytes);
+    return { events: rows.map(toStoredEvent), checkpoint };
+  }
+
+  async readPositions({
+    after,
+    limit,
+    types,
+    maxBytes,
+  }: ReadAllOptions & { types: readonly string[] }): Promise<ReadPositionsResult> {
+    const { rows, checkpoint, full } = await this.readTyped<PositionRow>(
+      POSITION_COLUMNS,
+      after,
+      limit,
+      types,
+      maxBytes,
+    );
+    return {
+      events: rows.map((r) => ({
+        eventId: r.event_id,
+        streamName: r.stream_name,
+        streamVersion: Number(r.stream_version),
+        type: r.event_type,
+        transactionId: r.transaction_id,
+        globalPosition: Number(r.global_position),
+        bytes: Number(r.bytes),
+      })),
+      checkpoint,
+      full,
+    };
+  }
+
+  async readRange({ after, through, types }: ReadRangeOptions): Promise<StoredEvent[]> {
+    const { rows } = await this.pool.query<EventRow>(
+      `select ${EVENT_COLUMNS} from es_events
+        where event_type = any($5::text[])
+          and (transaction_id, global_position) > ($1::xid8, $2::bigint)
+          and (transaction_id, global_position) <= ($3::xid8, $4::bigint)
+        order by transaction_id, global_position`,
+      [after.transactionId, after.globalPosition, through.transactionId, through.globalPosition, types],
+    );
+    return rows.map(toStoredEvent);
+  }
+
+  /**
+   * The typed read, with `columns` of each wanted event, under the same horizon, in one statement (one
+   * snapshot):
+   *  - `wanted`: per type, an ordered range scan of es_events_type_commit_order from the checkpoint, at most
+   *    `limit` rows each, merged and cut to `limit` — the cost follows the rows returned, not the events
+   *    of other types in between;
+   *  - `examined`: the last event of ANY type below the horizon (one backward step on the commit-order
+   *    index). Every event up to it is final and every wanted one up to it is in `wanted` (unless `limit`
+   *    cut it), so the checkpoint moves there: a reader of rare types is not left behind events it does
+   *    not want (its lag stays right), and never passes an event that may still commit below it.
+   *  - `maxBytes`: `wanted` is cut where the running sum of stored sizes passes it (the first event always
+   *    stays); rows past the cut are never sent or detoasted, and the checkpoint stops at the last event
+   *    returned (`wanted_count` says a cut happened).
+   */
+  private async readTyped<R extends { transaction_id: string; global_position: string }>(
+    columns: string,
+    after: Checkpoint,
+    limit: number,
+    types: readonly string[],
+    maxBytes: number | undefined,
+  ): Promise<{ rows: R[]; checkpoint: Checkpoint; full: boolean }> {
     const { rows } = await this.pool.query<
-      Partial<EventRow> & { examined_tx: string; examined_position: string; wanted_count: string | null }
+      Partial<R> & {
+        event_id: string | null;
+        examined_tx: string;
+        examined_position: string;
+        wanted_count: string | null;
+      }
     >(
       `with h as materialized (select pg_snapshot_xmin(pg_current_snapshot()) as horizon),
        examined as (
@@ -437,7 +523,7 @@ export class PostgresEventStore implements EventStore {
        wanted as (
          select w.* from (select distinct unnest($3::text[]) as event_type) t
          cross join lateral (
-           select ${EVENT_COLUMNS} from es_events e, h
+           select ${columns}, pg_column_size(e.data) as stored_bytes from es_events e, h
             where e.event_type = t.event_type
               and (e.transaction_id, e.global_position) > ($1::xid8, $2::bigint)
               and e.transaction_id < h.horizon
@@ -446,7 +532,7 @@ export class PostgresEventStore implements EventStore {
          order by w.transaction_id, w.global_position
          limit $4),
        sized as (
-         select w.*, sum(pg_column_size(w.data)) over o - pg_column_size(w.data) as bytes_before,
+         select w.*, sum(w.stored_bytes) over o - w.stored_bytes as bytes_before,
                 count(*) over () as wanted_count
            from wanted w window o as (order by w.transaction_id, w.global_position))
        select x.transaction_id::text as examined_tx, x.global_position as examined_position, s.*
@@ -454,17 +540,18 @@ export class PostgresEventStore implements EventStore {
         order by s.transaction_id, s.global_position`,
       [after.transactionId, after.globalPosition, types, limit, maxBytes ?? null],
     );
-    const events = rows.filter((r) => r.event_id != null).map((r) => toStoredEvent(r as EventRow));
+    const found = rows.filter((r) => r.event_id != null) as unknown as R[];
     const examined = rows[0];
-    const last = events[events.length - 1];
-    const cut = events.length > 0 && Number(examined?.wanted_count ?? 0) > events.length;
+    const last = found[found.length - 1];
+    const cut = found.length > 0 && Number(examined?.wanted_count ?? 0) > found.length;
+    const full = found.length >= limit || cut;
     const checkpoint: Checkpoint =
-      last && (events.length >= limit || cut)
-        ? { transactionId: last.transactionId, globalPosition: last.globalPosition }
+      last && full
+        ? { transactionId: last.transaction_id, globalPosition: Number(last.global_position) }
         : examined
           ? { transactionId: examined.examined_tx, globalPosition: Number(examined.examined_position) }
           : after;
-    return { events, checkpoint };
+    return { rows: found, checkpoint, full };
   }
 
   async readNewer({ types, known, horizon, limit }: ReadNewerOptions): Promise<ReadNewerResult> {

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { type Checkpoint, START } from '../../infra/eventStore/eventStore';
 import { advisoryLockHeldSql } from '../../infra/postgres/leaderElector';
+import { isPgError } from '../../infra/postgres/pool';
 
 export class StaleCheckpointError extends Error {
   constructor(readonly projection: string) {
@@ -163,4 +164,47 @@ export async function recordProjectionFailure(
       where name = $1`,
     [name, failure.message, failure.eventId],
   );
+}
+
+/**
+ * A batch written by one data-modifying statement (`applied`) and the checkpoint's fenced compare-and-set,
+ * as ONE statement outside any transaction: its own transaction, one round trip. It ends with
+ * projection_batch_checked (migration 070), which raises — the rows go with the statement — when the lock
+ * is gone (LeadershipLostError) or the checkpoint moved (StaleCheckpointError). Other errors are the
+ * statement's own (about the events or not, as for `apply`).
+ */
+export async function applyAndAdvance(
+  db: pg.Pool,
+  applied: { text: string; values: readonly unknown[] },
+  name: string,
+  expected: Checkpoint,
+  next: Checkpoint,
+  fence?: Fence,
+): Promise<void> {
+  const n = applied.values.length;
+  // The runtime's parameters come after the statement's own.
+  const shift = (sql: string) => sql.replace(/\$(\d+)/g, (_, d: string) => `$${Number(d) + n}`);
+  const held = fence ? advisoryLockHeldSql.replace(/\$PID/g, '$8').replace(/\$LOCK/g, '$9') : 'true';
+  const text = `with applied as (${applied.text}),
+     fence as (select ${shift(held)} as held),
+     moved as (update projection_checkpoints ${shift(ADVANCE_SET)} and (select held from fence) returning 1)
+  select projection_batch_checked((select held from fence), (select count(*) from moved)::int, ${shift('$1')})`;
+  const values = [
+    ...applied.values,
+    name,
+    expected.transactionId,
+    expected.globalPosition,
+    next.transactionId,
+    next.globalPosition,
+    null,
+    null,
+    ...(fence ? [fence.pid, fence.lockId] : []),
+  ];
+  try {
+    await db.query(text, values);
+  } catch (err) {
+    if (isPgError(err) && err.code === 'CSG01') throw new LeadershipLostError();
+    if (isPgError(err) && err.code === 'CSG02') throw new StaleCheckpointError(name);
+    throw err;
+  }
 }

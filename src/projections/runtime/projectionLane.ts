@@ -1,9 +1,10 @@
 import type pg from 'pg';
 import type { Logger } from 'pino';
-import type { Checkpoint, EventStore, ReadAllResult, StoredEvent } from '../../infra/eventStore/eventStore';
+import type { Checkpoint, EventStore } from '../../infra/eventStore/eventStore';
 import { isConnectionError } from '../../infra/postgres/pool';
 import type { Projection } from '../projection';
 import {
+  type EventRef,
   LeadershipLostError,
   ProjectionApplyError,
   StaleCheckpointError,
@@ -15,7 +16,8 @@ import {
   loadCheckpoint,
   recordProjectionFailure,
 } from './checkpoints';
-import { type BatchOutcome, type Fence, applyBatch } from './projectionApplier';
+import { type ApplyOptions, type BatchOutcome, type Fence, applyBatch } from './projectionApplier';
+import { type RangeReader, applyPositions, rangeReaderFor } from './rangeApplier';
 
 export interface RetryPolicy {
   /** Failed attempts at a batch before the failing event is isolated (and parked, if it may be). */
@@ -39,6 +41,11 @@ export interface LaneOptions {
   store: EventStore;
   projection: Projection;
   batchSize: number;
+  /**
+   * Events per batch of a projection that applies ranges in SQL (its payloads never reach the lane, so
+   * `batchMaxBytes` is what bounds it); batchSize when unset.
+   */
+  rangeBatchSize?: number;
   batchMaxBytes: number;
   pollMs: number;
   /** Back-to-back batches start at least this far apart unless the last one was full (see Projector). */
@@ -46,6 +53,17 @@ export interface LaneOptions {
   retry: RetryPolicy;
   logger?: Logger;
   observer?: LaneObserver;
+}
+
+/** One read of a lane: whole events, or positions for a projection that applies ranges in SQL. */
+interface Page {
+  /** Events of the projection's types in it. */
+  size: number;
+  first: EventRef | undefined;
+  checkpoint: Checkpoint;
+  /** Cut by the batch size or bytes: more is readable now, so the next page is read while this applies. */
+  full: boolean;
+  apply(expected: Checkpoint, options: ApplyOptions): Promise<BatchOutcome>;
 }
 
 /** Skipped events only move the stored checkpoint this often (lag is then counted from near the head). */
@@ -63,7 +81,11 @@ export class ProjectionLane {
   private woken = false;
   private wake: (() => void) | null = null;
 
-  constructor(private readonly options: LaneOptions) {}
+  private readonly ranges: RangeReader | null;
+
+  constructor(private readonly options: LaneOptions) {
+    this.ranges = rangeReaderFor(options.store, options.projection);
+  }
 
   get name(): string {
     return this.options.projection.name;
@@ -86,20 +108,33 @@ export class ProjectionLane {
     const { pool, projection, retry } = this.options;
     let failures = 0; // about the events: counted towards isolating the failing one
     let environmentFailures = 0; // about the database or the deployment: only retried
-    let pending: StoredEvent | undefined;
+    let pending: EventRef | undefined;
     let expected: Checkpoint | null = null;
     let cursor: Checkpoint | null = null;
     let idleSince = 0;
+    // The next page, read while the current batch applies (its own connection): reads and applies overlap.
+    let prefetched: Promise<Page> | null = null;
+    const discardPrefetch = () => {
+      prefetched?.catch(() => {});
+      prefetched = null;
+    };
     while (!signal.aborted) {
       try {
         if (!expected || !cursor) {
+          discardPrefetch();
           await ensureCheckpoints(pool, [projection]);
           expected = cursor = await loadCheckpoint(pool, projection.name);
         }
-        this.woken = false;
         pending = undefined;
-        const page = await this.read(cursor);
-        if (page.events.length === 0) {
+        let page: Page;
+        if (prefetched) {
+          page = await prefetched;
+          prefetched = null;
+        } else {
+          this.woken = false;
+          page = await this.read(cursor);
+        }
+        if (page.size === 0) {
           const advanced = compareCheckpoints(page.checkpoint, cursor) > 0;
           cursor = page.checkpoint;
           // Only skipped events: the stored checkpoint follows now and then, and when caught up.
@@ -116,19 +151,21 @@ export class ProjectionLane {
           continue;
         }
         const startedAt = performance.now();
-        pending = page.events[0];
-        const outcome = await applyBatch(
-          pool,
-          { projection, checkpointName: projection.name },
-          expected,
-          page.events,
-          page.checkpoint,
-          { ...(fence ? { fence } : {}), isolate: failures >= retry.attempts },
-        );
+        pending = page.first;
+        const applying = page.apply(expected, {
+          ...(fence ? { fence } : {}),
+          isolate: failures >= retry.attempts,
+        });
+        if (page.full) {
+          this.woken = false;
+          prefetched = this.read(page.checkpoint);
+        }
+        const outcome = await applying;
         expected = outcome.checkpoint;
         idleSince = performance.now();
         this.report(outcome);
         if (outcome.stoppedBy) {
+          discardPrefetch();
           cursor = expected;
           failures++;
           this.reportFailure(outcome.stoppedBy, failures);
@@ -137,11 +174,11 @@ export class ProjectionLane {
         }
         failures = environmentFailures = 0;
         cursor = page.checkpoint;
-        const full = page.events.length >= this.options.batchSize;
-        const wait = full ? 0 : this.options.batchWindowMs - (performance.now() - startedAt);
+        const wait = page.full ? 0 : this.options.batchWindowMs - (performance.now() - startedAt);
         if (wait > 0) await this.pause(wait, signal, false);
       } catch (err) {
         // Reloaded on the next turn: another projector (or a rebuild's swap) moved the checkpoint.
+        discardPrefetch();
         cursor = expected = null;
         if (err instanceof LeadershipLostError) {
           // The elector aborts `signal` as soon as it sees the lock gone; until then nothing commits.
@@ -180,11 +217,44 @@ export class ProjectionLane {
         await this.pause(this.backoff(Math.max(failures, environmentFailures, 1)), signal, false);
       }
     }
+    // Stopped with the next page being read: let the read end before the pool can be closed under it.
+    await (prefetched as Promise<Page> | null)?.catch(() => undefined);
   }
 
-  private read(after: Checkpoint): Promise<ReadAllResult> {
-    const { store, projection, batchSize, batchMaxBytes } = this.options;
-    return store.readAll({ after, limit: batchSize, types: projection.handles, maxBytes: batchMaxBytes });
+  private async read(after: Checkpoint): Promise<Page> {
+    const { pool, store, projection, batchSize, batchMaxBytes } = this.options;
+    const target = { projection, checkpointName: projection.name };
+    if (this.ranges) {
+      const ranges = this.ranges;
+      // Positions and sizes only: the payloads go from the event rows to the tables inside the database.
+      const page = await ranges.readPositions({
+        after,
+        limit: this.options.rangeBatchSize ?? batchSize,
+        types: projection.handles,
+        maxBytes: batchMaxBytes,
+      });
+      return {
+        size: page.events.length,
+        first: page.events[0],
+        checkpoint: page.checkpoint,
+        full: page.full,
+        apply: (expected, options) =>
+          applyPositions(pool, target, expected, page.events, page.checkpoint, ranges.readRange, options),
+      };
+    }
+    const page = await store.readAll({
+      after,
+      limit: batchSize,
+      types: projection.handles,
+      maxBytes: batchMaxBytes,
+    });
+    return {
+      size: page.events.length,
+      first: page.events[0],
+      checkpoint: page.checkpoint,
+      full: page.events.length >= batchSize,
+      apply: (expected, options) => applyBatch(pool, target, expected, page.events, page.checkpoint, options),
+    };
   }
 
   private backoff(failures: number): number {

@@ -18,6 +18,11 @@ export interface ProjectorOptions {
   projections: readonly Projection[];
   lockId: number;
   batchSize?: number;
+  /**
+   * Events per batch of a projection that applies ranges in SQL (provenance): its payloads never reach
+   * the process, so bytes (`batchMaxBytes`) bound its batches rather than a count. batchSize when unset.
+   */
+  rangeBatchSize?: number;
   /** A batch stops taking events once their stored payloads reach this many bytes (one event always fits). */
   batchMaxBytes?: number;
   pollMs?: number;
@@ -84,6 +89,7 @@ export class Projector {
           store: o.store,
           projection,
           batchSize: o.batchSize ?? 500,
+          ...(o.rangeBatchSize !== undefined ? { rangeBatchSize: o.rangeBatchSize } : {}),
           batchMaxBytes: o.batchMaxBytes ?? DEFAULT_BATCH_MAX_BYTES,
           // Woken by NOTIFY and by watchHead; a lane's own poll is only a safety net.
           pollMs: LANE_POLL_FACTOR * (o.pollMs ?? 250),

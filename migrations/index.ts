@@ -12,6 +12,7 @@ import * as esAppendInTransaction from './060_es_append_in_transaction';
 import * as breakerDeclarations from './015_breaker_declarations';
 import * as projectionIsolation from './009_projection_isolation';
 import * as canaryReports from './020_canary_reports';
+import * as driftRollup from './075_drift_rollup';
 
 /**
  * Migrations are listed here rather than discovered on disk, so they load the same way under tsx, jest
@@ -32,6 +33,7 @@ const migrations: ReadonlyArray<readonly [string, Knex.Migration]> = [
   ['009_projection_isolation', projectionIsolation],
   ['020_canary_reports', canaryReports],
   ['060_es_append_in_transaction', esAppendInTransaction],
+  ['075_drift_rollup', driftRollup],
 ];
 
 export const migrationSource: Knex.MigrationSource<string> = {

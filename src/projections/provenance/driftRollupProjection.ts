@@ -67,7 +67,9 @@ interface BucketGroup {
 
 async function addRecords(
   tx: pg.ClientBase,
-  records: ReadonlyArray<Pick<ProvenanceRecorded['data'], 'tenant_id' | 'variant_slug' | 'cost_delta' | 'created_at'>>,
+  records: ReadonlyArray<
+    Pick<ProvenanceRecorded['data'], 'tenant_id' | 'variant_slug' | 'cost_delta' | 'created_at'>
+  >,
 ): Promise<void> {
   if (records.length === 0) return;
   const json = JSON.stringify(

@@ -125,16 +125,19 @@ async function answer(
     groupBy === 'variant' ? 'variant_slug' : groupBy === 'tenant' ? "nullif(tenant_key, '')" : 'null::text';
 
   // Raw rows: each range bounded on both sides (an index range each), intersected with the window.
-  const fromBound = filter.from ? p(filter.from) : null;
-  const toBound = filter.to ? p(filter.to) : null;
+  // (a parameter is added when first used: PostgreSQL refuses one that no clause names)
+  const once = (value: Date | undefined) => {
+    let ref: string | undefined;
+    return value ? () => (ref ??= `${p(value)}::timestamptz`) : null;
+  };
+  const fromBound = once(filter.from);
+  const toBound = once(filter.to);
   const ranges = plan.raw.map(([lo, hi]) => {
     const parts: string[] = [];
     if (lo !== -Infinity) parts.push(`created_at >= ${p(ts(lo))}::timestamptz`);
-    else if (fromBound) parts.push(`created_at >= ${fromBound}`);
+    if (fromBound) parts.push(`created_at >= ${fromBound()}`);
     if (hi !== Infinity) parts.push(`created_at < ${p(ts(hi))}::timestamptz`);
-    else if (toBound) parts.push(`created_at <= ${toBound}`);
-    if (lo !== -Infinity && fromBound) parts.push(`created_at >= ${fromBound}`);
-    if (hi !== Infinity && toBound) parts.push(`created_at <= ${toBound}`);
+    if (toBound) parts.push(`created_at <= ${toBound()}`);
     return `(${parts.length > 0 ? parts.join(' and ') : 'true'})`;
   });
   const raw = `select ${rawKey} as key, cost_delta as d from provenance

@@ -13,10 +13,19 @@ export const bucketStart = (column: string, seconds: number) =>
   `to_timestamp(floor(extract(epoch from ${column}) / ${seconds}) * ${seconds})`;
 
 export const SPAN_SECONDS = { hour: 3600, day: 86_400 } as const;
+
+/**
+ * A bucket is kept at four levels: per tenant and variant, per tenant (every variant), per variant (every
+ * tenant) and overall, `ALL` standing for "every" (no tenant id or variant is `*`). A query reads the one
+ * level its grouping needs, so a 90-day window merges 90 day sketches (270 by variant), not one per
+ * tenant and variant of each day.
+ */
+export const ALL = '*';
 export type Span = keyof typeof SPAN_SECONDS;
 
 /**
- * drift_rollup (migration 075): per UTC hour and per UTC day, tenant and variant, the count, exact sums and
+ * drift_rollup (migration 075): per UTC hour and per UTC day, tenant and variant (and the levels above,
+ * see ALL), the count, exact sums and
  * sum of squares, min, max and a DDSketch of cost_delta of the records that have both costs — what
  * drift-stats needs, so its cost does not grow with the rows of its window (docs/projections.md).
  *
@@ -88,11 +97,13 @@ async function addRecords(
                                                 created_at timestamptz)
         where cost_delta is not null),
      g as (
-       select b.span, b.bucket, r.tenant_key, r.variant_slug, count(*)::text as n,
+       select b.span, b.bucket, l.tenant_key, l.variant_slug, count(*)::text as n,
               sum(d::numeric)::text as sum_delta, sum(d::numeric * d::numeric)::text as sum_sq_delta,
               min(d) as min_delta, max(d) as max_delta, array_agg(d) as vals
          from r cross join lateral (values ('hour', ${bucketStart('r.created_at', SPAN_SECONDS.hour)}),
                                            ('day', ${bucketStart('r.created_at', SPAN_SECONDS.day)})) as b(span, bucket)
+                cross join lateral (values (r.tenant_key, r.variant_slug), (r.tenant_key, '${ALL}'),
+                                           ('${ALL}', r.variant_slug), ('${ALL}', '${ALL}')) as l(tenant_key, variant_slug)
         group by 1, 2, 3, 4)
      select g.*, t.sketch
        from g left join drift_rollup t using (span, bucket, tenant_key, variant_slug)`,

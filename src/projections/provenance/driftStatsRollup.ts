@@ -1,6 +1,6 @@
 import type pg from 'pg';
-import { SPAN_SECONDS, bucketStart } from './driftRollupProjection';
-import { type Sketch, decode, mergeInto, newSketch, addValues, quantile } from './driftSketch';
+import { ALL, SPAN_SECONDS, bucketStart } from './driftRollupProjection';
+import { type Sketch, SketchMerger, newSketch, quantile } from './driftSketch';
 import { DAY_MS, HOUR_MS, type WindowPlan, planWindow } from './driftWindowPlan';
 
 /** Events the rollup may be behind `provenance` by and still answer: their hours are read raw. */
@@ -123,6 +123,15 @@ async function answer(
   const rawKey = groupBy === 'variant' ? 'variant_slug' : groupBy === 'tenant' ? 'tenant_id' : 'null::text';
   const rollKey =
     groupBy === 'variant' ? 'variant_slug' : groupBy === 'tenant' ? "nullif(tenant_key, '')" : 'null::text';
+  // The level of the rollup that holds these groups (driftRollupProjection.ts, ALL).
+  const level = [
+    tenant
+      ? `tenant_key = ${tenant}`
+      : groupBy === 'tenant'
+        ? `tenant_key <> '${ALL}'`
+        : `tenant_key = '${ALL}'`,
+    groupBy === 'variant' ? `variant_slug <> '${ALL}'` : `variant_slug = '${ALL}'`,
+  ].join(' and ');
 
   // Raw rows: each range bounded on both sides (an index range each), intersected with the window.
   // (a parameter is added when first used: PostgreSQL refuses one that no clause names)
@@ -153,7 +162,7 @@ async function answer(
   const dayOf = bucketStart('bucket', DAY_MS / 1000);
   const roll = `select ${rollKey} as key, n, sum_delta, sum_sq_delta, min_delta, max_delta, sketch
                   from drift_rollup
-                 where ${tenant ? `tenant_key = ${tenant} and ` : ''}(
+                 where ${level} and (
                    (span = 'day' and bucket >= ${d1}::timestamptz and bucket < ${d2}::timestamptz
                      and not (bucket = any(${exDays}::timestamptz[])))
                    or (span = 'hour' and bucket >= ${a}::timestamptz and bucket < ${b}::timestamptz
@@ -196,15 +205,17 @@ async function answer(
     pool.query<{ key: string | null; sketch: Buffer | null; vals: number[] | null }>(sketchSql, params),
   ]);
 
-  const byKey = new Map<string | null, Sketch>();
-  const all = newSketch();
+  const byKey = new Map<string | null, SketchMerger>();
+  const overallMerger = new SketchMerger();
   for (const r of sketches.rows) {
-    let s = byKey.get(r.key);
-    if (!s) byKey.set(r.key, (s = newSketch()));
-    if (r.sketch) mergeInto(s, decode(r.sketch));
-    if (r.vals) addValues(s, r.vals);
+    let m = byKey.get(r.key);
+    if (!m) byKey.set(r.key, (m = new SketchMerger()));
+    for (const merger of groupBy === 'none' ? [m] : [m, overallMerger]) {
+      if (r.sketch) merger.addEncoded(r.sketch);
+      if (r.vals) merger.addValues(r.vals);
+    }
   }
-  for (const s of byKey.values()) mergeInto(all, s);
+  const all = groupBy === 'none' ? (byKey.get(null)?.sketch() ?? newSketch()) : overallMerger.sketch();
 
   const toFigures = (r: (typeof figures.rows)[number], sketch: Sketch): DriftFigures => {
     const min = finite(r.min_delta);
@@ -230,7 +241,7 @@ async function answer(
   const groups: Record<string, DriftFigures> = {};
   for (const r of figures.rows) {
     if (r.overall) continue;
-    groups[r.key ?? 'global'] = toFigures(r, byKey.get(r.key) ?? newSketch());
+    groups[r.key ?? 'global'] = toFigures(r, byKey.get(r.key)?.sketch() ?? newSketch());
   }
   return { ...overall, groups };
 }

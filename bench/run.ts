@@ -7,6 +7,7 @@ import * as provenance from './provenance';
 import * as simulate from './simulate';
 import * as canary from './canary';
 import * as status from './status';
+import * as drift from './drift';
 
 /** npm run bench -- <name> [<name>...]: runs the named benchmarks (all when none is named). */
 const benches: Record<string, { run: () => Promise<Figure[]> }> = {
@@ -17,6 +18,7 @@ const benches: Record<string, { run: () => Promise<Figure[]> }> = {
   simulate,
   canary,
   status,
+  drift,
 };
 
 async function main(): Promise<void> {

@@ -15,6 +15,7 @@ import * as projectionBatchChecked from './070_projection_batch_checked';
 import * as breakerDeclarations from './015_breaker_declarations';
 import * as projectionIsolation from './009_projection_isolation';
 import * as canaryReports from './020_canary_reports';
+import * as driftRollup from './075_drift_rollup';
 
 /**
  * Migrations are listed here rather than discovered on disk, so they load the same way under tsx, jest
@@ -38,6 +39,7 @@ const migrations: ReadonlyArray<readonly [string, Knex.Migration]> = [
   ['061_es_append_arrays', esAppendArrays],
   ['065_es_append_streams_in_tx', esAppendStreamsInTx],
   ['070_projection_batch_checked', projectionBatchChecked],
+  ['075_drift_rollup', driftRollup],
 ];
 
 export const migrationSource: Knex.MigrationSource<string> = {

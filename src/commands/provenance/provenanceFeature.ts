@@ -8,6 +8,7 @@ import {
 import type { FeatureDefinition } from '../../infra/composition/featureModule';
 import { NDJSON } from './provenanceNdjson';
 import { provenanceProjection } from '../../projections/provenance/provenanceProjection';
+import { driftRollupProjection } from '../../projections/provenance/driftRollupProjection';
 import { ProvenanceQueries } from '../../projections/provenance/provenanceQueries';
 import { mountProvenanceRoutes } from './provenanceRoutes';
 import { ProvenanceWriter } from './provenanceWriter';
@@ -30,7 +31,8 @@ export interface ProvenanceApi {
 /** Provenance (docs/domain.md §5): every V1/V2 pair recorded as an event, projected into `provenance`. */
 export const provenanceFeature: FeatureDefinition<ProvenanceApi> = {
   name: 'provenance',
-  projections: [provenanceProjection],
+  // drift_rollup: its own lane from the same events, so drift-stats does not read every row of its window.
+  projections: [provenanceProjection, driftRollupProjection],
   routes: [
     {
       method: 'post',
@@ -77,7 +79,7 @@ export const provenanceFeature: FeatureDefinition<ProvenanceApi> = {
     },
   ],
   create(ctx) {
-    const queries = new ProvenanceQueries(ctx.pool);
+    const queries = new ProvenanceQueries(ctx.pool, ctx.clock);
     const writer = new ProvenanceWriter(ctx.store, ctx.clock);
     const retention = new ProvenanceRetention({
       connectionString: ctx.connectionString,

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { ProvenanceRecord } from '../../domain/provenance/provenanceRecorded';
 import { parseStorableInstant } from '../../domain/storableValues';
+import { driftStatsFromRollup } from './driftStatsRollup';
 
 export interface ProvenanceFilter {
   /** undefined = every tenant */
@@ -110,7 +111,11 @@ export interface DriftBucket {
 
 /** Reads of the provenance table (docs/api.md "Provenance"). */
 export class ProvenanceQueries {
-  constructor(private readonly pool: pg.Pool) {}
+  constructor(
+    private readonly pool: pg.Pool,
+    /** The service's clock: the drift rollup leaves the current and the previous hour to raw rows. */
+    private readonly clock: () => Date = () => new Date(),
+  ) {}
 
   /** Newest first; `next_cursor` continues after the last row (keyset on created_at, id: no skips). */
   async list(
@@ -177,8 +182,22 @@ export class ProvenanceQueries {
     }));
   }
 
-  /** Over records that have both costs (docs/domain.md §5); groups by variant or tenant when asked. */
+  /**
+   * Over records that have both costs (docs/domain.md §5); groups by variant or tenant when asked. The
+   * whole hours and days of the window come from the drift rollup (driftStatsRollup.ts: count, avg, min,
+   * max exact, percentiles from its sketch); a window the rollup cannot serve any of (small or recent
+   * windows, a rollup missing or far behind) is answered by the exact query over raw rows below.
+   */
   async driftStats(
+    filter: ProvenanceFilter,
+    groupBy: 'none' | 'variant' | 'tenant',
+  ): Promise<DriftStats & { groups?: Record<string, DriftStats> }> {
+    const rolled = await driftStatsFromRollup(this.pool, filter, groupBy, this.clock());
+    return rolled ?? this.exactDriftStats(filter, groupBy);
+  }
+
+  /** The exact figures over raw rows (percentile_cont): every row of the window is read. */
+  async exactDriftStats(
     filter: ProvenanceFilter,
     groupBy: 'none' | 'variant' | 'tenant',
   ): Promise<DriftStats & { groups?: Record<string, DriftStats> }> {

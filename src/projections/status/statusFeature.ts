@@ -48,7 +48,7 @@ export const statusFeature: FeatureDefinition<StatusApi, StatusDeps> = {
       breakers: breaker.queries,
       declarations: breaker.declarations,
       gate: breaker.cache,
-      provenance: new ProvenanceQueries(ctx.pool),
+      provenance: new ProvenanceQueries(ctx.pool, ctx.clock),
       alerts: new AlertQueries(ctx.pool),
       clock: ctx.clock,
     };

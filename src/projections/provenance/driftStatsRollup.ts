@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { ALL, SPAN_SECONDS, bucketStart } from './driftRollupProjection';
 import { type Sketch, SketchMerger, newSketch, quantile } from './driftSketch';
+import type { DriftStats } from './provenanceQueries';
 import { DAY_MS, HOUR_MS, type WindowPlan, planWindow } from './driftWindowPlan';
 
 /** Events the rollup may be behind `provenance` by and still answer: their hours are read raw. */
@@ -8,16 +9,8 @@ export const MAX_PENDING_EVENTS = 2000;
 
 export type DriftGroupBy = 'none' | 'variant' | 'tenant';
 
-export interface DriftFigures {
-  total: number;
-  avg_delta: number | null;
-  min_delta: number | null;
-  max_delta: number | null;
-  stddev_delta: number | null;
-  p50_delta: number | null;
-  p90_delta: number | null;
-  p99_delta: number | null;
-}
+/** The figures of docs/api.md "Drift statistics", whichever path computed them. */
+export type DriftFigures = DriftStats;
 
 const ts = (ms: number) =>
   ms === Infinity ? 'infinity' : ms === -Infinity ? '-infinity' : new Date(ms).toISOString();

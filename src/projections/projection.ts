@@ -18,6 +18,25 @@ export interface EventRange {
 }
 
 /**
+ * The events of a range among the stored rows `e` (es_events, unqualified): the condition to put after
+ * `where`, with its parameters as $1…$5 (the statement's own parameters come after them).
+ */
+export function eventRangeCondition(range: EventRange): RangeStatement {
+  return {
+    text: `e.event_type = any($5::text[])
+          and (e.transaction_id, e.global_position) > ($1::xid8, $2::bigint)
+          and (e.transaction_id, e.global_position) <= ($3::xid8, $4::bigint)`,
+    values: [
+      range.after.transactionId,
+      range.after.globalPosition,
+      range.through.transactionId,
+      range.through.globalPosition,
+      range.types,
+    ],
+  };
+}
+
+/**
  * A projection turns events into read-table rows (docs/projections.md). Each one runs in its own lane:
  * its own checkpoint, its own transaction per batch, its own lag and failure state.
  *
@@ -61,7 +80,14 @@ export interface Projection {
    * isolate and park the failing one), so both must give the same rows.
    */
   rangeStatement?(range: EventRange): RangeStatement;
-  /** The types `rangeStatement` handles (a subset of `handles`); required with it. */
+  /**
+   * The same, for a set-based apply that needs more than one statement (the drift rollup merges sketches
+   * in JavaScript from values it selects from the range): it runs in the batch's transaction, so a batch
+   * takes a few round trips instead of one, but the payloads still never leave the database. Used when
+   * `rangeStatement` is not given.
+   */
+  applyRange?(tx: pg.ClientBase, range: EventRange): Promise<void>;
+  /** The types `rangeStatement` or `applyRange` handles (a subset of `handles`); required with them. */
   readonly rangeTypes?: readonly string[];
   /**
    * In a rebuild's swap transaction, before the copies replace the live tables: carries over state that is

@@ -3,7 +3,7 @@ import type {
   ProvenanceRecorded,
   ProvenanceRetentionApplied,
 } from '../../domain/provenance/provenanceRecorded';
-import { type Decoded, defineProjection, parkAny } from '../projection';
+import { type Decoded, type EventRange, defineProjection, eventRangeCondition, parkAny } from '../projection';
 import { addValues, decode, encode, newSketch } from './driftSketch';
 
 type RollupEvent = ProvenanceRecorded | ProvenanceRetentionApplied;
@@ -44,6 +44,10 @@ export const driftRollupProjection = defineProjection<RollupEvent>({
   tables: ['drift_rollup', 'drift_rollup_retention'],
   // Tenants' data, as in `provenance`: an event that cannot be summed is parked, the rest goes on.
   mayPark: parkAny,
+  // Records straight from the stored rows (only their four figures leave the database); a retention
+  // event between records still comes through `apply`, in order.
+  rangeTypes: ['ProvenanceRecorded'],
+  applyRange: (tx, range) => addRecordsInRange(tx, range),
   async apply(tx, events) {
     // In order, as `provenance` does: the records up to a retention, the retention, the records after it.
     let records: Decoded<ProvenanceRecorded>['event']['data'][] = [];
@@ -74,6 +78,9 @@ interface BucketGroup {
   sketch: Buffer | null;
 }
 
+/** How a record's four figures are read, from a batch's JSON or from the stored event rows. */
+const FIGURES = 'x(tenant_id text, variant_slug text, cost_delta float8, created_at timestamptz)';
+
 async function addRecords(
   tx: pg.ClientBase,
   records: ReadonlyArray<
@@ -89,12 +96,30 @@ async function addRecords(
       created_at: r.created_at,
     })),
   );
+  await addFigures(tx, {
+    text: `select x.* from jsonb_to_recordset($1::jsonb) as ${FIGURES}`,
+    values: [json],
+  });
+}
+
+/** The records of a range, read where they are stored: jsonb_to_record converts as jsonb_to_recordset does. */
+async function addRecordsInRange(tx: pg.ClientBase, range: EventRange): Promise<void> {
+  const inRange = eventRangeCondition(range);
+  await addFigures(tx, {
+    text: `select x.* from es_events e cross join lateral jsonb_to_record(e.data) as ${FIGURES}
+            where ${inRange.text}`,
+    values: inRange.values,
+  });
+}
+
+/** `source` selects tenant_id, variant_slug, cost_delta, created_at of the records to add. */
+async function addFigures(tx: pg.ClientBase, source: { text: string; values: unknown[] }): Promise<void> {
   // The batch's figures per bucket (exact, in SQL), with the bucket's stored sketch to merge into.
   const { rows } = await tx.query<BucketGroup>(
-    `with r as (
+    `with src as (${source.text}),
+     r as (
        select coalesce(tenant_id, '') as tenant_key, variant_slug, cost_delta as d, created_at
-         from jsonb_to_recordset($1::jsonb) as x(tenant_id text, variant_slug text, cost_delta float8,
-                                                created_at timestamptz)
+         from src
         where cost_delta is not null),
      g as (
        select b.span, b.bucket, l.tenant_key, l.variant_slug, count(*)::text as n,
@@ -107,7 +132,7 @@ async function addRecords(
         group by 1, 2, 3, 4)
      select g.*, t.sketch
        from g left join drift_rollup t using (span, bucket, tenant_key, variant_slug)`,
-    [json],
+    source.values,
   );
   if (rows.length === 0) return;
   const sketches = rows.map((g) => {

@@ -1,6 +1,13 @@
 import type pg from 'pg';
 import type { StoredEvent } from '../../infra/eventStore/eventStore';
-import { type EventRange, type Projection, type RangeStatement, decodeEvent, parkAny } from '../projection';
+import {
+  type EventRange,
+  type Projection,
+  type RangeStatement,
+  decodeEvent,
+  eventRangeCondition,
+  parkAny,
+} from '../projection';
 import type { ProvenanceRetentionApplied } from '../../domain/provenance/provenanceRecorded';
 
 /**
@@ -92,22 +99,15 @@ const RECORD = `r(id uuid, run_id text, tenant_id text, variant_slug text, sourc
  * still resolves to the store's table (the rebuild schema holds only this projection's copies).
  */
 function insertRecordsInRange(range: EventRange): RangeStatement {
+  const inRange = eventRangeCondition(range);
   return {
     text: `insert into provenance (${COLUMNS})
        select ${VALUES}
          from es_events e cross join lateral jsonb_to_record(e.data) as ${RECORD}
-        where e.event_type = any($5::text[])
-          and (e.transaction_id, e.global_position) > ($1::xid8, $2::bigint)
-          and (e.transaction_id, e.global_position) <= ($3::xid8, $4::bigint)
+        where ${inRange.text}
         order by e.transaction_id, e.global_position
        on conflict (id) do nothing`,
-    values: [
-      range.after.transactionId,
-      range.after.globalPosition,
-      range.through.transactionId,
-      range.through.globalPosition,
-      range.types,
-    ],
+    values: inRange.values,
   };
 }
 

@@ -39,7 +39,8 @@ export interface RangeReader {
  * (PostgreSQL); null: the lane reads whole events and calls `apply`.
  */
 export function rangeReaderFor(store: EventStore, projection: Projection): RangeReader | null {
-  if (!projection.rangeStatement || (projection.rangeTypes?.length ?? 0) === 0) return null;
+  if (!projection.rangeStatement && !projection.applyRange) return null;
+  if ((projection.rangeTypes?.length ?? 0) === 0) return null;
   if (!store.readPositions || !store.readRange) return null;
   return { readPositions: store.readPositions.bind(store), readRange: store.readRange.bind(store) };
 }
@@ -90,6 +91,7 @@ export async function applyPositions(
   const relevant = relevantOf(projection, expected, positions);
   const rangeTypes = projection.rangeTypes ?? [];
   const alone =
+    projection.rangeStatement !== undefined &&
     !options.isolate &&
     !target.searchPath &&
     relevant.length > 0 &&
@@ -157,8 +159,12 @@ export async function applyPositionsIn(
     try {
       if (segment.inRange) {
         const range = { after: segment.after, through, types: projection.rangeTypes! };
-        const { text, values } = projection.rangeStatement!(range);
-        await tx.query(text, values);
+        if (projection.rangeStatement) {
+          const { text, values } = projection.rangeStatement(range);
+          await tx.query(text, values);
+        } else {
+          await projection.applyRange!(tx, range);
+        }
       } else {
         const events = segment.events.map((p) => byId.get(p.eventId));
         if (events.some((e) => e === undefined)) throw new Error('an event read as a position is missing');

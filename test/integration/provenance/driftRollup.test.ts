@@ -4,7 +4,7 @@ import {
   type NewProvenanceRecord,
   ProvenanceWriter,
 } from '../../../src/commands/provenance/provenanceWriter';
-import type { StoredEvent } from '../../../src/infra/eventStore/eventStore';
+import { START, type StoredEvent } from '../../../src/infra/eventStore/eventStore';
 import { PostgresEventStore } from '../../../src/infra/eventStore/postgresEventStore';
 import { inTransaction } from '../../../src/infra/postgres/pool';
 import { driftRollupProjection } from '../../../src/projections/provenance/driftRollupProjection';
@@ -17,6 +17,7 @@ import {
   ProvenanceQueries,
 } from '../../../src/projections/provenance/provenanceQueries';
 import { Projector } from '../../../src/projections/runtime/projector';
+import { positionOf } from '../../../src/projections/runtime/checkpoints';
 import { rebuildProjection } from '../../../src/projections/runtime/rebuild';
 import { eventually } from '../../support/eventually';
 import { createTestDatabase, type TestDatabase } from '../../support/testDatabase';
@@ -262,6 +263,20 @@ test('a batch applied in one call, in two, or one event at a time gives the same
   expect(whole.length).toBeGreaterThan(20);
   expect(halves).toEqual(whole);
   expect(singles).toEqual(whole);
+  // The lane's way: the same records read from the stored rows by range (applyRange), not as events.
+  expect(events.every((e) => e.type === 'ProvenanceRecorded')).toBe(true);
+  await db.pool.query(`create schema by_range;
+    create table by_range.drift_rollup (like public.drift_rollup including all);
+    create table by_range.drift_rollup_retention (like public.drift_rollup_retention including all)`);
+  await inTransaction(db.pool, async (tx: pg.ClientBase) => {
+    await tx.query('set local search_path = by_range, public');
+    await driftRollupProjection.applyRange!(tx, {
+      after: START,
+      through: positionOf(events[events.length - 1]!),
+      types: ['ProvenanceRecorded'],
+    });
+  });
+  expect(await rollupRows('by_range')).toEqual(whole);
 
   const before = await rollupRows();
   await rebuildProjection(db.pool, store, driftRollupProjection, { batchSize: 333 });

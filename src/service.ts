@@ -19,6 +19,7 @@ import { createExpressServer } from './infra/http/httpServer';
 import { CoalescingNotifier, PgNotificationListener } from './infra/postgres/notifications';
 import { createPool } from './infra/postgres/pool';
 import { Projector } from './projections/runtime/projector';
+import { driftRollupProjection } from './projections/provenance/driftRollupProjection';
 import { mountProjectionRoutes, projectionRouteDocs } from './projections/runtime/projectionRoutes';
 import { type ApiKey, authenticate } from './infra/http/auth';
 import { commandErrorToProblem } from './commands/commandErrors';
@@ -102,7 +103,10 @@ export async function startComposition<S>(
   const modules: FeatureModule<unknown>[] = Object.values<FeatureModule<unknown>>(created);
   await listener.start([EVENTS_CHANNEL, ...definitions.flatMap((f) => f.channels ?? [])]);
 
-  const projections = definitions.flatMap((f) => f.projections);
+  // drift_rollup only when asked for (COSTSIM_DRIFT_ROLLUP): its lane is costly beside a provenance flood.
+  const projections = definitions
+    .flatMap((f) => f.projections)
+    .filter((p) => config.driftRollup || p !== driftRollupProjection);
   // The projector's lanes read and apply on connections of their own: a burst of API requests holding
   // the service pool cannot hold a lane up, and each lane uses at most two at once (its batch and the
   // next page's read), so a flooded lane (provenance) cannot take the breaker lanes' either. Opened only

@@ -81,13 +81,16 @@ export interface Projection {
    */
   rangeStatement?(range: EventRange): RangeStatement;
   /**
-   * The same, for a set-based apply that needs more than one statement (the drift rollup merges sketches
-   * in JavaScript from values it selects from the range): it runs in the batch's transaction, so a batch
-   * takes a few round trips instead of one, but the payloads still never leave the database. Used when
-   * `rangeStatement` is not given.
+   * The same, for a projection that must read before it writes (the drift rollup merges stored sketches
+   * with the range's values in JavaScript): it reads with `db` — in the one-statement path outside any
+   * transaction, so no transaction id is held while JavaScript runs (an open writing transaction holds
+   * back the read horizon of every event-store reader, the V2 gate's too) — and returns the ONE statement
+   * that writes, which the runtime runs with the checkpoint's move. What it read stays valid until then:
+   * the lane is the only writer of its tables, and the fenced checkpoint move fails if anyone else (another
+   * projector, a rebuild's swap) moved on meanwhile. Used when `rangeStatement` is not given.
    */
-  applyRange?(tx: pg.ClientBase, range: EventRange): Promise<void>;
-  /** The types `rangeStatement` or `applyRange` handles (a subset of `handles`); required with them. */
+  prepareRange?(db: pg.ClientBase | pg.Pool, range: EventRange): Promise<RangeStatement>;
+  /** The types `rangeStatement` or `prepareRange` handles (a subset of `handles`); required with them. */
   readonly rangeTypes?: readonly string[];
   /**
    * In a rebuild's swap transaction, before the copies replace the live tables: carries over state that is

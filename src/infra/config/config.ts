@@ -181,6 +181,12 @@ const envSchema = z.object({
   COSTSIM_MODEL_VERSION: z.string().min(1).default('2.0.0'),
   COSTSIM_ADAPTER_VERSION: z.string().min(1).default('2.0.0'),
   COSTSIM_PROVENANCE_RETENTION_DAYS: num(90, 1, 36500, true),
+  /**
+   * Run the drift_rollup projection (docs/projections.md): drift-stats over long windows from hour/day
+   * summaries. Off by default: on 2 cores its lane, beside a provenance flood, starved the V2 gates of
+   * the leading replica (test/e2e/gateUnderFlood.test.ts); without it drift-stats reads raw rows, exactly.
+   */
+  COSTSIM_DRIFT_ROLLUP: bool(false),
   /** An external V2 (POST, JSON) instead of the built-in model; unset = built-in (docs/simulation.md). */
   COSTSIM_V2_URL: z
     .string()
@@ -352,6 +358,7 @@ function configFromEnv(e: Env) {
     adapterVersion: e.COSTSIM_ADAPTER_VERSION,
     commitSha: e.GIT_COMMIT_SHA,
     provenanceRetentionDays: e.COSTSIM_PROVENANCE_RETENTION_DAYS,
+    driftRollup: e.COSTSIM_DRIFT_ROLLUP,
     /** Which V2 runs beside V1: the built-in model (url undefined) or an external one over HTTP. */
     v2: { url: e.COSTSIM_V2_URL, timeoutMs: e.COSTSIM_V2_TIMEOUT_MS },
     alertmanager: {

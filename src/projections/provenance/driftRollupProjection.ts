@@ -3,7 +3,14 @@ import type {
   ProvenanceRecorded,
   ProvenanceRetentionApplied,
 } from '../../domain/provenance/provenanceRecorded';
-import { type Decoded, type EventRange, defineProjection, eventRangeCondition, parkAny } from '../projection';
+import {
+  type Decoded,
+  type EventRange,
+  type RangeStatement,
+  defineProjection,
+  eventRangeCondition,
+  parkAny,
+} from '../projection';
 import { addValues, decode, encode, newSketch } from './driftSketch';
 
 type RollupEvent = ProvenanceRecorded | ProvenanceRetentionApplied;
@@ -47,7 +54,7 @@ export const driftRollupProjection = defineProjection<RollupEvent>({
   // Records straight from the stored rows (only their four figures leave the database); a retention
   // event between records still comes through `apply`, in order.
   rangeTypes: ['ProvenanceRecorded'],
-  applyRange: (tx, range) => addRecordsInRange(tx, range),
+  prepareRange: (db, range) => recordsInRangeStatement(db, range),
   async apply(tx, events) {
     // In order, as `provenance` does: the records up to a retention, the retention, the records after it.
     let records: Decoded<ProvenanceRecorded>['event']['data'][] = [];
@@ -78,8 +85,13 @@ interface BucketGroup {
   sketch: Buffer | null;
 }
 
-/** How a record's four figures are read, from a batch's JSON or from the stored event rows. */
-const FIGURES = 'x(tenant_id text, variant_slug text, cost_delta float8, created_at timestamptz)';
+/**
+ * How a record's four figures are read, from a batch's JSON or from the stored event rows. created_at is
+ * read as text and converted only for records with a delta: a record the rollup does not count (no V2
+ * cost) must not fail it — a created_at PostgreSQL cannot store is `provenance`'s dead letter, not a
+ * second one here.
+ */
+const FIGURES = 'x(tenant_id text, variant_slug text, cost_delta float8, created_at text)';
 
 async function addRecords(
   tx: pg.ClientBase,
@@ -103,9 +115,9 @@ async function addRecords(
 }
 
 /** The records of a range, read where they are stored: jsonb_to_record converts as jsonb_to_recordset does. */
-async function addRecordsInRange(tx: pg.ClientBase, range: EventRange): Promise<void> {
+function recordsInRangeStatement(db: pg.ClientBase | pg.Pool, range: EventRange): Promise<RangeStatement> {
   const inRange = eventRangeCondition(range);
-  await addFigures(tx, {
+  return figuresStatement(db, {
     text: `select x.* from es_events e cross join lateral jsonb_to_record(e.data) as ${FIGURES}
             where ${inRange.text}`,
     values: inRange.values,
@@ -113,12 +125,24 @@ async function addRecordsInRange(tx: pg.ClientBase, range: EventRange): Promise<
 }
 
 /** `source` selects tenant_id, variant_slug, cost_delta, created_at of the records to add. */
-async function addFigures(tx: pg.ClientBase, source: { text: string; values: unknown[] }): Promise<void> {
-  // The batch's figures per bucket (exact, in SQL), with the bucket's stored sketch to merge into.
-  const { rows } = await tx.query<BucketGroup>(
+async function addFigures(tx: pg.ClientBase, source: RangeStatement): Promise<void> {
+  const { text, values } = await figuresStatement(tx, source);
+  await tx.query(text, values);
+}
+
+/**
+ * Reads the figures of `source` per bucket (exact, in SQL) with each bucket's stored sketch, merges the
+ * sketches in JavaScript and returns the one upsert that writes them (a no-op when there is nothing).
+ */
+async function figuresStatement(
+  db: pg.ClientBase | pg.Pool,
+  source: RangeStatement,
+): Promise<RangeStatement> {
+  const { rows } = await db.query<BucketGroup>(
     `with src as (${source.text}),
      r as (
-       select coalesce(tenant_id, '') as tenant_key, variant_slug, cost_delta as d, created_at
+       select coalesce(tenant_id, '') as tenant_key, variant_slug, cost_delta as d,
+              created_at::timestamptz as created_at
          from src
         where cost_delta is not null),
      g as (
@@ -134,14 +158,13 @@ async function addFigures(tx: pg.ClientBase, source: { text: string; values: unk
        from g left join drift_rollup t using (span, bucket, tenant_key, variant_slug)`,
     source.values,
   );
-  if (rows.length === 0) return;
   const sketches = rows.map((g) => {
     const sketch = g.sketch ? decode(g.sketch) : newSketch();
     addValues(sketch, g.vals);
     return encode(sketch);
   });
-  await tx.query(
-    `insert into drift_rollup as t (span, bucket, tenant_key, variant_slug, n, sum_delta, sum_sq_delta,
+  return {
+    text: `insert into drift_rollup as t (span, bucket, tenant_key, variant_slug, n, sum_delta, sum_sq_delta,
                                     min_delta, max_delta, sketch)
      select * from unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::bigint[], $6::numeric[],
                           $7::numeric[], $8::float8[], $9::float8[], $10::bytea[])
@@ -152,7 +175,7 @@ async function addFigures(tx: pg.ClientBase, source: { text: string; values: unk
            min_delta = least(t.min_delta, excluded.min_delta),
            max_delta = greatest(t.max_delta, excluded.max_delta),
            sketch = excluded.sketch`,
-    [
+    values: [
       rows.map((g) => g.span),
       rows.map((g) => g.bucket),
       rows.map((g) => g.tenant_key),
@@ -164,7 +187,7 @@ async function addFigures(tx: pg.ClientBase, source: { text: string; values: unk
       rows.map((g) => g.max_delta),
       sketches,
     ],
-  );
+  };
 }
 
 async function applyRetention(tx: pg.ClientBase, before: string): Promise<void> {

@@ -7,7 +7,7 @@ import type {
   StoredEvent,
 } from '../../infra/eventStore/eventStore';
 import { inTransaction } from '../../infra/postgres/pool';
-import type { Projection } from '../projection';
+import type { EventRange, Projection, RangeStatement } from '../projection';
 import {
   LeadershipLostError,
   ProjectionApplyError,
@@ -39,10 +39,20 @@ export interface RangeReader {
  * (PostgreSQL); null: the lane reads whole events and calls `apply`.
  */
 export function rangeReaderFor(store: EventStore, projection: Projection): RangeReader | null {
-  if (!projection.rangeStatement && !projection.applyRange) return null;
+  if (!projection.rangeStatement && !projection.prepareRange) return null;
   if ((projection.rangeTypes?.length ?? 0) === 0) return null;
   if (!store.readPositions || !store.readRange) return null;
   return { readPositions: store.readPositions.bind(store), readRange: store.readRange.bind(store) };
+}
+
+/** The one statement that writes a range: given by the projection, or prepared by it from what it reads. */
+function rangeStatementOf(
+  projection: Projection,
+  db: pg.ClientBase | pg.Pool,
+  range: EventRange,
+): Promise<RangeStatement> | RangeStatement {
+  if (projection.rangeStatement) return projection.rangeStatement(range);
+  return projection.prepareRange!(db, range);
 }
 
 /** A run of events to apply together: a range in SQL, or whole events through `apply`. */
@@ -91,7 +101,6 @@ export async function applyPositions(
   const relevant = relevantOf(projection, expected, positions);
   const rangeTypes = projection.rangeTypes ?? [];
   const alone =
-    projection.rangeStatement !== undefined &&
     !options.isolate &&
     !target.searchPath &&
     relevant.length > 0 &&
@@ -102,18 +111,20 @@ export async function applyPositions(
     );
   }
   const range = { after: expected, through: positionOf(relevant.at(-1)!), types: rangeTypes };
-  await applyAndAdvance(
-    pool,
-    projection.rangeStatement!(range),
-    target.checkpointName,
-    expected,
-    batchEnd,
-    options.fence,
-  ).catch((err: unknown) => {
+  try {
+    await applyAndAdvance(
+      pool,
+      await rangeStatementOf(projection, pool, range),
+      target.checkpointName,
+      expected,
+      batchEnd,
+      options.fence,
+    );
+  } catch (err) {
     if (err instanceof LeadershipLostError || err instanceof StaleCheckpointError) throw err;
     if (!isEventFailure(err)) throw err;
     throw new ProjectionApplyError(projection.name, relevant[0]!, relevant.length, err);
-  });
+  }
   return { checkpoint: batchEnd, applied: relevant.length, parked: 0, stoppedBy: null };
 }
 
@@ -159,12 +170,8 @@ export async function applyPositionsIn(
     try {
       if (segment.inRange) {
         const range = { after: segment.after, through, types: projection.rangeTypes! };
-        if (projection.rangeStatement) {
-          const { text, values } = projection.rangeStatement(range);
-          await tx.query(text, values);
-        } else {
-          await projection.applyRange!(tx, range);
-        }
+        const { text, values } = await rangeStatementOf(projection, tx, range);
+        await tx.query(text, values);
       } else {
         const events = segment.events.map((p) => byId.get(p.eventId));
         if (events.some((e) => e === undefined)) throw new Error('an event read as a position is missing');

@@ -263,18 +263,19 @@ test('a batch applied in one call, in two, or one event at a time gives the same
   expect(whole.length).toBeGreaterThan(20);
   expect(halves).toEqual(whole);
   expect(singles).toEqual(whole);
-  // The lane's way: the same records read from the stored rows by range (applyRange), not as events.
+  // The lane's way: the same records read from the stored rows by range (prepareRange), not as events.
   expect(events.every((e) => e.type === 'ProvenanceRecorded')).toBe(true);
   await db.pool.query(`create schema by_range;
     create table by_range.drift_rollup (like public.drift_rollup including all);
     create table by_range.drift_rollup_retention (like public.drift_rollup_retention including all)`);
   await inTransaction(db.pool, async (tx: pg.ClientBase) => {
     await tx.query('set local search_path = by_range, public');
-    await driftRollupProjection.applyRange!(tx, {
+    const { text, values } = await driftRollupProjection.prepareRange!(tx, {
       after: START,
       through: positionOf(events[events.length - 1]!),
       types: ['ProvenanceRecorded'],
     });
+    await tx.query(text, values);
   });
   expect(await rollupRows('by_range')).toEqual(whole);
 

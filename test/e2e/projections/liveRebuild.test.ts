@@ -87,7 +87,12 @@ async function cli(...args: string[]) {
 test('rebuilds of cb_state, of --all and a killed one on a live service: the breaker never reads closed, V2 never runs', async () => {
   const events = await insertBulkHistory(db.pool, { breakers: 60, perBreaker: 1000, provenance: 40_000 });
   expect(events).toBe(100_000);
-  serve = await startQuietServe({ ...replicaEnv(db.url, 'rebuild', 0, dirs), COSTSIM_V2_SANDBOX: 'true' });
+  // Every projection live, drift_rollup included (off by default: COSTSIM_DRIFT_ROLLUP).
+  serve = await startQuietServe({
+    ...replicaEnv(db.url, 'rebuild', 0, dirs),
+    COSTSIM_V2_SANDBOX: 'true',
+    COSTSIM_DRIFT_ROLLUP: 'true',
+  });
   const kill = probe(serve.url);
   await caughtUp();
 

@@ -246,6 +246,7 @@ export async function run(): Promise<Figure[]> {
       figure(BENCH, 'drift_reports_c16_p99', timed.p99Ms, 'ms'),
       figure(BENCH, 'drift_reports_loop_us_per_request', timed.serverBusyUsPerOp, 'us'),
       figure(BENCH, 'drift_reports_loop_utilization', timed.serverLoopUtilization, 'share'),
+      figure(BENCH, 'drift_reports_cpu_us_per_request', timed.serverCpuUsPerOp, 'us'),
       figure(BENCH, 'drift_events_stored', count('DriftObserved'), 'events'),
     );
     // The same reports without HTTP: the command service of the running instance, called in-process at
@@ -337,8 +338,10 @@ export async function run(): Promise<Figure[]> {
       figure(BENCH, 'get_state_c16_p50', gets.p50Ms, 'ms'),
       figure(BENCH, 'get_state_c16_p99', gets.p99Ms, 'ms'),
       figure(BENCH, 'get_state_loop_us_per_request', gets.serverBusyUsPerOp, 'us'),
+      figure(BENCH, 'get_state_cpu_us_per_request', gets.serverCpuUsPerOp, 'us'),
       figure(BENCH, 'http_floor_c16', floor.opsPerSecond, 'requests/s'),
       figure(BENCH, 'http_floor_loop_us_per_request', floor.serverBusyUsPerOp, 'us'),
+      figure(BENCH, 'http_floor_cpu_us_per_request', floor.serverCpuUsPerOp, 'us'),
     );
     targets.push(
       `GET state ${Math.round(gets.opsPerSecond)}/s (target >= 5000; bare node:http floor on this machine ` +

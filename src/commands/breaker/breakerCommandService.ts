@@ -9,7 +9,9 @@ import {
   type BreakerId,
   breakerStream,
   createBreakerDecider,
+  severities,
   summarizeDecision,
+  tripTriggers,
 } from '../../domain/breaker';
 import type { EventStore, JsonObject } from '../../infra/eventStore/eventStore';
 import {
@@ -46,10 +48,10 @@ export interface BreakerCounters {
 
 export function registerBreakerCounters(registry: Registry): BreakerCounters {
   const registers = [registry];
-  return {
+  const counters: BreakerCounters = {
     disabled: new PromCounter({
       name: 'costsim_cb_disabled_total',
-      help: 'Breaker openings written by this instance; reason = trigger (manual, drift, schema_errors)',
+      help: 'Breaker openings written by this instance; reason = trigger (manual, drift, schema_errors, canary)',
       labelNames: ['reason', 'severity'],
       registers,
     }),
@@ -71,6 +73,15 @@ export function registerBreakerCounters(registry: Registry): BreakerCounters {
       registers,
     }),
   };
+  // Every series exists from the start at 0, so increase() and rate() see the first trip (a series born at
+  // 1 has no earlier sample to rise from) and a dashboard shows 0 rather than "no data".
+  for (const severity of severities) {
+    counters.incidents.inc({ severity }, 0);
+    for (const reason of tripTriggers) counters.disabled.inc({ reason, severity }, 0);
+  }
+  for (const reason of ['manual', 'auto_recover']) counters.enabled.inc({ reason }, 0);
+  counters.autoRecovered.inc(0);
+  return counters;
 }
 
 /** The breaker's command side: builds commands with time and ids, runs them, counts what happened. */

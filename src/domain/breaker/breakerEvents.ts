@@ -8,8 +8,11 @@ import type { BreakerDetails } from './breakerCommands';
  * (score, thresholds, counter before/after), so any transition can be explained from the event alone.
  */
 
-export type Severity = 'P1' | 'P2' | 'P3';
-export type TripTrigger = 'manual' | 'drift' | 'schema_errors' | 'canary';
+/** Every severity and trigger, as values (metrics start a series for each) and as the types derived from them. */
+export const severities = ['P1', 'P2', 'P3'] as const;
+export type Severity = (typeof severities)[number];
+export const tripTriggers = ['manual', 'drift', 'schema_errors', 'canary'] as const;
+export type TripTrigger = (typeof tripTriggers)[number];
 
 /** `disabled_by` of automatic trips; the status route reports these as "disabled by drift". */
 export const CIRCUIT_BREAKER_ACTOR = 'circuit_breaker';

@@ -141,7 +141,8 @@ export class BreakerCommandService {
       companions,
       { ...options, metadata: this.metadataOf(ref, options.metadata) },
     );
-    if (result.command.status === 'rejected') return { command: result.command, companions: result.companions };
+    if (result.command.status === 'rejected')
+      return { command: result.command, companions: result.companions };
     const outcome = result.command.value;
     this.count(outcome.events);
     this.log(ref, outcome.events);

@@ -371,8 +371,14 @@ export class PostgresEventStore implements EventStore {
       if (isPgError(err, 'CS001')) {
         throw new WrongExpectedVersionError(stream, expected, Number(err.detail ?? 0));
       }
-      // Another writer took the next version between the version read and the insert: the same conflict.
-      if (isPgError(err, '23505') && err.constraint === 'es_events_stream_version_key') {
+      // Another writer took this stream's next version between the version read and the insert: the same
+      // conflict. The same index refusing a companion's version 1 is not a race (companion streams are
+      // new): that stays the database's error, for the caller to isolate.
+      if (
+        isPgError(err, '23505') &&
+        err.constraint === 'es_events_stream_version_key' &&
+        (err.detail ?? '').startsWith(`Key (stream_name, stream_version)=(${stream}, `)
+      ) {
         throw new WrongExpectedVersionError(stream, expected, await this.streamVersion(stream));
       }
       throw err;

@@ -396,6 +396,8 @@ export class DeciderCommandRunner<Command, Event extends DomainEvent, State> {
       if (decided.events.length === 0 && !appendWith) {
         if (cached && (await this.load(stream)).version !== cached.version) continue;
         decided.settle();
+        // Jobs whose companions held no events (nothing to store is stored).
+        for (const job of batch) job.companions?.settle(null);
         return;
       }
       try {
@@ -410,7 +412,7 @@ export class DeciderCommandRunner<Command, Event extends DomainEvent, State> {
         this.tellCurrent(stream, appended);
         this.snapshotIfDue(stream, appended);
         decided.settle();
-        if (appendWith) for (const job of batch) job.companions?.settle(null);
+        for (const job of batch) job.companions?.settle(null);
         return;
       } catch (err) {
         if (!(err instanceof WrongExpectedVersionError)) {

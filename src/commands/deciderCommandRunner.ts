@@ -5,6 +5,7 @@ import {
   type EventStore,
   type JsonObject,
   type NewEvent,
+  type StreamAppend,
   IdempotencyConflictError,
   WrongExpectedVersionError,
 } from '../infra/eventStore/eventStore';
@@ -85,6 +86,15 @@ interface Job<Command, Event, State> {
   options: RunOptions;
   resolve: (outcome: CommandOutcome<Event, State>) => void;
   reject: (err: unknown) => void;
+  /** runWith's events for new streams of their own, stored in the batch's append; told once, with null when stored. */
+  companions?: { appends: readonly StreamAppend[]; settle: (err: unknown) => void };
+}
+
+/** What runWith answers: the command's outcome and the companions' (null = stored), each on its own. */
+export interface RunWithOutcome<Event, State> {
+  command: PromiseSettledResult<CommandOutcome<Event, State>>;
+  /** null: stored (with the command's events when both were stored). */
+  companions: unknown;
 }
 
 interface Loaded<State> {
@@ -150,19 +160,103 @@ export class DeciderCommandRunner<Command, Event extends DomainEvent, State> {
     build: (now: Date) => Command,
     options: RunOptions = {},
   ): Promise<CommandOutcome<Event, State>> {
-    return new Promise((resolve, reject) => {
-      const queue = this.queues.get(stream);
-      const job = { build, options, resolve, reject };
-      if (queue) {
-        const limit = this.options.maxQueue ?? 10_000;
-        if (queue.length >= limit) return void reject(new StreamOverloadedError(stream, queue.length));
-        return void queue.push(job);
+    return new Promise((resolve, reject) => void this.enqueue(stream, { build, options, resolve, reject }));
+  }
+
+  /** Queues a job; false (and the job rejected with StreamOverloadedError) when the queue is full. */
+  private enqueue(stream: string, job: Job<Command, Event, State>): boolean {
+    const queue = this.queues.get(stream);
+    if (queue) {
+      const limit = this.options.maxQueue ?? 10_000;
+      if (queue.length >= limit) {
+        job.reject(new StreamOverloadedError(stream, queue.length));
+        return false;
       }
-      this.queues.set(stream, [job]);
-      // Start on the next turn of the event loop, not now: requests read from other sockets in the same
-      // I/O phase join this first batch instead of waiting behind a batch of one.
-      setImmediate(() => void this.drain(stream));
+      queue.push(job);
+      return true;
+    }
+    this.queues.set(stream, [job]);
+    // Start on the next turn of the event loop, not now: requests read from other sockets in the same
+    // I/O phase join this first batch instead of waiting behind a batch of one.
+    setImmediate(() => void this.drain(stream));
+    return true;
+  }
+
+  /**
+   * run, and `companions` — events for new streams of their own (e.g. a provenance record) — stored in the
+   * same append as the batch's events: one statement and one commit for both (EventStore.appendWith).
+   * The companions are stored whatever the command decides (a domain error, an If-Match that fails, a
+   * refused queue): the two outcomes are independent, as two writes would be, and neither waits for more
+   * than the batch. When the batch's append is refused, the batch is split as for run; a single command
+   * whose combined append is refused is then tried without its companions, and they are appended on their
+   * own, so a bad companion never costs the command and a bad command never costs its companions.
+   */
+  runWith(
+    stream: string,
+    build: (now: Date) => Command,
+    companions: readonly StreamAppend[],
+    options: RunOptions = {},
+  ): Promise<RunWithOutcome<Event, State>> {
+    if (!this.store.appendWith) {
+      // A store without the combined append: the two writes side by side.
+      return Promise.all([
+        this.run(stream, build, options).then(
+          (value) => ({ status: 'fulfilled' as const, value }),
+          (reason: unknown) => ({ status: 'rejected' as const, reason }),
+        ),
+        this.appendCompanions(companions).then(
+          () => null,
+          (err: unknown) => err ?? new Error('companions not stored'),
+        ),
+      ]).then(([command, companionError]) => ({ command, companions: companionError }));
+    }
+    return new Promise((resolve) => {
+      let command: PromiseSettledResult<CommandOutcome<Event, State>> | null = null;
+      let companionResult: { err: unknown } | null = null;
+      const done = () => {
+        if (command && companionResult) resolve({ command, companions: companionResult.err });
+      };
+      const job: Job<Command, Event, State> = {
+        build,
+        options,
+        resolve: (value) => {
+          command = { status: 'fulfilled', value };
+          done();
+        },
+        reject: (reason) => {
+          command = { status: 'rejected', reason };
+          done();
+        },
+        companions: {
+          appends: companions,
+          settle: (err) => {
+            companionResult = { err };
+            done();
+          },
+        },
+      };
+      if (!this.enqueue(stream, job)) {
+        // Refused at once (the queue is full): the companions are not held up by it.
+        job.companions = undefined;
+        this.appendCompanions(companions).then(
+          () => {
+            companionResult = { err: null };
+            done();
+          },
+          (err: unknown) => {
+            companionResult = { err: err ?? new Error('companions not stored') };
+            done();
+          },
+        );
+      }
     });
+  }
+
+  /** Companions on their own: each new stream with expectation no_stream. */
+  private async appendCompanions(companions: readonly StreamAppend[]): Promise<void> {
+    for (const { stream, events } of companions) {
+      if (events.length > 0) await this.store.append(stream, events, { expected: 'no_stream' });
+    }
   }
 
   /** Commands waiting on `stream` (not counting the batch in flight); all streams when none is named. */
@@ -256,7 +350,14 @@ export class DeciderCommandRunner<Command, Event extends DomainEvent, State> {
     try {
       await this.runBatch(stream, batch);
     } catch (err) {
-      if (!(err instanceof AppendRefusedError)) return batch.forEach((job) => job.reject(err));
+      if (!(err instanceof AppendRefusedError)) {
+        for (const job of batch) {
+          job.reject(err);
+          job.companions?.settle(err);
+        }
+        return;
+      }
+      if (batch.length === 1 && batch[0]!.companions) return this.runApart(stream, batch[0]!);
       if (batch.length === 1) return batch[0]!.reject(new CommandNotStoredError(err.cause));
       const half = Math.ceil(batch.length / 2);
       await this.runContained(stream, batch.slice(0, half));
@@ -264,8 +365,25 @@ export class DeciderCommandRunner<Command, Event extends DomainEvent, State> {
     }
   }
 
+  /**
+   * A single command whose append with its companions was refused: the command alone (it fails alone if
+   * it is the bad part), then the companions alone — each part's outcome its own.
+   */
+  private async runApart(stream: string, job: Job<Command, Event, State>): Promise<void> {
+    const companions = job.companions!;
+    await this.runContained(stream, [{ ...job, companions: undefined }]);
+    try {
+      await this.appendCompanions(companions.appends);
+      companions.settle(null);
+    } catch (err) {
+      companions.settle(err ?? new Error('companions not stored'));
+    }
+  }
+
   private async runBatch(stream: string, batch: Array<Job<Command, Event, State>>): Promise<void> {
     const maxAttempts = this.options.maxAttempts ?? 20;
+    const companions = batch.flatMap((job) => job.companions?.appends ?? []);
+    const appendWith = companions.length > 0 ? this.store.appendWith?.bind(this.store) : undefined;
     for (let attempt = 1; ; attempt++) {
       // Optimistic: a cached state is used without a read. An append proves it (the expected version
       // rejects it if another writer has moved the stream on); a batch that appends nothing is proved by
@@ -275,13 +393,16 @@ export class DeciderCommandRunner<Command, Event extends DomainEvent, State> {
       const loaded = cached ?? (await this.load(stream));
       const now = (this.options.clock ?? (() => new Date()))();
       const decided = this.decideAll(batch, loaded, now);
-      if (decided.events.length === 0) {
+      if (decided.events.length === 0 && !appendWith) {
         if (cached && (await this.load(stream)).version !== cached.version) continue;
         decided.settle();
+        // Jobs whose companions held no events (nothing to store is stored).
+        for (const job of batch) job.companions?.settle(null);
         return;
       }
       try {
-        await this.store.append(stream, decided.events, { expected: loaded.version });
+        if (appendWith) await appendWith(stream, decided.events, loaded.version, companions);
+        else await this.store.append(stream, decided.events, { expected: loaded.version });
         const appended = {
           state: decided.state,
           version: decided.version,
@@ -291,6 +412,7 @@ export class DeciderCommandRunner<Command, Event extends DomainEvent, State> {
         this.tellCurrent(stream, appended);
         this.snapshotIfDue(stream, appended);
         decided.settle();
+        for (const job of batch) job.companions?.settle(null);
         return;
       } catch (err) {
         if (!(err instanceof WrongExpectedVersionError)) {

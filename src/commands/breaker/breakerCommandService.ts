@@ -13,7 +13,7 @@ import {
   summarizeDecision,
   tripTriggers,
 } from '../../domain/breaker';
-import type { EventStore, JsonObject } from '../../infra/eventStore/eventStore';
+import type { EventStore, JsonObject, StreamAppend } from '../../infra/eventStore/eventStore';
 import {
   type CommandOutcome,
   DeciderCommandRunner,
@@ -127,16 +127,49 @@ export class BreakerCommandService {
     const stream = breakerStream(ref);
     const outcome = await this.runner.run(stream, (now) => build(now, newIncidentId()), {
       ...options,
-      metadata: {
-        ...options.metadata,
-        breaker: ref.name,
-        tenant_id: ref.tenantId,
-        ...(this.options.instance ? { instance: this.options.instance } : {}),
-      },
+      metadata: this.metadataOf(ref, options.metadata),
     });
     this.count(outcome.events);
     this.log(ref, outcome.events);
     return { ...outcome, ...summarizeDecision(outcome.events) };
+  }
+
+  /**
+   * execute, with `companions` (events for new streams of their own) stored in the same append as the
+   * command's batch (DeciderCommandRunner.runWith): the sandbox's provenance record with its drift
+   * observation, one commit for both. Each outcome is its own: the command's, and the companions' (null =
+   * stored).
+   */
+  async executeWith(
+    ref: BreakerRef,
+    build: (now: Date, incidentId: string) => BreakerCommand,
+    companions: readonly StreamAppend[],
+    options: RunOptions & { metadata?: JsonObject } = {},
+  ): Promise<{ command: PromiseSettledResult<BreakerOutcome>; companions: unknown }> {
+    const result = await this.runner.runWith(
+      breakerStream(ref),
+      (now) => build(now, newIncidentId()),
+      companions,
+      { ...options, metadata: this.metadataOf(ref, options.metadata) },
+    );
+    if (result.command.status === 'rejected')
+      return { command: result.command, companions: result.companions };
+    const outcome = result.command.value;
+    this.count(outcome.events);
+    this.log(ref, outcome.events);
+    return {
+      command: { status: 'fulfilled', value: { ...outcome, ...summarizeDecision(outcome.events) } },
+      companions: result.companions,
+    };
+  }
+
+  private metadataOf(ref: BreakerRef, metadata: JsonObject | undefined): JsonObject {
+    return {
+      ...metadata,
+      breaker: ref.name,
+      tenant_id: ref.tenantId,
+      ...(this.options.instance ? { instance: this.options.instance } : {}),
+    };
   }
 
   private log(ref: BreakerRef, events: readonly BreakerEvent[]): void {

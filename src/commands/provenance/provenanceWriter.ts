@@ -6,7 +6,7 @@ import {
   provenanceStream,
 } from '../../domain/provenance/provenanceRecorded';
 import { assertStorableRecord } from '../../domain/provenance/provenanceValidation';
-import type { EventStore, JsonObject } from '../../infra/eventStore/eventStore';
+import type { EventStore, JsonObject, StreamAppend } from '../../infra/eventStore/eventStore';
 
 /** A record as writers give it: ids, cost_delta and (unless given) created_at are the writer's. */
 export type NewProvenanceRecord = Omit<ProvenanceRecord, 'id' | 'cost_delta' | 'created_at'> & {
@@ -34,19 +34,36 @@ export class ProvenanceWriter {
     const events: Array<ProvenanceRecorded & { id: string; metadata: JsonObject }> = [];
     for (let i = 0; i < records.length; i++) {
       if (i > 0 && i % CHUNK === 0) await nextTurn();
-      const r = records[i]!;
-      // Before anything is written: a record the projection could not hold fails this write, not the projector.
-      assertStorableRecord(r);
-      const id = randomUUID();
-      const data: ProvenanceRecord = {
-        ...r,
-        id,
-        cost_delta: costDelta(r.v1_cost, r.v2_cost),
-        created_at: r.created_at ?? now,
-      };
-      events.push({ id, type: 'ProvenanceRecorded', data, metadata });
+      events.push(eventOf(records[i]!, now, metadata));
     }
     await this.store.append(provenanceStream(randomUUID()), events, { expected: 'no_stream' });
     return events.map((e) => e.id);
   }
+
+  /**
+   * One record as the events another append stores beside its own (EventStore.appendWith's companions): a
+   * stream of its own, as write gives it, and the record's id. Throws, before anything is written, for a
+   * record the projection could not hold (InvalidProvenanceRecordError).
+   */
+  companionOf(record: NewProvenanceRecord, metadata: JsonObject = {}): { id: string; append: StreamAppend } {
+    const event = eventOf(record, this.clock().toISOString(), metadata);
+    return { id: event.id, append: { stream: provenanceStream(randomUUID()), events: [event] } };
+  }
+}
+
+function eventOf(
+  r: NewProvenanceRecord,
+  now: string,
+  metadata: JsonObject,
+): ProvenanceRecorded & { id: string; metadata: JsonObject } {
+  // Before anything is written: a record the projection could not hold fails this write, not the projector.
+  assertStorableRecord(r);
+  const id = randomUUID();
+  const data: ProvenanceRecord = {
+    ...r,
+    id,
+    cost_delta: costDelta(r.v1_cost, r.v2_cost),
+    created_at: r.created_at ?? now,
+  };
+  return { id, type: 'ProvenanceRecorded', data, metadata };
 }

@@ -36,13 +36,20 @@ export type BreakerRef = BreakerId;
 export interface ShadowPorts {
   /** the in-memory V2 gate of the breaker slice */
   isV2Disabled(tenantId: string | null): boolean;
-  reportDrift(
-    breaker: BreakerRef,
-    drift: { score: number; details: Record<string, unknown> },
-  ): Promise<{ tripped: boolean; reason: string | null }>;
   reportSchemaError(breaker: BreakerRef, details: Record<string, unknown>): Promise<void>;
-  /** resolves with the record's id once it is durably stored */
-  writeProvenance(record: NewProvenanceRecord): Promise<string>;
+  /**
+   * The pair's provenance record and its drift observation, stored together (one commit, group-committed
+   * across concurrent requests); resolves once both are settled, each with its own outcome: the record's
+   * id once it is durably stored, the observation's trip.
+   */
+  recordRun(
+    breaker: BreakerRef,
+    record: NewProvenanceRecord,
+    drift: { score: number; details: Record<string, unknown> },
+  ): Promise<{
+    provenance: PromiseSettledResult<string>;
+    drift: PromiseSettledResult<{ tripped: boolean; reason: string | null }>;
+  }>;
 }
 
 /** The request body as the client wrote it (lossless numbers), or null when it is not at hand. */
@@ -162,8 +169,9 @@ export class ShadowSimulation {
     this.metrics.observeComparison(comparison.verdict, drift, comparison.cost_delta_cents);
 
     // Provenance and the drift observation go out together; the answer waits for both.
-    const [recorded, observed] = await Promise.allSettled([
-      this.ports.writeProvenance({
+    const { provenance: recorded, drift: observed } = await this.ports.recordRun(
+      breaker,
+      {
         run_id: runId,
         tenant_id: tenantId,
         variant_slug: 'v2',
@@ -179,9 +187,9 @@ export class ShadowSimulation {
         verdict: comparison.verdict,
         payload: { input: body, v1_output: v1, v2_output: v2, comparison },
         runtime_ms: v2.runtime_ms,
-      }),
+      },
       // The unrounded drift, which decided the verdict: the breaker counts a failure exactly for a mismatch.
-      this.ports.reportDrift(breaker, {
+      {
         score: drift,
         details: {
           verdict: comparison.verdict,
@@ -191,8 +199,8 @@ export class ShadowSimulation {
           tenant_id: tenantId,
           run_id: runId,
         },
-      }),
-    ]);
+      },
+    );
     const errors: string[] = [];
     if (recorded.status === 'rejected') {
       this.logger?.error({ err: recorded.reason, run_id: runId }, 'provenance not recorded');

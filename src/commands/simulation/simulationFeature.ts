@@ -6,8 +6,8 @@ import { SANDBOX_ACTOR } from '../../domain/breaker';
 import type { V2Engine } from '../../domain/simulation/v2Engine';
 import type { BreakerStateCache } from '../../projections/breaker/breakerStateCache';
 import type { BreakerCommandService } from '../breaker/breakerCommandService';
-import { ProvenanceGroupCommit } from '../provenance/provenanceGroupCommit';
 import type { ProvenanceWriter } from '../provenance/provenanceWriter';
+import type { StreamAppend } from '../../infra/eventStore/eventStore';
 import { BuiltinV2Engine } from './builtinV2Engine';
 import { ShadowSimulation } from './shadowSimulation';
 import { simulateResponse } from './simulateResponseSchema';
@@ -61,9 +61,7 @@ export const simulationFeature: FeatureDefinition<SimulationApi, SimulationDeps>
       : new BuiltinV2Engine(versions, ctx.logger);
     const gate = new V2Gate(breaker.cache);
     const metrics = new SimulationMetrics(ctx.metrics.registry, bounds);
-    const provenanceWrites = new ProvenanceGroupCommit(provenance.writer, {
-      metadata: { actor_key: SANDBOX_ACTOR },
-    });
+    const provenanceMetadata = { actor_key: SANDBOX_ACTOR };
     const shadow = new ShadowSimulation(
       {
         sandboxEnabled: config.sandboxEnabled,
@@ -74,19 +72,6 @@ export const simulationFeature: FeatureDefinition<SimulationApi, SimulationDeps>
       engine,
       {
         isV2Disabled: (tenantId) => gate.isV2Disabled(tenantId),
-        reportDrift: async (ref, drift) => {
-          const outcome = await breaker.service.execute(ref, (now, incidentId) => ({
-            type: 'ReportDrift',
-            drift_score: drift.score,
-            sample_count: 1,
-            details: drift.details,
-            actor: SANDBOX_ACTOR,
-            incident_id: incidentId,
-            now,
-          }));
-          gate.observe(ref, outcome.after, outcome.version);
-          return { tripped: outcome.tripped, reason: outcome.tripped ? outcome.after.disabled_reason : null };
-        },
         reportSchemaError: async (ref, details) => {
           const outcome = await breaker.service.execute(ref, (now, incidentId) => ({
             type: 'ReportSchemaErrors',
@@ -98,7 +83,52 @@ export const simulationFeature: FeatureDefinition<SimulationApi, SimulationDeps>
           }));
           gate.observe(ref, outcome.after, outcome.version);
         },
-        writeProvenance: (record) => provenanceWrites.write(record),
+        // One append for both, group-committed with the other requests' on the breaker's stream: a batch
+        // of drift observations and its provenance records are one statement and one commit.
+        recordRun: async (ref, record, drift) => {
+          let companion: { id: string; append: StreamAppend } | null = null;
+          let notStorable: unknown = null;
+          try {
+            companion = provenance.writer.companionOf(record, provenanceMetadata);
+          } catch (err) {
+            notStorable = err; // the record alone fails; the observation is still stored
+          }
+          const result = await breaker.service.executeWith(
+            ref,
+            (now, incidentId) => ({
+              type: 'ReportDrift',
+              drift_score: drift.score,
+              sample_count: 1,
+              details: drift.details,
+              actor: SANDBOX_ACTOR,
+              incident_id: incidentId,
+              now,
+            }),
+            companion ? [companion.append] : [],
+          );
+          const observed = result.command;
+          if (observed.status === 'fulfilled') {
+            const outcome = observed.value;
+            gate.observe(ref, outcome.after, outcome.version);
+          }
+          const failed = notStorable ?? result.companions;
+          return {
+            provenance:
+              companion && failed === null
+                ? { status: 'fulfilled', value: companion.id }
+                : { status: 'rejected', reason: failed },
+            drift:
+              observed.status === 'fulfilled'
+                ? {
+                    status: 'fulfilled',
+                    value: {
+                      tripped: observed.value.tripped,
+                      reason: observed.value.tripped ? observed.value.after.disabled_reason : null,
+                    },
+                  }
+                : observed,
+          };
+        },
       },
       metrics,
       ctx.logger,

@@ -161,7 +161,7 @@ export interface AppendOptions {
   tx?: pg.ClientBase;
 }
 
-/** Events for one stream, expectation 'any': a part of appendToStreams. */
+/** Events for one stream: a part of appendToStreams (expectation 'any') or appendWith's companions. */
 export interface StreamAppend {
   stream: string;
   events: readonly NewEvent[];
@@ -186,6 +186,19 @@ export interface EventStore {
    * by stream (appendToStreams in src/infra/eventStore/appendToStreams.ts).
    */
   appendToStreams?(appends: readonly StreamAppend[], options: { tx: pg.ClientBase }): Promise<StoredEvent[]>;
+  /**
+   * `events` for `stream` at exactly version `expected` (WrongExpectedVersionError otherwise, also when
+   * `events` is empty) and the companion events, each companion stream new, in ONE statement: stored all
+   * together or not at all. What a group commit of commands on one stream writes beside them (the
+   * sandbox's provenance records with its drift observations). The event ids must be new: there is no
+   * idempotent re-append. Optional: without it, callers append each part on its own.
+   */
+  appendWith?(
+    stream: string,
+    events: readonly NewEvent[],
+    expected: number,
+    companions: readonly StreamAppend[],
+  ): Promise<void>;
   readStream(stream: string, options?: ReadStreamOptions): Promise<StoredEvent[]>;
   streamVersion(stream: string): Promise<number>;
   readAll(options: ReadAllOptions): Promise<ReadAllResult>;

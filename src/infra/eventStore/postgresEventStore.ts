@@ -47,6 +47,9 @@ const APPEND_STREAMS_IN_TX_SQL =
   'select stream_version, global_position, transaction_id, recorded_at, error_state, error_message, ' +
   'error_detail, error_constraint from es_append_streams_in_tx($1::jsonb, $2, $3)';
 
+/** A stream's events at an exact version plus companion events in new streams, one statement (085). */
+const APPEND_WITH_SQL = 'select es_append_with($1, $2, $3::jsonb, $4::jsonb) as stored';
+
 interface AppendInTransactionRow {
   stream_version: string | null;
   global_position: string | null;
@@ -119,6 +122,14 @@ function eventTypes(events: readonly NewEvent[]): string[] {
   const types: string[] = [];
   for (const e of events) if (!types.includes(e.type)) types.push(e.type);
   return types;
+}
+
+/** One event as es_append_with's JSON element (`stream` only for a companion). */
+function eventJson(e: NewEvent, stream: string | null): string {
+  const id = JSON.stringify(e.id ?? randomUUID());
+  const head = stream === null ? `{"id":${id}` : `{"id":${id},"stream":${JSON.stringify(stream)}`;
+  const metadata = e.metadata === undefined ? '' : `,"metadata":${JSON.stringify(e.metadata)}`;
+  return `${head},"type":${JSON.stringify(e.type)},"data":${JSON.stringify(e.data)}${metadata}}`;
 }
 
 export interface AppendObserver {
@@ -311,6 +322,69 @@ export class PostgresEventStore implements EventStore {
       transactionId: r.transaction_id!,
       recordedAt: r.recorded_at!,
     }));
+  }
+
+  async appendWith(
+    stream: string,
+    events: readonly NewEvent[],
+    expected: number,
+    companions: readonly StreamAppend[],
+  ): Promise<void> {
+    if (!stream) throw new TypeError('stream name is required');
+    if (!Number.isInteger(expected) || expected < 0) {
+      throw new TypeError(`expected version must be an integer >= 0, got ${expected}`);
+    }
+    const types = new Set<string>();
+    let count = 0;
+    // The JSON texts are built by hand around each event's JSON.stringify: one pass over the data, and no
+    // intermediate array of wrapper objects per event.
+    let main = '[';
+    for (const e of events) {
+      types.add(e.type);
+      main += `${count++ > 0 ? ',' : ''}${eventJson(e, null)}`;
+    }
+    main += ']';
+    let others = '[';
+    let first = true;
+    for (const { stream: other, events: otherEvents } of companions) {
+      if (!other) throw new TypeError('stream name is required');
+      for (const e of otherEvents) {
+        types.add(e.type);
+        count++;
+        others += `${first ? '' : ','}${eventJson(e, other)}`;
+        first = false;
+      }
+    }
+    others += ']';
+    if (count === 0) {
+      await this.checkOnly(stream, expected);
+      return;
+    }
+    const started = process.hrtime.bigint();
+    try {
+      await this.pool.query({
+        name: 'es_append_with',
+        text: APPEND_WITH_SQL,
+        values: [stream, expected, main, others],
+      });
+    } catch (err) {
+      if (isPgError(err, 'CS001')) {
+        throw new WrongExpectedVersionError(stream, expected, Number(err.detail ?? 0));
+      }
+      // Another writer took this stream's next version between the version read and the insert: the same
+      // conflict. The same index refusing a companion's version 1 is not a race (companion streams are
+      // new): that stays the database's error, for the caller to isolate.
+      if (
+        isPgError(err, '23505') &&
+        err.constraint === 'es_events_stream_version_key' &&
+        (err.detail ?? '').startsWith(`Key (stream_name, stream_version)=(${stream}, `)
+      ) {
+        throw new WrongExpectedVersionError(stream, expected, await this.streamVersion(stream));
+      }
+      throw err;
+    }
+    this.options.notifier?.notify(EVENTS_CHANNEL, types);
+    this.options.onAppend?.(Number(process.hrtime.bigint() - started) / 1e9, count);
   }
 
   /**

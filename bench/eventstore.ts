@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { benchPayload, createRawInsertBaseline, fillEvents } from './rawInsertBaseline';
+import { APPEND_STREAM_PREFIX, benchPayload, createRawInsertBaseline, fillEvents } from './rawInsertBaseline';
 import { PostgresEventStore } from '../src/infra/eventStore/postgresEventStore';
 import { type Checkpoint, START } from '../src/infra/eventStore/eventStore';
 import {
@@ -51,7 +51,7 @@ export async function run(): Promise<Figure[]> {
     const baseline = await createRawInsertBaseline(db.pool);
     let runs = 0;
     const append = (size: number) => () => {
-      const prefix = `append${size}-${runs++}`;
+      const prefix = `${APPEND_STREAM_PREFIX}${size}-${runs++}`;
       return (worker: number) =>
         store
           .append(

@@ -262,6 +262,9 @@ export class PostgresEventStore implements EventStore {
           continue;
         }
         await this.retryOrThrow(err, stream, ids, expected, attempt, this.pool);
+        // A definite expectation retries only when the winner stored these very events: es_append returns
+        // them (the INSERT would meet the same index again).
+        if (expected !== 'any') viaFunction = true;
       }
     }
   }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { benchPayload, createRawInsertBaseline, fillEvents } from './rawInsertBaseline';
+import { APPEND_STREAM_PREFIX, benchPayload, createRawInsertBaseline, fillEvents } from './rawInsertBaseline';
 import { PostgresEventStore } from '../src/infra/eventStore/postgresEventStore';
 import { type Checkpoint, START } from '../src/infra/eventStore/eventStore';
 import {
@@ -20,8 +20,8 @@ import {
  *    against the empty-log one says whether the append's cost stays flat as the log grows;
  *  - 10-event appends at concurrency 8 >= 0.85 x a 10-row multi-row INSERT (one statement, 10 VALUES rows);
  *  - catch-up readAll >= 50 000 events/s (issue 2), against keyset paging over the raw table.
- * Each comparison runs baseline, append, append, baseline (half of BENCH_DURATION_MS each): the machine is
- * shared, and a load that drifts during the pair then weighs on both sides alike.
+ * Each comparison runs rounds of baseline, append, append, baseline (`paired`): the machine is shared, and a
+ * load that drifts during the comparison then weighs on both sides alike.
  */
 const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 4000);
 const CATCH_UP_EVENTS = Number(process.env.BENCH_CATCH_UP_EVENTS ?? 200_000);
@@ -29,18 +29,29 @@ const FILL_EVENTS = Number(process.env.BENCH_FILL_EVENTS ?? 1_000_000);
 
 type Operation = (worker: number, i: number) => Promise<void>;
 
-/** ABBA: both sides' throughput (operations over time of the two halves) and p99 (the worse half). */
+/**
+ * Rounds of ABBA (BENCH_ROUNDS, default 4; each side DURATION_MS in all, in 2 x rounds slices): both sides'
+ * throughput (operations over time of all its slices) and p99 (the worst slice). Short alternating slices,
+ * not two halves: on a machine shared with other work a load that comes and goes within a run then weighs
+ * on both sides alike (with two halves, consecutive runs on a busy machine gave c8 ratios of 0.67 and 0.96).
+ */
+const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 4));
+
 async function paired(concurrency: number, baseline: () => Operation, subject: () => Operation) {
-  const half = DURATION_MS / 2;
-  const b1 = await measureThroughput(concurrency, half, baseline());
-  const s1 = await measureThroughput(concurrency, half, subject());
-  const s2 = await measureThroughput(concurrency, half, subject());
-  const b2 = await measureThroughput(concurrency, half, baseline());
-  const both = (x: Throughput, y: Throughput) => ({
-    opsPerSecond: (x.opsPerSecond + y.opsPerSecond) / 2,
-    p99Ms: Math.max(x.p99Ms, y.p99Ms),
+  const slice = DURATION_MS / (2 * ROUNDS);
+  const b: Throughput[] = [];
+  const s: Throughput[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    b.push(await measureThroughput(concurrency, slice, baseline()));
+    s.push(await measureThroughput(concurrency, slice, subject()));
+    s.push(await measureThroughput(concurrency, slice, subject()));
+    b.push(await measureThroughput(concurrency, slice, baseline()));
+  }
+  const all = (xs: Throughput[]) => ({
+    opsPerSecond: xs.reduce((sum, x) => sum + x.opsPerSecond, 0) / xs.length,
+    p99Ms: Math.max(...xs.map((x) => x.p99Ms)),
   });
-  return { baseline: both(b1, b2), subject: both(s1, s2) };
+  return { baseline: all(b), subject: all(s) };
 }
 
 export async function run(): Promise<Figure[]> {
@@ -51,7 +62,7 @@ export async function run(): Promise<Figure[]> {
     const baseline = await createRawInsertBaseline(db.pool);
     let runs = 0;
     const append = (size: number) => () => {
-      const prefix = `append${size}-${runs++}`;
+      const prefix = `${APPEND_STREAM_PREFIX}${size}-${runs++}`;
       return (worker: number) =>
         store
           .append(

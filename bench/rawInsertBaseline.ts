@@ -10,6 +10,17 @@ export const benchPayload = {
 };
 
 /**
+ * Stream names of the measured writes: `bench-append<size>-<run>-<worker>` for appends and
+ * `bench-insert<rows>-<run>-<worker>` for the raw INSERTs — the same length (so the same row and index-entry
+ * sizes) and on the same side of the fill's `fill-<n>` streams in (stream_name, stream_version) order. With
+ * `raw-…` against `append…`, after the fill every raw INSERT went to the rightmost leaf of that index
+ * (btree's cached-rightmost-leaf fast path, no descent, 90/10 splits) while every append descended to a
+ * leaf in the middle of it (50/50 splits): part of "the append falls as the log grows" was the baseline's.
+ */
+export const APPEND_STREAM_PREFIX = 'bench-append';
+export const INSERT_STREAM_PREFIX = 'bench-insert';
+
+/**
  * The baseline the benchmarks compare with: a plain INSERT into a table shaped like es_events — same
  * columns, defaults and the same five indexes (the type index too: es_events keeps it because readAll's
  * `types`, readNewer and the lag queries read through it, so an INSERT into a table "of the same shape"
@@ -35,7 +46,7 @@ export async function createRawInsertBaseline(pool: pg.Pool) {
   return {
     /** A fresh operation per measurement: each worker writes its own stream from version 1. */
     nextRun() {
-      const prefix = `raw-${run++}`;
+      const prefix = `${INSERT_STREAM_PREFIX}1-${run++}`;
       return (worker: number, i: number) =>
         pool
           .query(
@@ -47,7 +58,7 @@ export async function createRawInsertBaseline(pool: pg.Pool) {
     },
     /** `rows` rows per statement, as one multi-row INSERT (VALUES list): the baseline of a batch append. */
     nextBatchRun(rows: number) {
-      const prefix = `raw${rows}-${run++}`;
+      const prefix = `${INSERT_STREAM_PREFIX}${rows}-${run++}`;
       const text =
         'insert into bench_raw (event_id, stream_name, stream_version, event_type, data, metadata) values ' +
         Array.from(

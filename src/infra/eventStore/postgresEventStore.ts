@@ -36,6 +36,45 @@ export const EVENTS_CHANNEL = 'es_events';
 const APPEND_SQL =
   'select stream_version, global_position, transaction_id, already_stored ' +
   'from es_append($1, $2, $3, $4::uuid[], $5::text[], $6::jsonb[], $7::jsonb[])';
+
+/**
+ * The common append as ONE plain INSERT sent by the client (a named statement: parsed and planned once per
+ * connection), instead of a call into es_append: the version look-up is a sub-select of the INSERT, the
+ * expectation its WHERE, and there is no PL/pgSQL call, no result built in a tuplestore and no second
+ * statement executor (bench eventstore). It is all or nothing, so it only ever does the common case:
+ *  - an expectation that fails inserts nothing (no row back);
+ *  - an event id already stored fails it with unique_violation on es_events_event_id_key (no ON CONFLICT
+ *    here: a batch partly stored must store nothing, and this statement commits on its own);
+ * and then es_append (migration 061) runs instead, whose rules decide as they always have: the stored
+ * result of an idempotent re-append (already_stored), CS002, CS001 with the actual version. A lost race on
+ * es_events_stream_version_key is unique_violation here as there (the concurrency control, retryOrThrow).
+ * The version is the stream's last row, one backward step on es_events_stream_version_key (the planner
+ * takes it for `order by … desc limit 1` even on an empty, never-analysed table: appendPlans tests).
+ * One event (most appends) takes scalars: no array to build here or to take apart there.
+ */
+// OFFSET 0 keeps `c` a sub-query of its own: pulled up, its sub-select became one InitPlan per mention of
+// c.v (five, each set up by every execution, two run for 'exact': EXPLAIN of the generic plan).
+const FAST_CURRENT =
+  '(select coalesce((select x.stream_version from es_events x where x.stream_name = $1::text ' +
+  'order by x.stream_version desc limit 1), 0) as v offset 0) c';
+const FAST_EXPECTATION =
+  "case $2::text when 'any' then true when 'no_stream' then c.v = 0 when 'stream_exists' then c.v > 0 " +
+  'else c.v = $3::bigint end';
+const FAST_INSERT =
+  'insert into es_events (event_id, stream_name, stream_version, event_type, data, metadata) ';
+const FAST_RETURNING = ' returning stream_version, global_position, transaction_id';
+const FAST_APPEND_ONE_SQL =
+  FAST_INSERT +
+  "select $4::uuid, $1::text, c.v + 1, $5::text, $6::jsonb, coalesce($7::jsonb, '{}') " +
+  `from ${FAST_CURRENT} where ${FAST_EXPECTATION}` +
+  FAST_RETURNING;
+const FAST_APPEND_MANY_SQL =
+  FAST_INSERT +
+  "select u.id, $1::text, c.v + u.ord, u.type, u.data, coalesce(u.metadata, '{}') " +
+  `from ${FAST_CURRENT}, unnest($4::uuid[], $5::text[], $6::jsonb[], $7::jsonb[]) ` +
+  `with ordinality as u(id, type, data, metadata, ord) where ${FAST_EXPECTATION} order by u.ord` +
+  FAST_RETURNING;
+
 /** In the caller's transaction: the stored events are returned (recorded_at too), and a failure is a row. */
 const APPEND_IN_TX_SQL =
   'select stream_version, global_position, transaction_id, recorded_at, already_stored, error_state, ' +
@@ -171,25 +210,53 @@ export class PostgresEventStore implements EventStore {
     const kind = typeof expected === 'number' ? 'exact' : expected;
     const version = typeof expected === 'number' ? expected : null;
     const started = process.hrtime.bigint();
+    const one = events.length === 1;
+    // The plain INSERT first; es_append only when it could not do the append (FAST_APPEND_ONE_SQL).
+    let viaFunction = false;
     for (let attempt = 0; ; attempt++) {
       try {
-        // Named statement: parsed and planned once per connection.
-        const { rows } = await this.pool.query<{
-          stream_version: string;
-          global_position: string;
-          transaction_id: string;
-          already_stored: boolean;
-        }>({
-          name: 'es_append',
-          text: APPEND_SQL,
-          values: [stream, kind, version, ids, types, data, metadata],
-        });
-        const alreadyStored = rows[0]?.already_stored ?? false;
-        const positions = rows.map((r) => ({
-          streamVersion: Number(r.stream_version),
-          globalPosition: Number(r.global_position),
-          transactionId: r.transaction_id,
-        }));
+        let positions: AppendResult['positions'];
+        let alreadyStored = false;
+        if (!viaFunction) {
+          // Rows as arrays: [stream_version, global_position, transaction_id].
+          const { rows } = await this.pool.query<[string, string, string]>({
+            name: one ? 'es_append_fast_one' : 'es_append_fast_many',
+            text: one ? FAST_APPEND_ONE_SQL : FAST_APPEND_MANY_SQL,
+            values: one
+              ? [stream, kind, version, ids[0], types[0], data[0], metadata?.[0] ?? null]
+              : [stream, kind, version, ids, types, data, metadata],
+            rowMode: 'array',
+          });
+          if (rows.length !== events.length) {
+            // Nothing inserted: the expectation failed (or every id is stored and it would have failed
+            // anyway): es_append says which, and how.
+            viaFunction = true;
+            continue;
+          }
+          positions = rows.map((r) => ({
+            streamVersion: Number(r[0]),
+            globalPosition: Number(r[1]),
+            transactionId: r[2],
+          }));
+        } else {
+          // Named statement: parsed and planned once per connection.
+          const { rows } = await this.pool.query<{
+            stream_version: string;
+            global_position: string;
+            transaction_id: string;
+            already_stored: boolean;
+          }>({
+            name: 'es_append',
+            text: APPEND_SQL,
+            values: [stream, kind, version, ids, types, data, metadata],
+          });
+          alreadyStored = rows[0]?.already_stored ?? false;
+          positions = rows.map((r) => ({
+            streamVersion: Number(r.stream_version),
+            globalPosition: Number(r.global_position),
+            transactionId: r.transaction_id,
+          }));
+        }
         if (!alreadyStored) this.options.notifier?.notify(EVENTS_CHANNEL, eventTypes(events));
         this.options.onAppend?.(Number(process.hrtime.bigint() - started) / 1e9, events.length);
         return {
@@ -200,7 +267,15 @@ export class PostgresEventStore implements EventStore {
           alreadyStored,
         };
       } catch (err) {
+        if (!viaFunction && isPgError(err, '23505') && err.constraint === 'es_events_event_id_key') {
+          // An id already stored (a retried append, or one stored elsewhere): es_append's rules decide.
+          viaFunction = true;
+          continue;
+        }
         await this.retryOrThrow(err, stream, ids, expected, attempt, this.pool);
+        // A definite expectation retries only when the winner stored these very events: es_append returns
+        // them (the INSERT would meet the same index again).
+        if (expected !== 'any') viaFunction = true;
       }
     }
   }

@@ -92,6 +92,44 @@ test('a partial overlap is CS002 and stores none of the new events; so are ids s
   ).rejects.toBeInstanceOf(IdempotencyConflictError);
 });
 
+test("the store's plain INSERT stores nothing of a batch whose later id is stored: es_append's rules decide", async () => {
+  const s = stream();
+  const stored = randomUUID();
+  await store.append(s, [{ id: stored, type: 'A', data: {} }], { expected: 'no_stream' });
+  const fresh = randomUUID();
+  // The new id first: the INSERT has written its row when the stored id fails it, and the statement goes.
+  for (const expected of ['any', 1, 'no_stream'] as const) {
+    await expect(
+      store.append(
+        s,
+        [
+          { id: fresh, type: 'B', data: {} },
+          { id: stored, type: 'A', data: {} },
+        ],
+        { expected },
+      ),
+    ).rejects.toBeInstanceOf(IdempotencyConflictError);
+  }
+  const { rows } = await db.pool.query('select 1 from es_events where event_id = $1', [fresh]);
+  expect(rows).toHaveLength(0);
+  // The positions the store returns are the stored rows', whichever statement wrote them.
+  const next = await store.append(s, [
+    { type: 'C', data: { n: 1 } },
+    { type: 'C', data: { n: 2 } },
+  ]);
+  const direct = await esAppend(s, 'exact', 3, [randomUUID()]);
+  const { rows: kept } = await db.pool.query<{ v: string; p: string; t: string }>(
+    `select stream_version as v, global_position as p, transaction_id::text as t from es_events
+      where stream_name = $1 order by stream_version`,
+    [s],
+  );
+  expect(next.positions.map((p) => [p.streamVersion, p.globalPosition, p.transactionId])).toEqual(
+    kept.slice(1, 3).map((r) => [Number(r.v), Number(r.p), r.t]),
+  );
+  expect(direct.map((r) => r.stream_version)).toEqual(['4']);
+  expect(await versions(s)).toEqual([1, 2, 3, 4]);
+});
+
 test('a wrong expectation on new events is CS001 with the actual version', async () => {
   const s = stream();
   await esAppend(s, 'any', null, [randomUUID(), randomUUID()]);

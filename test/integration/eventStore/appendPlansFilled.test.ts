@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
+import { PostgresEventStore } from '../../../src/infra/eventStore/postgresEventStore';
 import { createTestDatabase, type TestDatabase } from '../../support/testDatabase';
 
 /**
@@ -11,6 +12,10 @@ import { createTestDatabase, type TestDatabase } from '../../support/testDatabas
 let db: TestDatabase;
 let client: pg.Client;
 const plans: string[] = [];
+/** The store's own statements (the plain INSERT of the common append), on one long-lived connection. */
+let storePool: pg.Pool;
+let store: PostgresEventStore;
+const storePlans: string[] = [];
 
 beforeAll(async () => {
   db = await createTestDatabase();
@@ -23,8 +28,22 @@ beforeAll(async () => {
   await client.query(`set auto_explain.log_min_duration = 0`);
   await client.query(`set auto_explain.log_nested_statements = on`);
   await client.query(`set auto_explain.log_level = 'notice'`);
+  storePool = new pg.Pool({
+    connectionString: db.url,
+    max: 1,
+    options:
+      '-c session_preload_libraries=auto_explain -c auto_explain.log_min_duration=0 ' +
+      '-c auto_explain.log_level=notice',
+  });
+  storePool.on('connect', (c) =>
+    c.on('notice', (n) => {
+      if (n.message?.includes('Query Text')) storePlans.push(n.message);
+    }),
+  );
+  store = new PostgresEventStore(storePool);
 });
 afterAll(async () => {
+  await storePool.end();
   await client.end();
   await db.drop();
 });
@@ -75,6 +94,44 @@ test('on an empty, never-analysed es_events every statement of es_append uses an
   expectIndexPlans(await exercise('empty'));
 });
 
+/**
+ * The store's append (more calls than the 5 custom plans before a generic one is kept), by every kind of
+ * expectation, one event and several, a re-append (es_append's path) and a version error.
+ */
+async function exerciseStore(stream: string): Promise<string[]> {
+  storePlans.length = 0;
+  let version = await store.streamVersion(stream);
+  for (let i = 0; i < 16; i++) {
+    const events = Array.from({ length: 1 + (i % 2) * 2 }, () => ({
+      id: randomUUID(),
+      type: 'Planned',
+      data: { i },
+    }));
+    const kinds = [version === 0 ? 'no_stream' : version, 'any', 'stream_exists'] as const;
+    version = (await store.append(stream, events, { expected: kinds[i % 3]! })).nextExpectedVersion;
+    if (i === 15) expect((await store.append(stream, events)).alreadyStored).toBe(true);
+  }
+  await expect(store.append(stream, [{ type: 'Planned', data: {} }], { expected: 1 })).rejects.toThrow(
+    /expected/i,
+  );
+  return [...storePlans];
+}
+
+function expectStoreIndexPlans(seen: string[]) {
+  const inserts = seen.filter((p) => p.includes('insert into es_events'));
+  // Both statements (one event, several) ran, and their look-up is the backward step on the index.
+  expect(inserts.some((p) => p.includes('unnest('))).toBe(true);
+  expect(inserts.some((p) => !p.includes('unnest('))).toBe(true);
+  for (const plan of inserts) {
+    expect(plan).toContain('Index Only Scan Backward using es_events_stream_version_key');
+  }
+  for (const plan of seen) expect(plan).not.toMatch(/Seq Scan on es_events/);
+}
+
+test('on an empty, never-analysed es_events the store append uses an index', async () => {
+  expectStoreIndexPlans(await exerciseStore('store-empty'));
+});
+
 test('after 200 000 events and ANALYZE, on the same connection (plans cached before), still indexes', async () => {
   await client.query(
     `insert into es_events (event_id, stream_name, stream_version, event_type, data)
@@ -83,4 +140,7 @@ test('after 200 000 events and ANALYZE, on the same connection (plans cached bef
   await client.query('analyze es_events');
   expectIndexPlans(await exercise('fill-7'));
   expectIndexPlans(await exercise('filled-new'));
+  // The store's connection kept its plans from the empty table: they are still index plans.
+  expectStoreIndexPlans(await exerciseStore('fill-8'));
+  expectStoreIndexPlans(await exerciseStore('store-filled-new'));
 }, 120_000);

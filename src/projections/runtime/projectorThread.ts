@@ -112,7 +112,10 @@ export class ProjectorThread implements ProjectorRole {
       this.stopRequested = true;
       if (this.restartTimer) clearTimeout(this.restartTimer);
       const worker = this.worker;
-      if (!worker) return;
+      if (!worker) {
+        this.state.state = 'stopped'; // it was waiting out a back-off
+        return;
+      }
       const exited = new Promise<void>((resolve) => (this.exited = resolve));
       worker.postMessage({ type: 'stop' } satisfies ProjectorWorkerCommand);
       const timer = setTimeout(() => {

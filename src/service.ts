@@ -106,7 +106,8 @@ export async function startComposition<S>(
   const modules: FeatureModule<unknown>[] = Object.values<FeatureModule<unknown>>(created);
   await listener.start([EVENTS_CHANNEL, ...definitions.flatMap((f) => f.channels ?? [])]);
 
-  // drift_rollup only when asked for (COSTSIM_DRIFT_ROLLUP): its lane is costly beside a provenance flood.
+  // drift_rollup only when asked for (COSTSIM_DRIFT_ROLLUP): its lane is costly beside a provenance flood,
+  // on its own thread too (gateUnderFlood failed twice with it on, passed with it off: docs/projections.md).
   const projections = definitions
     .flatMap((f) => f.projections)
     .filter((p) => config.driftRollup || p !== driftRollupProjection);

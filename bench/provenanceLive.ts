@@ -102,7 +102,10 @@ async function breakerProbe(
   throw new Error('cb_state did not pass a breaker change within 30 s');
 }
 
-/** serve's event-loop delay since the last scrape (prom-client resets it on every collection), in ms. */
+/**
+ * serve's request-thread event-loop delay since the last scrape (prom-client resets it on every collection),
+ * in ms: the projector's own loop too only when it runs inline (a worker thread's loop is not exported).
+ */
 async function loopDelayMs(url: string): Promise<number> {
   const text = await fetch(`${url}/metrics`).then(
     (r) => r.text(),
@@ -307,7 +310,7 @@ export async function liveFeed(
         'ms',
         percentile(quietReadable, 0.99),
       ),
-      figure(BENCH, `${tag}projector_loop_delay_p99_median`, percentile(loops, 0.5), 'ms'),
+      figure(BENCH, `${tag}request_thread_loop_delay_p99_median`, percentile(loops, 0.5), 'ms'),
       figure(BENCH, `${tag}feed_records_projected`, rows[0]!.n, 'records'),
     );
   } catch (err) {

@@ -124,7 +124,7 @@ export async function startComposition<S>(
         data: {
           connectionString: databaseUrl,
           instanceId: config.instanceId,
-          logLevel: config.logLevel,
+          logLevel: logger.level, // the logger the lines go to (a test may pass its own), not LOG_LEVEL
           lockId: LockIds.projector,
           projectionNames: projections.map((p) => p.name),
           projector: config.projector,
@@ -201,6 +201,9 @@ export async function startComposition<S>(
       for (const m of modules) m.mount?.(express);
     },
   });
+  // The projector thread loads its modules first (a moment; seconds from TypeScript sources under load):
+  // serve answers once its projector has started, as when it ran in this thread.
+  await projector?.thread?.started;
   const server: Server = await new Promise((resolve, reject) => {
     const s = createExpressServer(app, config.http, logger);
     s.once('error', reject);

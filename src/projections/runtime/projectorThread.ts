@@ -78,6 +78,12 @@ export class ProjectorThread implements ProjectorRole {
   private lastError: Error | null = null;
   private readonly state: ProjectorThreadStatus = { state: 'stopped', restarts: 0, lastExit: null };
   private exited: (() => void) | null = null;
+  private markStarted: (() => void) | null = null;
+  /**
+   * Resolves once the first thread has loaded and started its projector (or ended trying: its end is
+   * logged and it is restarted): `serve` answers only after that, as it did with the projector in-thread.
+   */
+  readonly started: Promise<void> = new Promise((resolve) => (this.markStarted = resolve));
 
   constructor(private readonly options: ProjectorThreadOptions) {
     this.backoffMs = options.restart?.minMs ?? 1000;
@@ -146,6 +152,8 @@ export class ProjectorThread implements ProjectorRole {
         this.relayLog(m.line);
         break;
       case 'started':
+        this.markStarted?.();
+        break;
       case 'stopped':
         break;
     }
@@ -174,6 +182,7 @@ export class ProjectorThread implements ProjectorRole {
   private onExit(worker: Worker, code: number): void {
     if (worker !== this.worker) return;
     this.worker = null;
+    this.markStarted?.();
     this.state.state = this.stopRequested ? 'stopped' : 'restarting';
     this.setLeader(false);
     this.options.observer?.onThreadUp?.(false);

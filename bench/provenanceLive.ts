@@ -336,6 +336,12 @@ export async function liveFeed(
 export async function run(): Promise<Figure[]> {
   const figures: Figure[] = [];
   await liveFeed(figures);
-  if (process.env.BENCH_PROVENANCE_INLINE !== '0') await liveFeed(figures, { thread: 'inline' });
+  if (process.env.BENCH_PROVENANCE_INLINE !== '0') {
+    // Inline, cb_state has fallen more than 30 s behind a breaker change: said, and the figures above kept.
+    await liveFeed(figures, { thread: 'inline' }).catch((err: unknown) => {
+      console.error(`inline baseline failed: ${err instanceof Error ? err.message : String(err)}`);
+      figures.push(figure(BENCH, 'inline_feed_failed', 1, 'bool'));
+    });
+  }
   return figures;
 }

@@ -4,6 +4,7 @@ import * as eventstore from './eventstore';
 import * as breaker from './breaker';
 import * as alerts from './alerts';
 import * as provenance from './provenance';
+import * as provenanceLive from './provenanceLive';
 import * as simulate from './simulate';
 import * as canary from './canary';
 import * as status from './status';
@@ -15,6 +16,7 @@ const benches: Record<string, { run: () => Promise<Figure[]> }> = {
   breaker,
   alerts,
   provenance,
+  provenanceLive,
   simulate,
   canary,
   status,

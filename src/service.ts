@@ -18,7 +18,9 @@ import { migrateLatest } from './infra/postgres/migrate';
 import { createExpressServer } from './infra/http/httpServer';
 import { CoalescingNotifier, PgNotificationListener } from './infra/postgres/notifications';
 import { createPool } from './infra/postgres/pool';
+import type pg from 'pg';
 import { Projector } from './projections/runtime/projector';
+import { type ProjectorRole, ProjectorThread } from './projections/runtime/projectorThread';
 import { driftRollupProjection } from './projections/provenance/driftRollupProjection';
 import { mountProjectionRoutes, projectionRouteDocs } from './projections/runtime/projectionRoutes';
 import { type ApiKey, authenticate } from './infra/http/auth';
@@ -31,7 +33,8 @@ export interface ServiceHandle {
   port: number;
   host: string;
   context: ServiceContext;
-  projector: Projector | null;
+  /** This replica's projector role (on its own thread unless PROJECTOR_THREAD=inline); null when off. */
+  projector: ProjectorRole | null;
   /** Graceful: stop accepting, finish requests and the projector batch in flight, release locks. */
   stop(): Promise<void>;
 }
@@ -103,44 +106,66 @@ export async function startComposition<S>(
   const modules: FeatureModule<unknown>[] = Object.values<FeatureModule<unknown>>(created);
   await listener.start([EVENTS_CHANNEL, ...definitions.flatMap((f) => f.channels ?? [])]);
 
-  // drift_rollup only when asked for (COSTSIM_DRIFT_ROLLUP): its lane is costly beside a provenance flood.
+  // drift_rollup only when asked for (COSTSIM_DRIFT_ROLLUP): its lane is costly beside a provenance flood,
+  // on its own thread too (gateUnderFlood failed twice with it on, passed with it off: docs/projections.md).
   const projections = definitions
     .flatMap((f) => f.projections)
     .filter((p) => config.driftRollup || p !== driftRollupProjection);
-  // The projector's lanes read and apply on connections of their own: a burst of API requests holding
-  // the service pool cannot hold a lane up, and each lane uses at most two at once (its batch and the
-  // next page's read), so a flooded lane (provenance) cannot take the breaker lanes' either. Opened only
-  // while this replica leads.
-  const projectorPool =
-    config.projector.enabled && projections.length > 0
-      ? createPool(databaseUrl, {
-          max: 2 * projections.length + 1,
-          applicationName: `costsim-guard:${config.instanceId}:projector`,
-        })
-      : null;
-  const projector = projectorPool
-    ? new Projector({
-        pool: projectorPool,
-        store: new PostgresEventStore(projectorPool),
-        connectionString: databaseUrl,
-        projections,
-        lockId: LockIds.projector,
-        batchSize: config.projector.batchSize,
-        rangeBatchSize: config.projector.rangeBatchSize,
-        batchMaxBytes: config.projector.batchMaxBytes,
-        pollMs: config.projector.pollMs,
-        batchWindowMs: config.projector.batchWindowMs,
-        retry: config.projector.retry,
-        wakeups,
+  const projector = config.projector.enabled && projections.length > 0 ? startProjector() : null;
+  function startProjector(): { role: ProjectorRole; thread: ProjectorThread | null; pool: pg.Pool | null } {
+    const observer = {
+      onBatch: (projection: string, n: number) => metrics.projectorEvents.inc({ projection }, n),
+      onLeadership: (leader: boolean) => metrics.projectorLeader.set(leader ? 1 : 0),
+      onFailure: (projection: string) => metrics.projectorFailures.inc({ projection }),
+    };
+    if (config.projector.thread === 'worker') {
+      // Its own thread, pool, NOTIFY listener and lock (ProjectorThread): its lanes wait behind no request.
+      const thread = new ProjectorThread({
+        data: {
+          connectionString: databaseUrl,
+          instanceId: config.instanceId,
+          logLevel: logger.level, // the logger the lines go to (a test may pass its own), not LOG_LEVEL
+          lockId: LockIds.projector,
+          projectionNames: projections.map((p) => p.name),
+          projector: config.projector,
+        },
         logger,
         observer: {
-          onBatch: (projection, n) => metrics.projectorEvents.inc({ projection }, n),
-          onLeadership: (leader) => metrics.projectorLeader.set(leader ? 1 : 0),
-          onFailure: (projection) => metrics.projectorFailures.inc({ projection }),
+          ...observer,
+          onThreadUp: (up) => metrics.projectorThreadUp.set(up ? 1 : 0),
+          onThreadCrash: () => metrics.projectorThreadRestarts.inc(),
         },
-      })
-    : null;
-  projector?.start();
+      });
+      thread.start();
+      return { role: thread, thread, pool: null };
+    }
+    // In this thread (PROJECTOR_THREAD=inline). The lanes still read and apply on connections of their
+    // own: a burst of API requests holding the service pool cannot hold a lane up, and each lane uses at
+    // most two at once (its batch and the next page's read), so a flooded lane (provenance) cannot take
+    // the breaker lanes' either.
+    const projectorPool = createPool(databaseUrl, {
+      max: 2 * projections.length + 1,
+      applicationName: `costsim-guard:${config.instanceId}:projector`,
+    });
+    const inline = new Projector({
+      pool: projectorPool,
+      store: new PostgresEventStore(projectorPool),
+      connectionString: databaseUrl,
+      projections,
+      lockId: LockIds.projector,
+      batchSize: config.projector.batchSize,
+      rangeBatchSize: config.projector.rangeBatchSize,
+      batchMaxBytes: config.projector.batchMaxBytes,
+      pollMs: config.projector.pollMs,
+      batchWindowMs: config.projector.batchWindowMs,
+      retry: config.projector.retry,
+      wakeups,
+      logger,
+      observer,
+    });
+    inline.start();
+    return { role: inline, thread: null, pool: projectorPool };
+  }
   for (const m of modules) await m.start?.();
 
   const routeDocs = [
@@ -166,6 +191,7 @@ export async function startComposition<S>(
         maxLagSeconds: config.projector.maxLagSeconds,
         projectionNames: projections.map((p) => p.name),
         readiness: () => modules.flatMap((m) => (m.readiness ? [m.readiness()] : [])),
+        ...(projector?.thread ? { projectorThread: projector.thread } : {}),
         metricsAccess: config.metrics,
       });
       for (const m of modules) m.mountPublic?.(express);
@@ -175,6 +201,9 @@ export async function startComposition<S>(
       for (const m of modules) m.mount?.(express);
     },
   });
+  // The projector thread loads its modules first (a moment; seconds from TypeScript sources under load):
+  // serve answers once its projector has started, as when it ran in this thread.
+  await projector?.thread?.started;
   const server: Server = await new Promise((resolve, reject) => {
     const s = createExpressServer(app, config.http, logger);
     s.once('error', reject);
@@ -193,13 +222,13 @@ export async function startComposition<S>(
       server.closeIdleConnections();
       await closed;
       for (const m of [...modules].reverse()) await m.stop?.();
-      await projector?.stop();
+      await projector?.role.stop();
       await listener.stop();
-      await projectorPool?.end();
+      await projector?.pool?.end();
       await pool.end();
       logger.info('stopped');
     })());
 
-  const handle: ServiceHandle = { url, port, host, context, projector, stop };
+  const handle: ServiceHandle = { url, port, host, context, projector: projector?.role ?? null, stop };
   return { ...apisOf(created), ...handle };
 }

@@ -351,6 +351,22 @@ export function costsimGuardDashboard(): dashboard.Dashboard {
     )
     .withPanel(
       timeseriesPanel({
+        title: 'Projector thread',
+        description:
+          "Whether each replica's projector thread runs (1), and its unexpected ends (each logged at error and restarted after a back-off).",
+        queries: [
+          { expr: 'min by (instance) (costsim_projector_thread_up)', legend: 'up {{instance}}' },
+          {
+            expr: 'sum by (instance) (increase(costsim_projector_thread_restarts_total[$__rate_interval]))',
+            legend: 'restarts {{instance}}',
+          },
+        ],
+        min: 0,
+        width: 12,
+      }),
+    )
+    .withPanel(
+      timeseriesPanel({
         title: 'Event-store append latency',
         description: 'One append (one round trip to PostgreSQL): p50 and p99.',
         queries: quantiles('costsim_eventstore_append_duration_seconds', [], '', [0.5, 0.99]),

@@ -230,6 +230,12 @@ const envSchema = z.object({
   HTTP_MAX_CONNECTIONS_PER_CLIENT: num(256, 1, 100_000, true),
   INSTANCE_ID: z.string().min(1).optional(),
   PROJECTOR_ENABLED: bool(true),
+  /**
+   * Where the projector runs: `worker`, a worker thread of its own (its lanes neither wait behind requests
+   * nor delay them), or `inline`, on the request thread (what earlier versions did; kept for comparison:
+   * bench provenanceLive measures both).
+   */
+  PROJECTOR_THREAD: z.enum(['worker', 'inline'], { message: 'must be worker or inline' }).default('worker'),
   PROJECTOR_BATCH_SIZE: num(500, 1, 100_000, true),
   /**
    * Events per transaction of a projection that applies ranges in SQL (provenance): its payloads stay in
@@ -388,6 +394,7 @@ function configFromEnv(e: Env) {
     instanceId: e.INSTANCE_ID ?? hostname(),
     projector: {
       enabled: e.PROJECTOR_ENABLED,
+      thread: e.PROJECTOR_THREAD,
       batchSize: e.PROJECTOR_BATCH_SIZE,
       rangeBatchSize: e.PROJECTOR_RANGE_BATCH_SIZE,
       pollMs: e.PROJECTOR_POLL_MS,

@@ -12,6 +12,7 @@ import { problems } from './problem';
 import { sendProblem } from './httpApp';
 import type { RouteDoc } from './openapi';
 import type { ReadinessCheck } from '../composition/featureModule';
+import type { ProjectorThreadStatus } from '../../projections/runtime/projectorThread';
 
 export const operationsRouteDocs: RouteDoc[] = [
   {
@@ -60,6 +61,8 @@ export interface OperationsDeps {
   projectionNames: readonly string[];
   /** The slices' own readiness checks (in memory). */
   readiness?: () => ReadinessCheck[];
+  /** This replica's projector thread (PROJECTOR_THREAD=worker, projector on): shown, never failing. */
+  projectorThread?: { status(): ProjectorThreadStatus };
   /** Per-tenant and per-breaker series: for everyone (detail), or for scrapers presenting the token. */
   metricsAccess?: { detail: boolean; token: string | undefined };
 }
@@ -147,6 +150,17 @@ export function mountOperationsRoutes(app: Express, deps: OperationsDeps): void 
     } catch {
       checks.database = 'unreachable';
       reasons.push('database unreachable');
+    }
+    // Whether this replica's projector thread runs, and how often it was restarted. Not a reason to take
+    // the replica out of rotation: the API and the V2 gate do not need it, and read models falling behind
+    // fail the lag check above; the exit's error text is in the log only (anyone may read this).
+    if (deps.projectorThread) {
+      const t = deps.projectorThread.status();
+      checks.projector_thread = {
+        status: t.state,
+        restarts: t.restarts,
+        ...(t.lastExit ? { last_exit: { at: t.lastExit.at, code: t.lastExit.code } } : {}),
+      };
     }
     for (const r of deps.readiness?.() ?? []) {
       checks[r.name] = r.check;

@@ -26,6 +26,8 @@ export class ServiceMetrics {
   readonly projectorLeader: Gauge;
   readonly projectorFailures: Counter<'projection'>;
   readonly projectorDeadLetters: Gauge<'projection'>;
+  readonly projectorThreadUp: Gauge;
+  readonly projectorThreadRestarts: Counter;
   readonly httpDuration: Histogram<'method' | 'route' | 'status'>;
 
   constructor(build: BuildInfo = { version: 'unknown', commit: 'unknown', replica: 'unknown' }) {
@@ -81,6 +83,16 @@ export class ServiceMetrics {
     this.projectorLeader = new Gauge({
       name: 'costsim_projector_leader',
       help: '1 while this instance runs the projector',
+      registers,
+    });
+    this.projectorThreadUp = new Gauge({
+      name: 'costsim_projector_thread_up',
+      help: "1 while this instance's projector thread runs (PROJECTOR_THREAD=worker; 0 after it ended, until restarted)",
+      registers,
+    });
+    this.projectorThreadRestarts = new Counter({
+      name: 'costsim_projector_thread_restarts_total',
+      help: 'Times the projector thread ended unexpectedly and was restarted (its error is logged)',
       registers,
     });
     this.httpDuration = new Histogram({

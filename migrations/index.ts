@@ -16,6 +16,7 @@ import * as breakerDeclarations from './015_breaker_declarations';
 import * as projectionIsolation from './009_projection_isolation';
 import * as canaryReports from './020_canary_reports';
 import * as driftRollup from './075_drift_rollup';
+import * as alertQueueClaim from './100_alert_queue_claim';
 
 /**
  * Migrations are listed here rather than discovered on disk, so they load the same way under tsx, jest
@@ -40,6 +41,7 @@ const migrations: ReadonlyArray<readonly [string, Knex.Migration]> = [
   ['065_es_append_streams_in_tx', esAppendStreamsInTx],
   ['070_projection_batch_checked', projectionBatchChecked],
   ['075_drift_rollup', driftRollup],
+  ['100_alert_queue_claim', alertQueueClaim],
 ];
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -184,30 +184,17 @@ export class AlertDeliveryWorker {
     }
   }
 
+  /**
+   * The next due rows, leased to this worker: alert_queue_claim (migration 100) walks the claimable rows in
+   * queue order and skips those other workers hold, so a claim costs its batch, not the backlog.
+   */
   private async claim(): Promise<ClaimedRow[]> {
     const { pool, workerId } = this.options;
-    const { rows } = await pool.query<ClaimedRow>(
-      `with due as (
-         select id from alert_queue
-          where status = 'pending' and target is not null and next_attempt_at <= $1
-            and (claimed_until is null or claimed_until < $1)
-          order by next_attempt_at
-          limit $2
-          for update skip locked)
-       , claimed as (
-         update alert_queue q set claimed_until = $1::timestamptz + make_interval(secs => $3 / 1000.0),
-                claimed_by = $4
-           from due where q.id = due.id
-         returning q.id, q.intent_key, q.alert_type, q.incident_id, q.target, q.attempts, q.max_attempts,
-           (select jsonb_build_object('breaker', f.breaker, 'tenant_id', f.tenant_id, 'instance', f.instance,
-                                      'trip', f.trip, 'closed', f.closed)
-              from alert_firing f where f.incident_id = q.incident_id) as facts,
-           q.facts as own_facts, q.next_attempt_at, q.created_at)
-       -- In queue order: a batch's POST carries its alerts in the order they were queued.
-       select id, intent_key, alert_type, incident_id, target, attempts, max_attempts, facts, own_facts
-         from claimed order by next_attempt_at, created_at, id`,
-      [this.now(), this.options.batchSize ?? 50, this.options.leaseMs ?? 30_000, workerId],
-    );
+    const { rows } = await pool.query<ClaimedRow>({
+      name: 'alert_queue_claim',
+      text: 'select * from alert_queue_claim($1, $2, $3, $4)',
+      values: [this.now(), this.options.batchSize ?? 50, this.options.leaseMs ?? 30_000, workerId],
+    });
     return rows;
   }
 

@@ -314,7 +314,7 @@ export class AlertDeliveryWorker {
 }
 
 /** Batches whose outcomes may be committing at once behind the one being POSTed. */
-const RECORDING_BEHIND = 2;
+const RECORDING_BEHIND = 4;
 
 /** A promise that may settle before anyone awaits it: its rejection is never reported as unhandled. */
 function settledLater<T>(promise: Promise<T>): Promise<T> {

@@ -119,41 +119,25 @@ export class AlertDeliveryWorker {
    * one batch is POSTed (one POST at a time per worker), the next is being claimed and the outcomes of
    * the previous ones are being committed (at most RECORDING_BEHIND at once), so a worker's POSTs do not
    * wait on the database's round trips and commits. Batches are disjoint claims: the overlap sends
-   * nothing twice. Routing runs beside it: the intents routed first (the oldest) are being sent while the
-   * next are routed — routing a backlog took a third of a worker's drain before (bench alerts) — and a
-   * claim that finds nothing while routing goes on waits for its next batch.
+   * nothing twice.
    */
   async pass(): Promise<number> {
-    const routing = new RoutingProgress();
-    const routed = settledLater(this.route(() => routing.batchCommitted()).finally(() => routing.end()));
+    await this.route();
     let handled = 0;
     const recording = new Set<Promise<void>>();
     const failures: unknown[] = [];
     try {
-      // What routing had done when a claim began: a claim that finds nothing ends the pass only if routing
-      // had ended before it began (a batch routed after its snapshot would be left behind otherwise).
-      const startClaim = () => ({
-        routingEnded: routing.ended,
-        progress: routing.next(),
-        rows: settledLater(this.claim()),
-      });
-      let next = startClaim();
+      let next = settledLater(this.claim());
       for (;;) {
-        const claimed = await next.rows;
-        if (claimed.length === 0) {
-          if (next.routingEnded) break;
-          // Nothing due yet, and intents are still being routed: claim again once more are.
-          await next.progress;
-          next = startClaim();
-          continue;
-        }
+        const claimed = await next;
+        if (claimed.length === 0) break;
         if (failures.length > 0) {
           // Recording failed (the database?): hand back the batch claimed ahead rather than hold it for
           // the lease.
           await this.release(claimed).catch(() => {});
           break;
         }
-        next = startClaim();
+        next = settledLater(this.claim());
         const sent = await this.send(claimed);
         const recorded: Promise<void> = this.record(sent).then(
           () => void recording.delete(recorded),
@@ -168,8 +152,6 @@ export class AlertDeliveryWorker {
       }
     } finally {
       await Promise.all(recording);
-      // A failed routing (the database?) fails the pass, as it did when it ran first.
-      await routed.catch((err: unknown) => failures.push(err));
     }
     if (failures.length > 0) throw failures[0];
     return handled;
@@ -187,7 +169,7 @@ export class AlertDeliveryWorker {
    * that routed its share does not go on to claim before the others' shares are routed and find nothing —
    * and end its pass while they are still queued (three workers draining a backlog were one, bench alerts).
    */
-  private async route(onBatch: () => void = () => {}): Promise<void> {
+  private async route(): Promise<void> {
     const { pool, targets, store } = this.options;
     if (targets.length === 0) return; // nowhere to send: intents stay queued (pending), never "sent"
     let lock = 'for update skip locked';
@@ -205,7 +187,6 @@ export class AlertDeliveryWorker {
         await appendInline(tx, store, alertQueueProjection, ALERT_ROUTING_STREAM, [event]);
         return rows.length;
       });
-      if (routed > 0) onBatch();
       if (routed === ROUTING_BATCH) continue;
       if (lock === 'for update') return;
       lock = 'for update';
@@ -376,32 +357,6 @@ export const DEFAULT_DELIVERY_BATCH_SIZE = 200;
 
 /** 1 MiB of alerts per POST: a batch of alerts with large annotations goes out in several. */
 export const MAX_POST_BYTES = 1024 * 1024;
-
-/** Where a pass's routing is: `next()` settles at its next committed batch or at its end. */
-class RoutingProgress {
-  ended = false;
-  private wake: () => void = () => {};
-  private pending: Promise<void> = this.renew();
-
-  private renew(): Promise<void> {
-    this.pending = new Promise<void>((resolve) => (this.wake = resolve));
-    return this.pending;
-  }
-
-  next(): Promise<void> {
-    return this.ended ? Promise.resolve() : this.pending;
-  }
-
-  batchCommitted(): void {
-    this.wake();
-    this.renew();
-  }
-
-  end(): void {
-    this.ended = true;
-    this.wake();
-  }
-}
 
 /** Intents routed per transaction (one AlertRouted event each). */
 const ROUTING_BATCH = 500;

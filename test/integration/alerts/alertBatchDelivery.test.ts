@@ -225,7 +225,7 @@ test('a failed POST (503, then refused) leaves every alert of the batch for retr
 
   // Back on the same URL: attempt 3 delivers each alert once.
   const port = Number(new URL(refusedUrl).port);
-  const back: Endpoint = { url: refusedUrl, requests: [], status: 200 };
+  const back: Endpoint = { url: refusedUrl, requests: [], bodies: [], status: 200 };
   const server = createServer((req, res) => {
     let body = '';
     req.on('data', (c: Buffer) => (body += c.toString()));

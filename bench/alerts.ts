@@ -1,5 +1,5 @@
 import { request } from 'undici';
-import { AlertDeliveryWorker } from '../src/commands/alerts/alertDeliveryWorker';
+import { AlertDeliveryWorker, DEFAULT_DELIVERY_BATCH_SIZE } from '../src/commands/alerts/alertDeliveryWorker';
 import { BreakerCommandService } from '../src/commands/breaker/breakerCommandService';
 import { firingBreakerAlert, assertFiring } from '../src/domain/alerts/breakerAlerts';
 import { defaultBreakerPolicy } from '../src/domain/breaker';
@@ -25,9 +25,10 @@ import { type BenchDatabase, type Figure, createBenchDatabase, figure, printFigu
  * Alertmanager (GET /api/v2/alerts, distinct by the circuit_breaker label).
  */
 const BENCH = 'alerts';
-const INCIDENTS = Number(process.env.BENCH_ALERTS ?? 2000);
-/** Rows a worker claims and POSTs at once (the worker's default). */
-const BATCH = 50;
+/** 4 000: twenty batches of the default size per drain, so that three workers have several each. */
+const INCIDENTS = Number(process.env.BENCH_ALERTS ?? 4000);
+/** Rows a worker claims and POSTs at once (the worker's default); the baseline POSTs as many. */
+const BATCH = Number(process.env.BENCH_ALERTS_BATCH ?? DEFAULT_DELIVERY_BATCH_SIZE);
 const WARMUP = 500;
 const source = { instance: 'bench', publicUrl: 'http://bench.test', runbookUrl: 'http://bench.test/runbook' };
 

@@ -17,6 +17,8 @@ import * as projectionIsolation from './009_projection_isolation';
 import * as canaryReports from './020_canary_reports';
 import * as driftRollup from './075_drift_rollup';
 import * as esAppendWith from './085_es_append_with';
+import * as alertQueueClaim from './100_alert_queue_claim';
+import * as alertQueueDropIntentIndex from './101_alert_queue_drop_intent_index';
 
 /**
  * Migrations are listed here rather than discovered on disk, so they load the same way under tsx, jest
@@ -42,6 +44,8 @@ const migrations: ReadonlyArray<readonly [string, Knex.Migration]> = [
   ['070_projection_batch_checked', projectionBatchChecked],
   ['075_drift_rollup', driftRollup],
   ['085_es_append_with', esAppendWith],
+  ['100_alert_queue_claim', alertQueueClaim],
+  ['101_alert_queue_drop_intent_index', alertQueueDropIntentIndex],
 ];
 
 export const migrationSource: Knex.MigrationSource<string> = {

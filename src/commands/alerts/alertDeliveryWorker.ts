@@ -42,7 +42,10 @@ export interface AlertDeliveryWorkerOptions {
   /** Names this worker's claims (instance id). */
   workerId: string;
   pollMs?: number;
+  /** Rows claimed at once (DEFAULT_DELIVERY_BATCH_SIZE); their alerts for one target go out together. */
   batchSize?: number;
+  /** A POST carries at most this many bytes of alerts (one alert alone may exceed it): MAX_POST_BYTES. */
+  maxPostBytes?: number;
   /** A claim expires after this: a worker that died mid-send loses it to the others. */
   leaseMs?: number;
   wakeups?: Observable<unknown>;
@@ -161,16 +164,20 @@ export class AlertDeliveryWorker {
   /**
    * Every unrouted intent, 500 at a time, one AlertRouted event per batch, applied in its transaction.
    * Intents are locked with SKIP LOCKED while routed, so replicas routing at once split the work instead
-   * of repeating it.
+   * of repeating it. Once that finds nothing more, one more round WAITS for the intents others are routing
+   * (FOR UPDATE: the ones they routed are gone when it gets them, anything left it routes): so a worker
+   * that routed its share does not go on to claim before the others' shares are routed and find nothing —
+   * and end its pass while they are still queued (three workers draining a backlog were one, bench alerts).
    */
   private async route(): Promise<void> {
     const { pool, targets, store } = this.options;
     if (targets.length === 0) return; // nowhere to send: intents stay queued (pending), never "sent"
+    let lock = 'for update skip locked';
     for (;;) {
       const routed = await inTransaction(pool, async (tx) => {
         const { rows } = await tx.query<{ id: string }>(
           `select id from alert_queue where target is null and status = 'pending'
-            order by created_at limit 500 for update skip locked`,
+            order by created_at limit ${ROUTING_BATCH} ${lock}`,
         );
         if (rows.length === 0) return 0;
         const event: AlertRouted = {
@@ -180,34 +187,28 @@ export class AlertDeliveryWorker {
         await appendInline(tx, store, alertQueueProjection, ALERT_ROUTING_STREAM, [event]);
         return rows.length;
       });
-      if (routed < 500) return;
+      if (routed === ROUTING_BATCH) continue;
+      if (lock === 'for update') return;
+      lock = 'for update';
     }
   }
 
+  /**
+   * The next due rows, leased to this worker: alert_queue_claim (migration 100) walks the claimable rows in
+   * queue order and skips those other workers hold, so a claim costs its batch, not the backlog.
+   */
   private async claim(): Promise<ClaimedRow[]> {
     const { pool, workerId } = this.options;
-    const { rows } = await pool.query<ClaimedRow>(
-      `with due as (
-         select id from alert_queue
-          where status = 'pending' and target is not null and next_attempt_at <= $1
-            and (claimed_until is null or claimed_until < $1)
-          order by next_attempt_at
-          limit $2
-          for update skip locked)
-       , claimed as (
-         update alert_queue q set claimed_until = $1::timestamptz + make_interval(secs => $3 / 1000.0),
-                claimed_by = $4
-           from due where q.id = due.id
-         returning q.id, q.intent_key, q.alert_type, q.incident_id, q.target, q.attempts, q.max_attempts,
-           (select jsonb_build_object('breaker', f.breaker, 'tenant_id', f.tenant_id, 'instance', f.instance,
-                                      'trip', f.trip, 'closed', f.closed)
-              from alert_firing f where f.incident_id = q.incident_id) as facts,
-           q.facts as own_facts, q.next_attempt_at, q.created_at)
-       -- In queue order: a batch's POST carries its alerts in the order they were queued.
-       select id, intent_key, alert_type, incident_id, target, attempts, max_attempts, facts, own_facts
-         from claimed order by next_attempt_at, created_at, id`,
-      [this.now(), this.options.batchSize ?? 50, this.options.leaseMs ?? 30_000, workerId],
-    );
+    const { rows } = await pool.query<ClaimedRow>({
+      name: 'alert_queue_claim',
+      text: 'select * from alert_queue_claim($1, $2, $3, $4)',
+      values: [
+        this.now(),
+        this.options.batchSize ?? DEFAULT_DELIVERY_BATCH_SIZE,
+        this.options.leaseMs ?? 30_000,
+        workerId,
+      ],
+    });
     return rows;
   }
 
@@ -272,18 +273,38 @@ export class AlertDeliveryWorker {
   }
 
   /**
-   * One POST for the group; its result is every alert's. A failed one (timeout, refused, 5xx) leaves each
-   * alert for a retry on its own back-off. A rejected one (4xx other than 408/429) fails each for good, as a
+   * The group's alerts in as few POSTs as MAX_POST_BYTES allows (one, for any usual batch), in queue
+   * order; a POST's result is each of its alerts'. A failed one (timeout, refused, 5xx) leaves each alert
+   * for a retry on its own back-off. A rejected one (4xx other than 408/429) fails each for good, as a
    * rejected single alert is: our rendering produced something Alertmanager refuses, which sending again
    * cannot fix. (Alertmanager itself stores the valid alerts of a batch it answers 400 to, and names the
    * invalid ones in the error that lands in each row's last_error; an operator's "retry failed" re-sends.)
    */
   private async post(target: string, group: readonly Send[]): Promise<DeliveryResult[]> {
-    const result = await this.postOnce(
-      target,
-      group.flatMap((s) => s.payload ?? []),
+    const limit = this.options.maxPostBytes ?? MAX_POST_BYTES;
+    const chunks: Send[][] = [];
+    let bytes = 0;
+    for (const send of group) {
+      // JSON length in UTF-16 units: what the body's size is bounded by, near enough for a bound.
+      const size = JSON.stringify(send.payload ?? []).length;
+      const last = chunks[chunks.length - 1];
+      if (last && bytes + size <= limit) {
+        last.push(send);
+        bytes += size;
+      } else {
+        chunks.push([send]);
+        bytes = size;
+      }
+    }
+    const results = await Promise.all(
+      chunks.map((chunk) =>
+        this.postOnce(
+          target,
+          chunk.flatMap((s) => s.payload ?? []),
+        ),
+      ),
     );
-    return group.map(() => result);
+    return chunks.flatMap((chunk, i) => chunk.map(() => results[i]!));
   }
 
   private async postOnce(target: string, alerts: readonly AlertmanagerAlert[]): Promise<DeliveryResult> {
@@ -326,8 +347,22 @@ export class AlertDeliveryWorker {
   }
 }
 
+/**
+ * Rows a worker claims at once (ALERT_DELIVERY_BATCH_SIZE). 200: a batch's costs in the database (the
+ * claim, one append, one update, one commit, the lanes' range statements) are mostly per row, but what is
+ * per batch (round trips, statements, the commit) is a quarter of what it was at 50, and Alertmanager
+ * takes 200 alerts in one POST as readily as 50 (bench alerts).
+ */
+export const DEFAULT_DELIVERY_BATCH_SIZE = 200;
+
+/** 1 MiB of alerts per POST: a batch of alerts with large annotations goes out in several. */
+export const MAX_POST_BYTES = 1024 * 1024;
+
+/** Intents routed per transaction (one AlertRouted event each). */
+const ROUTING_BATCH = 500;
+
 /** Batches whose outcomes may be committing at once behind the one being POSTed. */
-const RECORDING_BEHIND = 2;
+const RECORDING_BEHIND = 4;
 
 /** A promise that may settle before anyone awaits it: its rejection is never reported as unhandled. */
 function settledLater<T>(promise: Promise<T>): Promise<T> {

@@ -205,7 +205,7 @@ const envSchema = z.object({
   ALERT_RESEND_INTERVAL: num(60, 1, 86400),
   ALERT_DELIVERY_POLL_MS: num(1000, 20, 60_000, true),
   /** Rows a delivery worker claims and POSTs to one Alertmanager at once (issue #13). */
-  ALERT_DELIVERY_BATCH_SIZE: num(50, 1, 1000, true),
+  ALERT_DELIVERY_BATCH_SIZE: num(200, 1, 1000, true),
   /** Base URL operators reach this service at; alerts' generatorURL points at the breaker there. */
   COSTSIM_PUBLIC_URL: z.url({ message: 'must be an absolute URL' }).optional(),
   /**

@@ -16,7 +16,13 @@ import {
   alertTriggerTypes,
 } from '../../domain/alerts/alertKinds';
 import type { StoredEvent } from '../../infra/eventStore/eventStore';
-import { type Projection, decodeEvent } from '../projection';
+import {
+  type EventRange,
+  type Projection,
+  type RangeStatement,
+  decodeEvent,
+  eventRangeCondition,
+} from '../projection';
 
 const breakerEvents: ReadonlySet<string> = new Set(breakerEventTypes);
 
@@ -49,19 +55,24 @@ export const alertQueueProjection: Projection = {
   mayPark: (event) => !breakerEvents.has(event.type),
   // The delivery worker and the operator commands apply their events inline, in the events' transaction.
   writtenOutsideProjector: true,
+  // Delivery outcomes are most of the events it reads (one per alert sent) and the worker has applied them
+  // already: its lane applies runs of them in SQL straight from the stored rows (outcomesInRange), so their
+  // payloads are not read into JavaScript to write nothing.
+  rangeTypes: ['AlertDelivered', 'AlertDeliveryFailed'],
+  rangeStatement: outcomesInRange,
   changeChannel: ALERT_QUEUE_CHANNEL,
   async apply(tx: pg.ClientBase, events: readonly StoredEvent[]) {
     let queued = false;
     // Outcomes in a row (a delivery batch) are applied together, a statement per kind for as long as no row
     // repeats: distinct rows, so their order among themselves does not matter.
-    let outcomes: Outcome[] = [];
+    let outcomes: StoredOutcome[] = [];
     const flush = async () => {
       if (outcomes.length > 0) await applyOutcomes(tx, outcomes);
       outcomes = [];
     };
     for (const stored of events) {
       if (stored.type === 'AlertDelivered' || stored.type === 'AlertDeliveryFailed') {
-        const outcome = decodeEvent<Outcome>(stored);
+        const outcome = { eventId: stored.eventId, ...decodeEvent<Outcome>(stored) };
         const id = routedRowId(outcome.data.intent_key, outcome.data.target);
         if (outcomes.some((o) => routedRowId(o.data.intent_key, o.data.target) === id)) await flush();
         outcomes.push(outcome);
@@ -159,23 +170,30 @@ function queueIntent(
 }
 
 type Outcome = Exclude<AlertDeliveryEvent, AlertRouted>;
+/** An outcome with the id it is stored under: the statement reads its payload from its row in es_events. */
+type StoredOutcome = Outcome & { eventId: string };
 
 /**
  * Delivery outcomes, each on its routed row (all rows distinct), one statement per kind; idempotent and
  * never backwards: the worker applies a batch inline with its events, and the projector applies the same
  * events again later (or on a rebuild).
+ *
+ * The rendered payload a row keeps is read from the outcome's stored event (es_events, unqualified as
+ * everywhere the store is read, by its event id) rather than sent with the statement: it is most of an
+ * outcome's bytes, and the projector's pass over outcomes the worker already applied would otherwise
+ * serialise every payload again for an update that changes nothing.
  */
-async function applyOutcomes(tx: pg.ClientBase, events: readonly Outcome[]): Promise<void> {
-  const row = (d: Outcome['data']) => ({
-    id: routedRowId(d.intent_key, d.target),
-    attempts: d.attempts,
-    at: d.at,
-    payload: d.payload ?? null,
+async function applyOutcomes(tx: pg.ClientBase, events: readonly StoredOutcome[]): Promise<void> {
+  const row = (e: StoredOutcome) => ({
+    id: routedRowId(e.data.intent_key, e.data.target),
+    attempts: e.data.attempts,
+    at: e.data.at,
+    event_id: e.eventId,
   });
-  const delivered = events.filter((e) => e.type === 'AlertDelivered').map((e) => row(e.data));
+  const delivered = events.filter((e) => e.type === 'AlertDelivered').map(row);
   const failed = events.flatMap((e) =>
     e.type === 'AlertDeliveryFailed'
-      ? [{ ...row(e.data), error: e.data.error, next_attempt_at: e.data.next_attempt_at }]
+      ? [{ ...row(e), error: e.data.error, next_attempt_at: e.data.next_attempt_at }]
       : [],
   );
   // A null payload (rendering failed) is stored as JSON null, as the row's payload always was.
@@ -183,8 +201,9 @@ async function applyOutcomes(tx: pg.ClientBase, events: readonly Outcome[]): Pro
     await tx.query(
       `update alert_queue q set status = 'sent', attempts = r.attempts, last_attempt_at = r.at, sent_at = r.at,
               last_error = null, claimed_until = null, claimed_by = null,
-              payload = coalesce(r.payload, 'null'::jsonb)
-         from jsonb_to_recordset($1::jsonb) as r(id text, attempts int, at timestamptz, payload jsonb)
+              payload = coalesce((select e.data->'payload' from es_events e where e.event_id = r.event_id),
+                                 'null'::jsonb)
+         from jsonb_to_recordset($1::jsonb) as r(id text, attempts int, at timestamptz, event_id uuid)
         where q.id = r.id and q.attempts <= r.attempts and q.status <> 'sent'`,
       [JSON.stringify(delivered)],
     );
@@ -195,13 +214,66 @@ async function applyOutcomes(tx: pg.ClientBase, events: readonly Outcome[]): Pro
           set status = case when r.next_attempt_at is null then 'failed' else 'pending' end,
               attempts = r.attempts, last_attempt_at = r.at, last_error = r.error,
               next_attempt_at = coalesce(r.next_attempt_at, q.next_attempt_at), claimed_until = null,
-              claimed_by = null, payload = coalesce(r.payload, 'null'::jsonb)
+              claimed_by = null,
+              payload = coalesce((select e.data->'payload' from es_events e where e.event_id = r.event_id),
+                                 'null'::jsonb)
          from jsonb_to_recordset($1::jsonb)
-              as r(id text, attempts int, at timestamptz, payload jsonb, error text, next_attempt_at timestamptz)
+              as r(id text, attempts int, at timestamptz, event_id uuid, error text, next_attempt_at timestamptz)
         where q.id = r.id and q.attempts < r.attempts and q.status = 'pending'`,
       [JSON.stringify(failed)],
     );
   }
+}
+
+/**
+ * applyOutcomes for every outcome of a range, as ONE statement over the stored rows (the lane's set-based
+ * path; rows the worker applied inline already are left as they are). The same rows as applying the
+ * events one by one in commit order, given what the worker guarantees of a row's outcomes: their attempts
+ * rise by one from one outcome to the next (each is `attempts + 1` of the row it claimed, and its event id
+ * is the row's and that number, so a repeat is stored once), and after a final one (sent, or failed for
+ * good) comes none until an operator's retry — an AlertsRetried, which the lane applies through `apply`
+ * between ranges. So, against the row as it was before the range:
+ *  - the outcomes that apply are the ones applyOutcomes' conditions accept against that row (pending with
+ *    fewer attempts for a failure; not sent, no more attempts, for a delivery): on a pending row, every
+ *    outcome with more attempts than it has, on a failed one a later delivery, on a sent one none;
+ *  - the row takes the last of them (status, attempts, times, error, payload), except next_attempt_at:
+ *    a delivery keeps it and a final failure's null keeps it, so it is the last non-null one of the
+ *    failures that apply, or the row's own.
+ */
+function outcomesInRange(range: EventRange): RangeStatement {
+  const inRange = eventRangeCondition(range);
+  // The range's outcomes that apply, each with the last non-null next_attempt_at of the failures that
+  // apply to its row (first_value over the failures with one first, latest first: null when there is none,
+  // as a delivery's and a final failure's are), then the last outcome of each row.
+  return {
+    text: `update alert_queue q
+          set status = case when l.kind = 'AlertDelivered' then 'sent'
+                            when l.next_attempt_at is null then 'failed' else 'pending' end,
+              attempts = l.attempts, last_attempt_at = l.at,
+              sent_at = case when l.kind = 'AlertDelivered' then l.at else q.sent_at end,
+              last_error = case when l.kind = 'AlertDelivered' then null else l.error end,
+              next_attempt_at = coalesce(l.last_next_attempt_at, q.next_attempt_at),
+              claimed_until = null, claimed_by = null, payload = coalesce(l.payload, 'null'::jsonb)
+         from (
+           select distinct on (a.id) a.*,
+                  first_value(a.next_attempt_at) over (
+                    partition by a.id
+                    order by (a.kind = 'AlertDeliveryFailed' and a.next_attempt_at is not null) desc,
+                             a.tx desc, a.pos desc) as last_next_attempt_at
+             from (select (e.data->>'intent_key') || '@' || (e.data->>'target') as id, e.event_type as kind,
+                          (e.data->>'attempts')::int as attempts, (e.data->>'at')::timestamptz as at,
+                          e.data->>'error' as error,
+                          (e.data->>'next_attempt_at')::timestamptz as next_attempt_at,
+                          e.data->'payload' as payload, e.transaction_id as tx, e.global_position as pos
+                     from es_events e
+                    where ${inRange.text}) a
+             join alert_queue b on b.id = a.id
+            where (a.kind = 'AlertDelivered' and b.attempts <= a.attempts and b.status <> 'sent')
+               or (a.kind = 'AlertDeliveryFailed' and b.attempts < a.attempts and b.status = 'pending')
+            order by a.id, a.tx desc, a.pos desc) l
+        where q.id = l.id`,
+    values: inRange.values,
+  };
 }
 
 /**

@@ -52,9 +52,13 @@ testWithAlertmanager(
     expect(warning.annotations.description).toContain('0.4200 > 0.2');
     const state = await t.call('GET', '/costsim/breakers/watched?tenant_id=tenant-w', { key: testKeys.read });
     expect(((await state.json()) as { open: boolean }).open).toBe(false);
-    const { rows } = await t.db.pool.query<{ alert_type: string; status: string }>(
-      `select alert_type, status from alert_queue where circuit_breaker_name = 'watched'`,
-    );
-    expect(rows).toEqual([{ alert_type: 'drift_warning', status: 'sent' }]);
+    // The worker records the outcome after Alertmanager answered (outbox: send, then record), so the
+    // alert can be listed there a moment before its row says sent.
+    await eventually(async () => {
+      const { rows } = await t.db.pool.query<{ alert_type: string; status: string }>(
+        `select alert_type, status from alert_queue where circuit_breaker_name = 'watched'`,
+      );
+      expect(rows).toEqual([{ alert_type: 'drift_warning', status: 'sent' }]);
+    });
   },
 );

@@ -35,18 +35,21 @@ interface Endpoint {
   url: string;
   /** incident ids per request, one array per POST */
   requests: string[][];
+  /** each request's body length, in the same order */
+  bodies: number[];
   status: number;
 }
 
 /** `delayMs`: each answer comes that much later (a slow Alertmanager, so that workers overlap). */
 async function endpoint(status = 200, delayMs = 0): Promise<Endpoint> {
-  const ep: Endpoint = { url: '', requests: [], status };
+  const ep: Endpoint = { url: '', requests: [], bodies: [], status };
   const server = createServer((req, res) => {
     let body = '';
     req.on('data', (c: Buffer) => (body += c.toString()));
     req.on('end', () => {
       const alerts = JSON.parse(body) as Array<{ annotations: { incident_id?: string } }>;
       ep.requests.push(alerts.map((a) => a.annotations.incident_id ?? '?'));
+      ep.bodies.push(body.length);
       setTimeout(() => {
         res.writeHead(ep.status, { 'content-type': 'application/json' });
         res.end(ep.status === 200 ? '' : JSON.stringify({ error: `injected ${ep.status}` }));
@@ -172,6 +175,31 @@ test('one target, one worker: all due rows of a batch go out in a single POST', 
   expect(await deliveredEvents('single_')).toEqual({ n: 8, distinct_rows: 8 });
 });
 
+test('a batch larger than the POST byte bound goes out in several POSTs under it, every alert once', async () => {
+  const recorder = await endpoint();
+  const incidents = await queued('bytes_', 9);
+  const bounded = new AlertDeliveryWorker({
+    pool: db.pool,
+    store,
+    sender: client,
+    targets: [recorder.url],
+    source,
+    resendIntervalSeconds: 60,
+    workerId: 'wbytes',
+    batchSize: 50,
+    // room for two rendered alerts (each is some 500 characters of JSON), not nine
+    maxPostBytes: 1200,
+  });
+  await bounded.pass();
+  expect(recorder.requests.flat().sort()).toEqual(incidents);
+  expect(recorder.requests.length).toBeGreaterThan(2);
+  expect(Math.max(...recorder.requests.map((r) => r.length))).toBeLessThan(incidents.length);
+  expect(Math.max(...recorder.requests.map((r) => r.length))).toBeGreaterThan(1);
+  // every POST under the bound (its JSON is the alerts' and the array's brackets and commas)
+  expect(Math.max(...recorder.bodies)).toBeLessThanOrEqual(1200 + 2 + 9);
+  expect(await deliveredEvents('bytes_')).toEqual({ n: 9, distinct_rows: 9 });
+});
+
 test('a failed POST (503, then refused) leaves every alert of the batch for retry; none is lost', async () => {
   const flaky = await endpoint(503);
   const incidents = await queued('flaky_', 6);
@@ -197,7 +225,7 @@ test('a failed POST (503, then refused) leaves every alert of the batch for retr
 
   // Back on the same URL: attempt 3 delivers each alert once.
   const port = Number(new URL(refusedUrl).port);
-  const back: Endpoint = { url: refusedUrl, requests: [], status: 200 };
+  const back: Endpoint = { url: refusedUrl, requests: [], bodies: [], status: 200 };
   const server = createServer((req, res) => {
     let body = '';
     req.on('data', (c: Buffer) => (body += c.toString()));

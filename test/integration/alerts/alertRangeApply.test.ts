@@ -13,7 +13,8 @@ import type { Projection } from '../../../src/projections/projection';
 import { ensureCheckpoints } from '../../../src/projections/runtime/checkpoints';
 import { applyBatch } from '../../../src/projections/runtime/projectionApplier';
 import { applyPositions } from '../../../src/projections/runtime/rangeApplier';
-import { createTestDatabase, type TestDatabase } from '../../support/testDatabase';
+import type { TestDatabase } from '../../support/testDatabase';
+import { eventStoreDatabase } from '../../support/eventStoreDatabase';
 
 /**
  * Delivery outcomes applied by range in SQL from the stored rows (alert_queue's and cb_incidents'
@@ -26,10 +27,7 @@ import { createTestDatabase, type TestDatabase } from '../../support/testDatabas
 let db: TestDatabase;
 let store: PostgresEventStore;
 
-beforeAll(async () => {
-  db = await createTestDatabase();
-  store = new PostgresEventStore(db.pool);
-});
+beforeAll(async () => ({ db, store } = await eventStoreDatabase()));
 afterAll(async () => db.drop());
 
 /** Deterministic (mulberry32): a failure reproduces. */

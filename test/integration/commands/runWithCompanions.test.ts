@@ -3,7 +3,8 @@ import { type BreakerCommand, createBreakerDecider, defaultBreakerPolicy } from 
 import { DeciderCommandRunner } from '../../../src/commands/deciderCommandRunner';
 import type { StreamAppend } from '../../../src/infra/eventStore/eventStore';
 import { PostgresEventStore } from '../../../src/infra/eventStore/postgresEventStore';
-import { createTestDatabase, type TestDatabase } from '../../support/testDatabase';
+import type { TestDatabase } from '../../support/testDatabase';
+import { eventStoreDatabase } from '../../support/eventStoreDatabase';
 
 /**
  * DeciderCommandRunner.runWith: a command and its companion events (new streams) in the batch's one
@@ -12,10 +13,7 @@ import { createTestDatabase, type TestDatabase } from '../../support/testDatabas
  */
 let db: TestDatabase;
 let store: PostgresEventStore;
-beforeAll(async () => {
-  db = await createTestDatabase();
-  store = new PostgresEventStore(db.pool);
-});
+beforeAll(async () => ({ db, store } = await eventStoreDatabase()));
 afterAll(async () => db.drop());
 
 const drift =

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { PostgresEventStore } from '../../../src/infra/eventStore/postgresEventStore';
 import { IdempotencyConflictError } from '../../../src/infra/eventStore/eventStore';
-import { createTestDatabase, type TestDatabase } from '../../support/testDatabase';
+import type { TestDatabase } from '../../support/testDatabase';
+import { eventStoreDatabase } from '../../support/eventStoreDatabase';
 
 /**
  * es_append with arrays (migration 061): idempotency is checked only when the INSERT's ON CONFLICT
@@ -10,10 +11,7 @@ import { createTestDatabase, type TestDatabase } from '../../support/testDatabas
 let db: TestDatabase;
 let store: PostgresEventStore;
 
-beforeAll(async () => {
-  db = await createTestDatabase();
-  store = new PostgresEventStore(db.pool);
-});
+beforeAll(async () => ({ db, store } = await eventStoreDatabase()));
 afterAll(async () => db.drop());
 
 const stream = () => `arrays-${randomUUID()}`;

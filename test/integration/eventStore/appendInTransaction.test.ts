@@ -2,16 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { EVENTS_CHANNEL, PostgresEventStore } from '../../../src/infra/eventStore/postgresEventStore';
 import { WrongExpectedVersionError } from '../../../src/infra/eventStore/eventStore';
 import { inTransaction } from '../../../src/infra/postgres/pool';
-import { createTestDatabase, type TestDatabase } from '../../support/testDatabase';
+import type { TestDatabase } from '../../support/testDatabase';
+import { eventStoreDatabase } from '../../support/eventStoreDatabase';
 
 /** append(stream, events, {tx}): the caller's transaction decides, and the stored events come back. */
 let db: TestDatabase;
 let store: PostgresEventStore;
 
-beforeAll(async () => {
-  db = await createTestDatabase();
-  store = new PostgresEventStore(db.pool);
-});
+beforeAll(async () => ({ db, store } = await eventStoreDatabase()));
 afterAll(async () => db.drop());
 
 const stream = () => `tx-${randomUUID()}`;

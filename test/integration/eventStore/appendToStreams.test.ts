@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { PostgresEventStore } from '../../../src/infra/eventStore/postgresEventStore';
 import { inTransaction } from '../../../src/infra/postgres/pool';
-import { createTestDatabase, type TestDatabase } from '../../support/testDatabase';
+import type { TestDatabase } from '../../support/testDatabase';
+import { eventStoreDatabase } from '../../support/eventStoreDatabase';
 
 /**
  * appendToStreams (es_append_streams_in_tx, migration 065): many streams in the caller's transaction in
@@ -10,10 +11,7 @@ import { createTestDatabase, type TestDatabase } from '../../support/testDatabas
 let db: TestDatabase;
 let store: PostgresEventStore;
 
-beforeAll(async () => {
-  db = await createTestDatabase();
-  store = new PostgresEventStore(db.pool);
-});
+beforeAll(async () => ({ db, store } = await eventStoreDatabase()));
 afterAll(async () => db.drop());
 
 const stream = () => `many-${randomUUID()}`;

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { WrongExpectedVersionError } from '../../../src/infra/eventStore/eventStore';
 import { PostgresEventStore } from '../../../src/infra/eventStore/postgresEventStore';
-import { createTestDatabase, type TestDatabase } from '../../support/testDatabase';
+import type { TestDatabase } from '../../support/testDatabase';
+import { eventStoreDatabase } from '../../support/eventStoreDatabase';
 
 /**
  * appendWith (es_append_with, migration 085): a stream's events at an exact expected version and companion
@@ -10,10 +11,7 @@ import { createTestDatabase, type TestDatabase } from '../../support/testDatabas
 let db: TestDatabase;
 let store: PostgresEventStore;
 
-beforeAll(async () => {
-  db = await createTestDatabase();
-  store = new PostgresEventStore(db.pool);
-});
+beforeAll(async () => ({ db, store } = await eventStoreDatabase()));
 afterAll(async () => db.drop());
 
 const stream = (kind: string) => `${kind}-${randomUUID()}`;

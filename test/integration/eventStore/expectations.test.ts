@@ -6,17 +6,15 @@ import {
   START,
   WrongExpectedVersionError,
 } from '../../../src/infra/eventStore/eventStore';
-import { createTestDatabase, type TestDatabase } from '../../support/testDatabase';
+import type { TestDatabase } from '../../support/testDatabase';
+import { eventStoreDatabase } from '../../support/eventStoreDatabase';
 import { eventually } from '../../support/eventually';
 
 let db: TestDatabase;
 let store: PostgresEventStore;
 const ev = (type = 'Something', data: object = { n: 1 }) => ({ type, data });
 
-beforeAll(async () => {
-  db = await createTestDatabase();
-  store = new PostgresEventStore(db.pool);
-});
+beforeAll(async () => ({ db, store } = await eventStoreDatabase()));
 afterAll(async () => db.drop());
 
 const stream = () => `test-${randomUUID()}`;

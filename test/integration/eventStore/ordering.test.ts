@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { PostgresEventStore } from '../../../src/infra/eventStore/postgresEventStore';
 import { type Checkpoint, START, type StoredEvent } from '../../../src/infra/eventStore/eventStore';
-import { createTestDatabase, type TestDatabase } from '../../support/testDatabase';
+import type { TestDatabase } from '../../support/testDatabase';
+import { eventStoreDatabase } from '../../support/eventStoreDatabase';
 import { eventually } from '../../support/eventually';
 
 /**
@@ -14,10 +15,7 @@ let db: TestDatabase;
 let store: PostgresEventStore;
 let txA: pg.Client;
 
-beforeAll(async () => {
-  db = await createTestDatabase();
-  store = new PostgresEventStore(db.pool);
-});
+beforeAll(async () => ({ db, store } = await eventStoreDatabase()));
 afterAll(async () => db.drop());
 beforeEach(async () => {
   txA = new pg.Client({ connectionString: db.url });

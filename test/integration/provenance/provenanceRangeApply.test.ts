@@ -15,7 +15,8 @@ import { Projector } from '../../../src/projections/runtime/projector';
 import { applyPositions } from '../../../src/projections/runtime/rangeApplier';
 import { rebuildProjection } from '../../../src/projections/runtime/rebuild';
 import { eventually } from '../../support/eventually';
-import { createTestDatabase, type TestDatabase } from '../../support/testDatabase';
+import type { TestDatabase } from '../../support/testDatabase';
+import { eventStoreDatabase } from '../../support/eventStoreDatabase';
 
 /**
  * Provenance applied in SQL from the event rows (rangeStatement) against the same events applied through
@@ -27,10 +28,7 @@ import { createTestDatabase, type TestDatabase } from '../../support/testDatabas
 let db: TestDatabase;
 let store: PostgresEventStore;
 
-beforeAll(async () => {
-  db = await createTestDatabase();
-  store = new PostgresEventStore(db.pool);
-});
+beforeAll(async () => ({ db, store } = await eventStoreDatabase()));
 afterAll(async () => db.drop());
 
 /** Deterministic (mulberry32): a failure reproduces. */

@@ -15,6 +15,7 @@ import { applyBatch } from '../../../src/projections/runtime/projectionApplier';
 import { applyPositions } from '../../../src/projections/runtime/rangeApplier';
 import type { TestDatabase } from '../../support/testDatabase';
 import { eventStoreDatabase } from '../../support/eventStoreDatabase';
+import { seededRandom } from '../../support/seededRandom';
 
 /**
  * Delivery outcomes applied by range in SQL from the stored rows (alert_queue's and cb_incidents'
@@ -30,16 +31,8 @@ let store: PostgresEventStore;
 beforeAll(async () => ({ db, store } = await eventStoreDatabase()));
 afterAll(async () => db.drop());
 
-/** Deterministic (mulberry32): a failure reproduces. */
-function random(seed: number) {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic: a failure reproduces. */
+const random = seededRandom;
 
 const TARGET = 'http://am.test';
 const ROWS = 60;

@@ -17,6 +17,7 @@ import { rebuildProjection } from '../../../src/projections/runtime/rebuild';
 import { eventually } from '../../support/eventually';
 import type { TestDatabase } from '../../support/testDatabase';
 import { eventStoreDatabase } from '../../support/eventStoreDatabase';
+import { seededRandom } from '../../support/seededRandom';
 
 /**
  * Provenance applied in SQL from the event rows (rangeStatement) against the same events applied through
@@ -31,16 +32,8 @@ let store: PostgresEventStore;
 beforeAll(async () => ({ db, store } = await eventStoreDatabase()));
 afterAll(async () => db.drop());
 
-/** Deterministic (mulberry32): a failure reproduces. */
-function random(seed: number) {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic: a failure reproduces. */
+const random = seededRandom;
 
 const TEXTS = [
   'plain',

@@ -19,7 +19,7 @@ import { createExpressServer } from './infra/http/httpServer';
 import { CoalescingNotifier, PgNotificationListener } from './infra/postgres/notifications';
 import { createPool } from './infra/postgres/pool';
 import type pg from 'pg';
-import { Projector } from './projections/runtime/projector';
+import { createServeProjector } from './projections/runtime/serveProjector';
 import { type ProjectorRole, ProjectorThread } from './projections/runtime/projectorThread';
 import { driftRollupProjection } from './projections/provenance/driftRollupProjection';
 import { mountProjectionRoutes, projectionRouteDocs } from './projections/runtime/projectionRoutes';
@@ -139,32 +139,19 @@ export async function startComposition<S>(
       thread.start();
       return { role: thread, thread, pool: null };
     }
-    // In this thread (PROJECTOR_THREAD=inline). The lanes still read and apply on connections of their
-    // own: a burst of API requests holding the service pool cannot hold a lane up, and each lane uses at
-    // most two at once (its batch and the next page's read), so a flooded lane (provenance) cannot take
-    // the breaker lanes' either.
-    const projectorPool = createPool(databaseUrl, {
-      max: 2 * projections.length + 1,
-      applicationName: `costsim-guard:${config.instanceId}:projector`,
-    });
-    const inline = new Projector({
-      pool: projectorPool,
-      store: new PostgresEventStore(projectorPool),
+    // In this thread (PROJECTOR_THREAD=inline), still on a pool of its own (createServeProjector).
+    const inline = createServeProjector({
       connectionString: databaseUrl,
+      instanceId: config.instanceId,
       projections,
       lockId: LockIds.projector,
-      batchSize: config.projector.batchSize,
-      rangeBatchSize: config.projector.rangeBatchSize,
-      batchMaxBytes: config.projector.batchMaxBytes,
-      pollMs: config.projector.pollMs,
-      batchWindowMs: config.projector.batchWindowMs,
-      retry: config.projector.retry,
+      settings: config.projector,
       wakeups,
       logger,
       observer,
     });
-    inline.start();
-    return { role: inline, thread: null, pool: projectorPool };
+    inline.projector.start();
+    return { role: inline.projector, thread: null, pool: inline.pool };
   }
   for (const m of modules) await m.start?.();
 

@@ -6,10 +6,9 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import pino from 'pino';
 import { allProjections } from '../../features';
-import { EVENTS_CHANNEL, PostgresEventStore } from '../../infra/eventStore/postgresEventStore';
+import { EVENTS_CHANNEL } from '../../infra/eventStore/postgresEventStore';
 import { PgNotificationListener } from '../../infra/postgres/notifications';
-import { createPool } from '../../infra/postgres/pool';
-import { Projector } from './projector';
+import { createServeProjector } from './serveProjector';
 import type {
   ProjectorWorkerCommand,
   ProjectorWorkerData,
@@ -34,25 +33,13 @@ const projections = data.projectionNames.map((name) => {
   return projection;
 });
 
-const o = data.projector;
-// Each lane uses at most two connections at once (its batch and the next page's read), plus the watch.
-const pool = createPool(data.connectionString, {
-  max: 2 * projections.length + 1,
-  applicationName: `costsim-guard:${data.instanceId}:projector`,
-});
 const listener = new PgNotificationListener(data.connectionString);
-const projector = new Projector({
-  pool,
-  store: new PostgresEventStore(pool),
+const { projector, pool } = createServeProjector({
   connectionString: data.connectionString,
+  instanceId: data.instanceId,
   projections,
   lockId: data.lockId,
-  batchSize: o.batchSize,
-  rangeBatchSize: o.rangeBatchSize,
-  batchMaxBytes: o.batchMaxBytes,
-  pollMs: o.pollMs,
-  batchWindowMs: o.batchWindowMs,
-  retry: o.retry,
+  settings: data.projector,
   wakeups: listener.on(EVENTS_CHANNEL),
   logger,
   observer: {

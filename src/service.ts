@@ -25,7 +25,8 @@ import { driftRollupProjection } from './projections/provenance/driftRollupProje
 import { mountProjectionRoutes, projectionRouteDocs } from './projections/runtime/projectionRoutes';
 import { type ApiKey, authenticate } from './infra/http/auth';
 import { commandErrorToProblem } from './commands/commandErrors';
-import { type ServiceSlices, serviceComposition } from './features';
+import { type ServiceSlices, allProjections, serviceComposition } from './features';
+import type { Projection } from './projections/projection';
 import { serviceVersion } from './infra/version';
 
 export interface ServiceHandle {
@@ -66,11 +67,29 @@ function apisOf<S>(modules: FeatureModules<S>): S {
   return Object.fromEntries(Object.entries<FeatureModule<unknown>>(modules).map(([k, m]) => [k, m.api])) as S;
 }
 
+/**
+ * The projector thread builds its projections from their names (allProjections(): a function cannot cross
+ * to a worker), so a composition's projection that is not that same registered object would run as
+ * another one, or make the thread end at start-up and restart for ever while serve looked healthy.
+ * Refused before anything starts, with what to do.
+ */
+function assertThreadBuildsProjections(projections: readonly Projection[]): void {
+  const registered = new Map(allProjections().map((p) => [p.name, p]));
+  const foreign = projections.filter((p) => registered.get(p.name) !== p).map((p) => p.name);
+  if (foreign.length > 0)
+    throw new Error(
+      `PROJECTOR_THREAD=worker runs only the projections registered in src/features.ts (allProjections()); ` +
+        `not registered there: ${foreign.join(', ')}. Register them, or set PROJECTOR_THREAD=inline.`,
+    );
+}
+
 /** startService for any set of slices (a benchmark runs the breaker alone). */
 export async function startComposition<S>(
   composition: Composition<S>,
   { config, databaseUrl, host, apiKeys, logger: given, clock = () => new Date() }: StartOptions,
 ): Promise<RunningService<S>> {
+  if (config.projector.enabled && config.projector.thread === 'worker')
+    assertThreadBuildsProjections(composition.features.flatMap((f) => f.projections));
   const logger = given ?? createLogger(config.logLevel, { instance: config.instanceId });
   await migrateLatest(databaseUrl);
 

@@ -79,3 +79,16 @@ test('a read of rare types only reads their rows, wherever they are in the log',
   const total = Object.values(read).reduce((a, b) => a + b, 0);
   expect(total).toBeLessThan(100);
 });
+
+test('a read of no types returns nothing and moves to the last examined event', async () => {
+  const head = await store.readAll({ after: START, limit: 1, types: ['Rare'] });
+  const page = await store.readPositions({ after: START, limit: 500, types: [], maxBytes: 8 << 20 });
+  expect(page.events).toEqual([]);
+  expect(page.full).toBe(false);
+  // Past the one Rare event: the last event below the horizon, as a reader of any type sees it.
+  expect(page.checkpoint.globalPosition).toBeGreaterThanOrEqual(head.checkpoint.globalPosition);
+  const { rows } = await db.pool.query<{ pos: string }>(
+    'select max(global_position)::text as pos from es_events',
+  );
+  expect(page.checkpoint.globalPosition).toBe(Number(rows[0]!.pos));
+});

@@ -737,10 +737,13 @@ describe('SQL-looking text in a valid field is data, not SQL', () => {
       return body;
     });
     expect(incidents.incidents[0]!.reason).toBe(SQL);
-    // The tables are all still there.
-    const { rows } = await t.db.pool.query<{ n: string }>(
-      `select count(*) as n from cb_state where name = 'sql-reason'`,
-    );
-    expect(rows[0]!.n).toBe('1');
+    // The tables are all still there. cb_state is its own projection lane, which may not have reached the
+    // event yet when the incidents' lane has (the read above may be answered from the in-process state).
+    await eventually(async () => {
+      const { rows } = await t.db.pool.query<{ n: string }>(
+        `select count(*) as n from cb_state where name = 'sql-reason'`,
+      );
+      expect(rows[0]!.n).toBe('1');
+    });
   });
 });

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { join } from 'node:path';
 import { type Throughput, percentile } from './harness';
+import { postgresCpuSeconds, postgresCpuSnapshot } from './postgresCpu';
 
 export interface LoadRequest {
   method: 'GET' | 'POST';
@@ -25,6 +26,15 @@ export interface HttpLoadResult extends Throughput {
    * time, it does not grow while the thread waits for a core, so it holds on a loaded machine.
    */
   serverCpuUsPerOp: number;
+  /**
+   * CPU time of the whole service process per request — every thread (the serving one, the projector's,
+   * the garbage collector's) but the load generator's, whose own CPU is `clientCpuUsPerOp`.
+   */
+  serviceProcessCpuUsPerOp: number;
+  /** CPU time of the load generator's thread per request (NaN where the kernel does not tell). */
+  clientCpuUsPerOp: number;
+  /** CPU time of every PostgreSQL process on the machine per request (NaN without /proc). */
+  postgresCpuUsPerOp: number;
 }
 
 /** Nanoseconds this process's main thread has run on a CPU (Linux schedstat), or NaN. */
@@ -51,17 +61,22 @@ export async function httpLoad(
   });
   let eluAtStart = performance.eventLoopUtilization();
   let cpuAtStart = mainThreadCpuNs();
+  let processCpuAtStart = process.cpuUsage();
+  let postgresAtStart = postgresCpuSnapshot();
   const result = await new Promise<{
     latencies: number[];
     failures: number;
     firstFailure: string | null;
     seconds: number;
     warmUpOperations: number;
+    clientCpuNs: number;
   }>((resolve, reject) => {
     worker.on('message', (message: { phase: 'timed' | 'done' }) => {
       if (message.phase === 'timed') {
         eluAtStart = performance.eventLoopUtilization();
         cpuAtStart = mainThreadCpuNs();
+        processCpuAtStart = process.cpuUsage();
+        postgresAtStart = postgresCpuSnapshot();
       } else resolve(message as unknown as Parameters<typeof resolve>[0]);
     });
     worker.once('error', reject);
@@ -69,6 +84,8 @@ export async function httpLoad(
   });
   const elu = performance.eventLoopUtilization(eluAtStart);
   const cpuNs = mainThreadCpuNs() - cpuAtStart;
+  const processCpu = process.cpuUsage(processCpuAtStart);
+  const postgresSeconds = postgresCpuSeconds(postgresAtStart, postgresCpuSnapshot());
   await worker.terminate();
   const latencies = result.latencies.sort((a, b) => a - b);
   const operations = latencies.length;
@@ -83,5 +100,9 @@ export async function httpLoad(
     serverBusyUsPerOp: (elu.active * 1000) / Math.max(1, operations),
     serverLoopUtilization: elu.utilization,
     serverCpuUsPerOp: cpuNs / 1000 / Math.max(1, operations),
+    serviceProcessCpuUsPerOp:
+      (processCpu.user + processCpu.system - result.clientCpuNs / 1000) / Math.max(1, operations),
+    clientCpuUsPerOp: result.clientCpuNs / 1000 / Math.max(1, operations),
+    postgresCpuUsPerOp: (postgresSeconds * 1e6) / Math.max(1, operations),
   };
 }

@@ -2,6 +2,7 @@
 // come out of the service's event loop (as with wrk or autocannon in a separate process).
 import { parentPort, workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
+import { readFileSync } from 'node:fs';
 import { Pool } from 'undici';
 
 const { origin, requests, concurrency, durationMs, warmUpMs } = workerData;
@@ -32,9 +33,20 @@ async function load(ms, record) {
   return { latencies, failures, firstFailure, seconds: (performance.now() - started) / 1000 };
 }
 
+/** Nanoseconds this thread has run on a CPU (Linux schedstat of the calling thread), or NaN. */
+function threadCpuNs() {
+  try {
+    return Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]);
+  } catch {
+    return Number.NaN;
+  }
+}
+
 const warmUp = await load(warmUpMs, true);
 if (warmUp.failures > 0) throw new Error(`warm-up: ${warmUp.firstFailure}`);
 parentPort.postMessage({ phase: 'timed' }); // the serving thread starts its event-loop reading here
+const cpuAtStart = threadCpuNs();
 const result = await load(durationMs, true);
+const clientCpuNs = threadCpuNs() - cpuAtStart;
 await client.close();
-parentPort.postMessage({ phase: 'done', ...result, warmUpOperations: warmUp.latencies.length });
+parentPort.postMessage({ phase: 'done', ...result, clientCpuNs, warmUpOperations: warmUp.latencies.length });

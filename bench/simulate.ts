@@ -27,6 +27,13 @@ import { samplePlans } from './samplePlans';
 const BENCH = 'simulate';
 const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 5000);
 const CLIENTS = 16;
+/**
+ * Load before each timed window: a service that has just started is still compiling its hot paths (perf
+ * of the first seconds: V8's optimising compiler on its four background threads was 15 % of the machine's
+ * CPU, a third of the service's; under 1 % after 15 s), and a steady state is what is measured. The HTTP
+ * floor gets the same.
+ */
+const WARM_UP_MS = Number(process.env.BENCH_WARMUP_MS ?? 5000);
 
 const plans = samplePlans;
 
@@ -75,9 +82,17 @@ export async function run(): Promise<Figure[]> {
       testApiKeys,
     );
     const rawBefore = await rawInsert();
-    const floorRun = await httpLoad(floor.url, requests, { concurrency: CLIENTS, durationMs: DURATION_MS });
+    const floorRun = await httpLoad(floor.url, requests, {
+      concurrency: CLIENTS,
+      durationMs: DURATION_MS,
+      warmUpMs: WARM_UP_MS,
+    });
     await floor.stop();
-    const timed = await httpLoad(service.url, requests, { concurrency: CLIENTS, durationMs: DURATION_MS });
+    const timed = await httpLoad(service.url, requests, {
+      concurrency: CLIENTS,
+      durationMs: DURATION_MS,
+      warmUpMs: WARM_UP_MS,
+    });
     const rawAfter = await rawInsert();
     if (timed.failures > 0) throw new Error(`simulate: ${timed.failures} failed, e.g. ${timed.firstFailure}`);
     if (floorRun.failures > 0) throw new Error(`HTTP floor: ${floorRun.firstFailure}`);
@@ -91,7 +106,11 @@ export async function run(): Promise<Figure[]> {
     // lock holder): what the request path costs without the projection lanes sharing its event loop.
     await service.stop();
     service = await start({ PROJECTOR_ENABLED: 'false' });
-    const alone = await httpLoad(service.url, requests, { concurrency: CLIENTS, durationMs: DURATION_MS });
+    const alone = await httpLoad(service.url, requests, {
+      concurrency: CLIENTS,
+      durationMs: DURATION_MS,
+      warmUpMs: WARM_UP_MS,
+    });
     if (alone.failures > 0) throw new Error(`simulate: ${alone.failures} failed, e.g. ${alone.firstFailure}`);
     sent += alone.warmUpOperations + alone.operations;
     await expectStored(db.pool, sent);
@@ -118,6 +137,16 @@ export async function run(): Promise<Figure[]> {
         `HTTP floor ${floorRun.serverCpuUsPerOp.toFixed(0)} us; p50 ${timed.p50Ms.toFixed(1)} ms, p99 ${timed.p99Ms.toFixed(1)} ms; ` +
         `load average ${loadavg()[0]!.toFixed(2)}`,
     );
+    // Where a request's CPU goes, machine-wide (two shared cores: everything below competes for them).
+    const cpuLine = (name: string, r: typeof timed) =>
+      `${name}: service process ${r.serviceProcessCpuUsPerOp.toFixed(0)} us (its serving thread ` +
+      `${r.serverCpuUsPerOp.toFixed(0)}), PostgreSQL ${r.postgresCpuUsPerOp.toFixed(0)} us, load generator ` +
+      `${r.clientCpuUsPerOp.toFixed(0)} us; in all ` +
+      `${(r.serviceProcessCpuUsPerOp + r.postgresCpuUsPerOp + r.clientCpuUsPerOp).toFixed(0)} us`;
+    console.log(
+      `CPU per request — ${cpuLine('simulate', timed)}; ${cpuLine('without the projector', alone)}; ` +
+        `${cpuLine('HTTP floor', floorRun)}`,
+    );
     return [
       figure(BENCH, 'raw_insert_c8', raw, 'rows/s'),
       figure(BENCH, 'simulate_sandbox_c16', timed.opsPerSecond, 'requests/s', raw),
@@ -133,6 +162,17 @@ export async function run(): Promise<Figure[]> {
       figure(BENCH, 'http_floor_cpu_us_per_request', floorRun.serverCpuUsPerOp, 'us'),
       figure(BENCH, 'simulate_sandbox_c16_no_projector', alone.opsPerSecond, 'requests/s', raw),
       figure(BENCH, 'simulate_no_projector_loop_us_per_request', alone.serverBusyUsPerOp, 'us'),
+      figure(BENCH, 'simulate_service_process_cpu_us_per_request', timed.serviceProcessCpuUsPerOp, 'us'),
+      figure(BENCH, 'simulate_postgres_cpu_us_per_request', timed.postgresCpuUsPerOp, 'us'),
+      figure(BENCH, 'simulate_load_generator_cpu_us_per_request', timed.clientCpuUsPerOp, 'us'),
+      figure(BENCH, 'simulate_no_projector_postgres_cpu_us_per_request', alone.postgresCpuUsPerOp, 'us'),
+      figure(
+        BENCH,
+        'simulate_no_projector_service_process_cpu_us_per_request',
+        alone.serviceProcessCpuUsPerOp,
+        'us',
+      ),
+      figure(BENCH, 'http_floor_service_process_cpu_us_per_request', floorRun.serviceProcessCpuUsPerOp, 'us'),
       figure(BENCH, 'provenance_records_and_observations_stored', sent, 'requests'),
     ];
   } finally {

@@ -29,6 +29,9 @@ export async function startEmbeddedTestPostgres(prefix = 'costsim-test-pg-') {
     password: 'postgres',
     persistent: false,
     createPostgresUser: process.getuid?.() === 0,
+    // As .ci/run does for the machine's server: the suite's files run in parallel, each with services of
+    // its own, and a stock max_connections of 100 is too few (simulate.test.ts: "too many clients").
+    postgresFlags: ['-c', 'max_connections=600'],
     onLog: () => {},
     onError: () => {},
   });

@@ -86,16 +86,24 @@ interface Job<Command, Event, State> {
   options: RunOptions;
   resolve: (outcome: CommandOutcome<Event, State>) => void;
   reject: (err: unknown) => void;
-  /** runWith's events for new streams of their own, stored in the batch's append; told once, with null when stored. */
-  companions?: { appends: readonly StreamAppend[]; settle: (err: unknown) => void };
+  /** runWith's events for new streams of their own, stored in the batch's append; told their outcome once. */
+  companions?: { appends: readonly StreamAppend[]; settle: (outcome: CompanionsOutcome) => void };
 }
 
-/** What runWith answers: the command's outcome and the companions' (null = stored), each on its own. */
+/** The companions' outcome: fulfilled once stored (with the command's events when both were), else why not. */
+export type CompanionsOutcome = PromiseSettledResult<void>;
+
+/** What runWith answers: the command's outcome and the companions', each on its own. */
 export interface RunWithOutcome<Event, State> {
   command: PromiseSettledResult<CommandOutcome<Event, State>>;
-  /** null: stored (with the command's events when both were stored). */
-  companions: unknown;
+  companions: CompanionsOutcome;
 }
+
+const COMPANIONS_STORED: CompanionsOutcome = { status: 'fulfilled', value: undefined };
+const companionsNotStored = (err: unknown): CompanionsOutcome => ({
+  status: 'rejected',
+  reason: err ?? new Error('companions not stored'),
+});
 
 interface Loaded<State> {
   state: State;
@@ -204,17 +212,14 @@ export class DeciderCommandRunner<Command, Event extends DomainEvent, State> {
           (value) => ({ status: 'fulfilled' as const, value }),
           (reason: unknown) => ({ status: 'rejected' as const, reason }),
         ),
-        this.appendCompanions(companions).then(
-          () => null,
-          (err: unknown) => err ?? new Error('companions not stored'),
-        ),
-      ]).then(([command, companionError]) => ({ command, companions: companionError }));
+        this.storeCompanionsAlone(companions),
+      ]).then(([command, companionsOutcome]) => ({ command, companions: companionsOutcome }));
     }
     return new Promise((resolve) => {
       let command: PromiseSettledResult<CommandOutcome<Event, State>> | null = null;
-      let companionResult: { err: unknown } | null = null;
+      let companionsOutcome: CompanionsOutcome | null = null;
       const done = () => {
-        if (command && companionResult) resolve({ command, companions: companionResult.err });
+        if (command && companionsOutcome) resolve({ command, companions: companionsOutcome });
       };
       const job: Job<Command, Event, State> = {
         build,
@@ -229,8 +234,8 @@ export class DeciderCommandRunner<Command, Event extends DomainEvent, State> {
         },
         companions: {
           appends: companions,
-          settle: (err) => {
-            companionResult = { err };
+          settle: (outcome) => {
+            companionsOutcome = outcome;
             done();
           },
         },
@@ -238,18 +243,17 @@ export class DeciderCommandRunner<Command, Event extends DomainEvent, State> {
       if (!this.enqueue(stream, job)) {
         // Refused at once (the queue is full): the companions are not held up by it.
         job.companions = undefined;
-        this.appendCompanions(companions).then(
-          () => {
-            companionResult = { err: null };
-            done();
-          },
-          (err: unknown) => {
-            companionResult = { err: err ?? new Error('companions not stored') };
-            done();
-          },
-        );
+        void this.storeCompanionsAlone(companions).then((outcome) => {
+          companionsOutcome = outcome;
+          done();
+        });
       }
     });
+  }
+
+  /** Companions on their own, answered with their outcome (never rejects). */
+  private storeCompanionsAlone(companions: readonly StreamAppend[]): Promise<CompanionsOutcome> {
+    return this.appendCompanions(companions).then(() => COMPANIONS_STORED, companionsNotStored);
   }
 
   /** Companions on their own: each new stream with expectation no_stream. */
@@ -353,7 +357,7 @@ export class DeciderCommandRunner<Command, Event extends DomainEvent, State> {
       if (!(err instanceof AppendRefusedError)) {
         for (const job of batch) {
           job.reject(err);
-          job.companions?.settle(err);
+          job.companions?.settle(companionsNotStored(err));
         }
         return;
       }
@@ -372,12 +376,7 @@ export class DeciderCommandRunner<Command, Event extends DomainEvent, State> {
   private async runApart(stream: string, job: Job<Command, Event, State>): Promise<void> {
     const companions = job.companions!;
     await this.runContained(stream, [{ ...job, companions: undefined }]);
-    try {
-      await this.appendCompanions(companions.appends);
-      companions.settle(null);
-    } catch (err) {
-      companions.settle(err ?? new Error('companions not stored'));
-    }
+    companions.settle(await this.storeCompanionsAlone(companions.appends));
   }
 
   private async runBatch(stream: string, batch: Array<Job<Command, Event, State>>): Promise<void> {
@@ -397,7 +396,7 @@ export class DeciderCommandRunner<Command, Event extends DomainEvent, State> {
         if (cached && (await this.load(stream)).version !== cached.version) continue;
         decided.settle();
         // Jobs whose companions held no events (nothing to store is stored).
-        for (const job of batch) job.companions?.settle(null);
+        for (const job of batch) job.companions?.settle(COMPANIONS_STORED);
         return;
       }
       try {
@@ -412,7 +411,7 @@ export class DeciderCommandRunner<Command, Event extends DomainEvent, State> {
         this.tellCurrent(stream, appended);
         this.snapshotIfDue(stream, appended);
         decided.settle();
-        for (const job of batch) job.companions?.settle(null);
+        for (const job of batch) job.companions?.settle(COMPANIONS_STORED);
         return;
       } catch (err) {
         if (!(err instanceof WrongExpectedVersionError)) {

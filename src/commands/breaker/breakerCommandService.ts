@@ -16,6 +16,7 @@ import {
 import type { EventStore, JsonObject, StreamAppend } from '../../infra/eventStore/eventStore';
 import {
   type CommandOutcome,
+  type CompanionsOutcome,
   DeciderCommandRunner,
   type RunOptions,
   type SnapshotOptions,
@@ -137,15 +138,14 @@ export class BreakerCommandService {
   /**
    * execute, with `companions` (events for new streams of their own) stored in the same append as the
    * command's batch (DeciderCommandRunner.runWith): the sandbox's provenance record with its drift
-   * observation, one commit for both. Each outcome is its own: the command's, and the companions' (null =
-   * stored).
+   * observation, one commit for both. Each outcome is its own: the command's, and the companions'.
    */
   async executeWith(
     ref: BreakerRef,
     build: (now: Date, incidentId: string) => BreakerCommand,
     companions: readonly StreamAppend[],
     options: RunOptions & { metadata?: JsonObject } = {},
-  ): Promise<{ command: PromiseSettledResult<BreakerOutcome>; companions: unknown }> {
+  ): Promise<{ command: PromiseSettledResult<BreakerOutcome>; companions: CompanionsOutcome }> {
     const result = await this.runner.runWith(
       breakerStream(ref),
       (now) => build(now, newIncidentId()),

@@ -111,12 +111,13 @@ export const simulationFeature: FeatureDefinition<SimulationApi, SimulationDeps>
             const outcome = observed.value;
             gate.observe(ref, outcome.after, outcome.version);
           }
-          const failed = notStorable ?? result.companions;
+          const stored = result.companions;
           return {
-            provenance:
-              companion && failed === null
+            provenance: !companion
+              ? { status: 'rejected', reason: notStorable }
+              : stored.status === 'fulfilled'
                 ? { status: 'fulfilled', value: companion.id }
-                : { status: 'rejected', reason: failed },
+                : stored,
             drift:
               observed.status === 'fulfilled'
                 ? {

@@ -38,11 +38,11 @@ async function typesIn(streams: readonly string[]) {
   return rows;
 }
 
-test('no companions: the command is answered, the companions outcome is null', async () => {
+test('no companions: the command is answered, the companions outcome is stored', async () => {
   const runner = new DeciderCommandRunner(store, createBreakerDecider(defaultBreakerPolicy));
   const result = await runner.runWith(`breaker-rw-${randomUUID()}`, drift(0.1), []);
   expect(result.command.status).toBe('fulfilled');
-  expect(result.companions).toBeNull();
+  expect(result.companions).toEqual({ status: 'fulfilled', value: undefined });
 });
 
 test('a command the decider refuses still has its companions stored', async () => {
@@ -54,9 +54,9 @@ test('a command the decider refuses still has its companions stored', async () =
     runner.runWith(stream, drift(0.1), [good]),
   ]);
   expect(refused.command.status).toBe('rejected');
-  expect(refused.companions).toBeNull();
+  expect(refused.companions.status).toBe('fulfilled');
   expect(accepted.command.status).toBe('fulfilled');
-  expect(accepted.companions).toBeNull();
+  expect(accepted.companions.status).toBe('fulfilled');
   expect((await typesIn([stream, bad.stream, good.stream])).map((r) => r.event_type).sort()).toEqual([
     'Companion',
     'Companion',
@@ -72,8 +72,8 @@ test('a companion the database refuses fails alone: its command and every other 
   );
   const results = await Promise.all(companions.map((c) => runner.runWith(stream, drift(0.1), [c])));
   expect(results.map((r) => r.command.status)).toEqual(Array(10).fill('fulfilled'));
-  expect(results.map((r) => r.companions === null)).toEqual(companions.map((_, i) => i !== 6));
-  expect(results[6]!.companions).toHaveProperty('code'); // the database's error, for the log
+  expect(results.map((r) => r.companions.status === 'fulfilled')).toEqual(companions.map((_, i) => i !== 6));
+  expect(results[6]!.companions).toMatchObject({ status: 'rejected', reason: { code: expect.any(String) } }); // the database's error, for the log
   const rows = await typesIn([stream, ...companions.map((c) => c.stream)]);
   expect(rows.filter((r) => r.stream_name === stream)).toHaveLength(10);
   expect(rows.filter((r) => r.event_type === 'Companion').map((r) => r.stream_name)).toEqual(

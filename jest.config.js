@@ -7,6 +7,8 @@ const common = {
   transform,
   moduleFileExtensions: ['ts', 'js', 'cjs', 'mjs', 'json'],
 };
+// Integration and e2e tests wait on real servers: 30 s a test (test/support/serverTestTimeout.ts).
+const serverTests = { ...common, setupFilesAfterEnv: ['<rootDir>/test/support/serverTestTimeout.ts'] };
 
 module.exports = {
   reporters: ['default', '<rootDir>/test/support/summaryReporter.js'],
@@ -15,10 +17,10 @@ module.exports = {
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
     {
-      ...common,
+      ...serverTests,
       displayName: 'integration',
       testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
     },
-    { ...common, displayName: 'e2e', testMatch: ['<rootDir>/test/e2e/**/*.test.ts'] },
+    { ...serverTests, displayName: 'e2e', testMatch: ['<rootDir>/test/e2e/**/*.test.ts'] },
   ],
 };

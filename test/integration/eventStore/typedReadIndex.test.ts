@@ -148,3 +148,23 @@ test('a type is matched as written, quotes and backslashes included (it is a lit
     expect(page.events.map((e) => [e.type, e.streamName])).toEqual([[odd, 'odd-type']]);
   }
 });
+
+test('types chosen by a caller cannot grow the statements a connection holds: past 256 texts, reads go unnamed', async () => {
+  const pool = new pg.Pool({ connectionString: db.url, max: 1 });
+  try {
+    const many = new PostgresEventStore(pool);
+    await store.append('counted', [{ type: 'Counted', data: { n: 1 } }]);
+    for (let i = 0; i < 300; i++) {
+      const page = await many.readAll({ after: START, limit: 10, types: ['Counted', `Absent${i}`] });
+      expect(page.events.map((e) => e.type)).toEqual(['Counted']);
+    }
+    const { rows } = await pool.query<{ n: number }>(
+      "select count(*)::int as n from pg_prepared_statements where name like 'es_read_%'",
+    );
+    // This file's reads named some texts already; whatever they were, no more than 256 in all.
+    expect(rows[0]!.n).toBeGreaterThan(0);
+    expect(rows[0]!.n).toBeLessThanOrEqual(256);
+  } finally {
+    await pool.end();
+  }
+});

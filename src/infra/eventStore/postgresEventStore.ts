@@ -26,10 +26,10 @@ import {
   WrongExpectedVersionError,
 } from './eventStore';
 import { isPgError } from '../postgres/pool';
-
-const { escapeLiteral } = pg;
 import { appendParameters } from './appendParameters';
 import { type CoalescingNotifier, wakeupPayload } from '../postgres/notifications';
+
+const { escapeLiteral } = pg;
 
 export const EVENTS_CHANNEL = 'es_events';
 // Only the columns the result uses: a 5 000-event append returns 5 000 rows, and parsing a timestamp per

@@ -81,18 +81,12 @@ export async function run(): Promise<Figure[]> {
       (body) => answers.get((body as { plan: unknown[] }).plan.length),
       testApiKeys,
     );
+    const load = (origin: string) =>
+      httpLoad(origin, requests, { concurrency: CLIENTS, durationMs: DURATION_MS, warmUpMs: WARM_UP_MS });
     const rawBefore = await rawInsert();
-    const floorRun = await httpLoad(floor.url, requests, {
-      concurrency: CLIENTS,
-      durationMs: DURATION_MS,
-      warmUpMs: WARM_UP_MS,
-    });
+    const floorRun = await load(floor.url);
     await floor.stop();
-    const timed = await httpLoad(service.url, requests, {
-      concurrency: CLIENTS,
-      durationMs: DURATION_MS,
-      warmUpMs: WARM_UP_MS,
-    });
+    const timed = await load(service.url);
     const rawAfter = await rawInsert();
     if (timed.failures > 0) throw new Error(`simulate: ${timed.failures} failed, e.g. ${timed.firstFailure}`);
     if (floorRun.failures > 0) throw new Error(`HTTP floor: ${floorRun.firstFailure}`);
@@ -106,11 +100,7 @@ export async function run(): Promise<Figure[]> {
     // lock holder): what the request path costs without the projection lanes sharing its event loop.
     await service.stop();
     service = await start({ PROJECTOR_ENABLED: 'false' });
-    const alone = await httpLoad(service.url, requests, {
-      concurrency: CLIENTS,
-      durationMs: DURATION_MS,
-      warmUpMs: WARM_UP_MS,
-    });
+    const alone = await load(service.url);
     if (alone.failures > 0) throw new Error(`simulate: ${alone.failures} failed, e.g. ${alone.firstFailure}`);
     sent += alone.warmUpOperations + alone.operations;
     await expectStored(db.pool, sent);

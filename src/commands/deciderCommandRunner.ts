@@ -221,6 +221,10 @@ export class DeciderCommandRunner<Command, Event extends DomainEvent, State> {
       const done = () => {
         if (command && companionsOutcome) resolve({ command, companions: companionsOutcome });
       };
+      const settleCompanions = (outcome: CompanionsOutcome) => {
+        companionsOutcome = outcome;
+        done();
+      };
       const job: Job<Command, Event, State> = {
         build,
         options,
@@ -232,21 +236,12 @@ export class DeciderCommandRunner<Command, Event extends DomainEvent, State> {
           command = { status: 'rejected', reason };
           done();
         },
-        companions: {
-          appends: companions,
-          settle: (outcome) => {
-            companionsOutcome = outcome;
-            done();
-          },
-        },
+        companions: { appends: companions, settle: settleCompanions },
       };
       if (!this.enqueue(stream, job)) {
         // Refused at once (the queue is full): the companions are not held up by it.
         job.companions = undefined;
-        void this.storeCompanionsAlone(companions).then((outcome) => {
-          companionsOutcome = outcome;
-          done();
-        });
+        void this.storeCompanionsAlone(companions).then(settleCompanions);
       }
     });
   }

@@ -145,20 +145,23 @@ interface PositionRow {
  * connection rather than on every execution. In a live feed the typed read's planning cost twice its
  * execution (bench simulate, pg_stat_statements.track_planning: 1.2 s of planning against 0.5 s of execution
  * for 8 000 requests' events, the reads of lanes with a dozen types). The name is the text's hash, so a
- * name never meets another text (node-postgres refuses that). Bounded: past MAX_NAMED_READS distinct texts
- * (types chosen by some caller rather than by a projection), a text goes unnamed, planned each time as
- * before, and no connection holds more than that many of these statements.
+ * name never meets another text (node-postgres refuses that); the text is built once per columns and types,
+ * not on every read. Bounded: past MAX_NAMED_READS distinct texts (types chosen by some caller rather than
+ * by a projection), a text goes unnamed, planned each time as before, and no connection holds more than
+ * that many of these statements.
  */
 const MAX_NAMED_READS = 256;
-const statementNames = new Map<string, string>();
-function namedStatement(text: string, values: unknown[]): pg.QueryConfig {
-  let name = statementNames.get(text);
-  if (name === undefined) {
-    if (statementNames.size >= MAX_NAMED_READS) return { text, values };
-    name = `es_read_${createHash('sha256').update(text).digest('hex').slice(0, 16)}`;
-    statementNames.set(text, name);
-  }
-  return { name, text, values };
+const typedReads = new Map<string, { name: string; text: string }>();
+function typedReadStatement(columns: string, types: readonly string[], values: unknown[]): pg.QueryConfig {
+  // NUL cannot be part of a PostgreSQL text, so the key is unambiguous.
+  const key = `${columns}\u0000${types.join('\u0000')}`;
+  const known = typedReads.get(key);
+  if (known) return { ...known, values };
+  const text = typedReadSql(columns, types);
+  if (typedReads.size >= MAX_NAMED_READS) return { text, values };
+  const statement = { name: `es_read_${createHash('sha256').update(text).digest('hex').slice(0, 16)}`, text };
+  typedReads.set(key, statement);
+  return { ...statement, values };
 }
 
 /**
@@ -736,7 +739,7 @@ export class PostgresEventStore implements EventStore {
         wanted_count: string | null;
       }
     >(
-      namedStatement(typedReadSql(columns, distinctTypes), [
+      typedReadStatement(columns, distinctTypes, [
         after.transactionId,
         after.globalPosition,
         limit,

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { request } from 'undici';
 import { AlertDeliveryWorker, DEFAULT_DELIVERY_BATCH_SIZE } from '../src/commands/alerts/alertDeliveryWorker';
 import { BreakerCommandService } from '../src/commands/breaker/breakerCommandService';
@@ -11,6 +12,7 @@ import { cbIncidentsProjection } from '../src/projections/breaker/cbIncidentsPro
 import { Projector } from '../src/projections/runtime/projector';
 import { type RunningAlertmanager, startAlertmanager } from '../test/support/alertmanager';
 import { type BenchDatabase, type Figure, createBenchDatabase, figure, printFigures } from './harness';
+import { POSTGRES, cpuSecondsBetween, cpuSnapshot } from './processCpu';
 
 /**
  * The alert outbox draining into a REAL Alertmanager (issue #13): N incidents (one per breaker) are
@@ -23,6 +25,11 @@ import { type BenchDatabase, type Figure, createBenchDatabase, figure, printFigu
  * and the 3-worker drain with its ratio to the 1-worker one (scaling). Every alert must be delivered
  * exactly once: one AlertDelivered event per row, every row `sent`, and every breaker's alert listed by
  * Alertmanager (GET /api/v2/alerts, distinct by the circuit_breaker label).
+ *
+ * Each run also prints its CPU per alert in each process — this one (workers, projector, client),
+ * PostgreSQL and Alertmanager — and the rate those costs allow on this machine's cores if nothing else
+ * ran (`*_cpu_ceiling`, beside the baseline): on two shared cores a drain's rate is bounded by its CPU in
+ * all three, and the baseline's by Alertmanager's and the client's alone.
  */
 const BENCH = 'alerts';
 /** 4 000: twenty batches of the default size per drain, so that three workers have several each. */
@@ -51,6 +58,58 @@ const trip = (incidentId: string): BreakerTrippedData => ({
   failures_after: 0,
   details: {},
 });
+
+/** What a run cost: its rate, and its CPU per alert in each process (µs; NaN where it cannot be read). */
+interface CostedRate {
+  rate: number;
+  cpuUsPerAlert: { bench: number; postgres: number; alertmanager: number };
+}
+
+/** `run` (which handles `count` alerts and returns their rate) with the CPU each process spent on it. */
+async function costed(
+  am: RunningAlertmanager,
+  count: number,
+  run: () => Promise<number>,
+): Promise<CostedRate> {
+  const amPid = am.pid();
+  const amSelector = amPid === null ? null : { pid: amPid };
+  const before = {
+    bench: process.cpuUsage(),
+    postgres: cpuSnapshot(POSTGRES),
+    alertmanager: amSelector ? cpuSnapshot(amSelector) : null,
+  };
+  const rate = await run();
+  const bench = process.cpuUsage(before.bench);
+  const perAlert = (seconds: number) => (seconds * 1e6) / count;
+  return {
+    rate,
+    cpuUsPerAlert: {
+      bench: (bench.user + bench.system) / count,
+      postgres: perAlert(cpuSecondsBetween(before.postgres, cpuSnapshot(POSTGRES))),
+      alertmanager: perAlert(
+        cpuSecondsBetween(before.alertmanager, amSelector ? cpuSnapshot(amSelector) : null),
+      ),
+    },
+  };
+}
+
+/** A run's CPU figures: per process, in all, and the rate that CPU allows on this machine's cores. */
+function cpuFigures(metric: string, { cpuUsPerAlert }: CostedRate, baseline?: number): Figure[] {
+  const { bench, postgres, alertmanager } = cpuUsPerAlert;
+  const total = bench + postgres + alertmanager;
+  return [
+    figure(BENCH, `${metric}_cpu_per_alert_bench_process`, bench, 'us'),
+    figure(BENCH, `${metric}_cpu_per_alert_postgres`, postgres, 'us'),
+    figure(BENCH, `${metric}_cpu_per_alert_alertmanager`, alertmanager, 'us'),
+    figure(
+      BENCH,
+      `${metric}_cpu_ceiling_${availableParallelism()}_cores`,
+      (availableParallelism() * 1e6) / total,
+      'alerts/s',
+      baseline,
+    ),
+  ];
+}
 
 /** Alerts/s of `count` firing alerts POSTed BATCH per request, `concurrency` requests in flight. */
 async function directPost(
@@ -203,10 +262,16 @@ export async function run(): Promise<Figure[]> {
 
     const drains = new Map<number, number>();
     for (const workers of [1, 3]) {
-      const baseline = await directPost(client, am, `base${workers}_`, INCIDENTS, workers);
+      const direct = await costed(am, INCIDENTS, () =>
+        directPost(client, am, `base${workers}_`, INCIDENTS, workers),
+      );
+      const baseline = direct.rate;
       const prefix = `w${workers}_`;
       await queueIntents(db, commands, prefix, INCIDENTS);
-      const rate = await drain(db, store, client, am, prefix, INCIDENTS, workers);
+      const drained = await costed(am, INCIDENTS, () =>
+        drain(db, store, client, am, prefix, INCIDENTS, workers),
+      );
+      const rate = drained.rate;
       drains.set(workers, rate);
       const listed = await listedAtAlertmanager(am, prefix);
       if (listed !== INCIDENTS) {
@@ -216,6 +281,8 @@ export async function run(): Promise<Figure[]> {
         figure(BENCH, `direct_post_batched_${workers}_in_flight`, baseline, 'alerts/s'),
         figure(BENCH, `outbox_drain_${workers}_workers`, rate, 'alerts/s', baseline),
         figure(BENCH, `alerts_listed_by_alertmanager_${workers}_workers`, listed, 'alerts'),
+        ...cpuFigures(`direct_post_batched_${workers}_in_flight`, direct),
+        ...cpuFigures(`outbox_drain_${workers}_workers`, drained, baseline),
       );
     }
     figures.push(figure(BENCH, 'outbox_drain_3_workers_vs_1', drains.get(3)!, 'alerts/s', drains.get(1)!));

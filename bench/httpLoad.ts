@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { join } from 'node:path';
 import { type Throughput, percentile } from './harness';
-import { postgresCpuSeconds, postgresCpuSnapshot } from './postgresCpu';
+import { POSTGRES, cpuSecondsBetween, cpuSnapshot } from './processCpu';
 
 export interface LoadRequest {
   method: 'GET' | 'POST';
@@ -62,7 +62,7 @@ export async function httpLoad(
   let eluAtStart = performance.eventLoopUtilization();
   let cpuAtStart = mainThreadCpuNs();
   let processCpuAtStart = process.cpuUsage();
-  let postgresAtStart = postgresCpuSnapshot();
+  let postgresAtStart = cpuSnapshot(POSTGRES);
   const result = await new Promise<{
     latencies: number[];
     failures: number;
@@ -76,7 +76,7 @@ export async function httpLoad(
         eluAtStart = performance.eventLoopUtilization();
         cpuAtStart = mainThreadCpuNs();
         processCpuAtStart = process.cpuUsage();
-        postgresAtStart = postgresCpuSnapshot();
+        postgresAtStart = cpuSnapshot(POSTGRES);
       } else resolve(message as unknown as Parameters<typeof resolve>[0]);
     });
     worker.once('error', reject);
@@ -85,7 +85,7 @@ export async function httpLoad(
   const elu = performance.eventLoopUtilization(eluAtStart);
   const cpuNs = mainThreadCpuNs() - cpuAtStart;
   const processCpu = process.cpuUsage(processCpuAtStart);
-  const postgresSeconds = postgresCpuSeconds(postgresAtStart, postgresCpuSnapshot());
+  const postgresSeconds = cpuSecondsBetween(postgresAtStart, cpuSnapshot(POSTGRES));
   await worker.terminate();
   const latencies = result.latencies.sort((a, b) => a - b);
   const operations = latencies.length;

@@ -28,6 +28,8 @@ export interface RunningAlertmanager {
   start(): Promise<void>;
   /** Every alert it holds: active, silenced, inhibited and not yet processed. */
   alerts(): Promise<ListedAlert[]>;
+  /** The running process's id on this machine (benchmarks read its CPU time); null in a container or down. */
+  pid(): number | null;
 }
 
 const READY_TIMEOUT_MS = 20_000;
@@ -156,6 +158,7 @@ export async function startAlertmanager(options: AlertmanagerOptions = {}): Prom
     port,
     start,
     alerts: () => listAlerts(url),
+    pid: () => (alive ? (child?.pid ?? null) : null),
     kill: () => halt('SIGKILL'),
     restart: async () => {
       await halt('SIGTERM');
@@ -242,6 +245,7 @@ async function startAlertmanagerContainer(
     port,
     start,
     alerts: () => listAlerts(url),
+    pid: () => null,
     kill: halt,
     stop: halt,
     restart: async () => {

@@ -282,3 +282,64 @@ test("a batch's rows and their events commit together, in one transaction per ba
   const transactions = new Set(pairs.map((p) => p.event_xid));
   expect(transactions.size).toBe(2); // one commit per batch
 });
+
+testWithAlertmanager(
+  'outcomes the database refuses mid-pass: the batch claimed ahead is handed back, and once it accepts ' +
+    'again every alert is recorded once and reaches Alertmanager',
+  async () => {
+    // Slow answers: a POST outlasts the refused commit of the batch before it, so the worker learns of the
+    // refusal with the next batch already claimed — the one it must hand back.
+    const recorder = await endpoint(200, 50);
+    const incidents = await queued('refused_', 12);
+    // The database refuses every AlertDelivered while the switch is on: the outcome's append (and its
+    // inline row update) roll back, as on a full disk or a failover.
+    await db.pool.query(`
+      create table refuse_delivered (refusing boolean not null);
+      insert into refuse_delivered values (true);
+      create function refuse_delivered() returns trigger language plpgsql as $$
+      begin
+        if (select refusing from refuse_delivered) then raise exception 'injected: outcome refused'; end if;
+        return new;
+      end $$;
+      create trigger refuse_delivered before insert on es_events for each row
+        when (new.event_type = 'AlertDelivered') execute function refuse_delivered();`);
+    let now = Date.now();
+    const clock = () => new Date(now);
+    try {
+      await expect(worker([recorder.url, am!.url], 'wr', 5, clock).pass()).rejects.toThrow(/outcome refused/);
+
+      // Nothing recorded; every row still held was POSTed (its outcome is unknown to the queue until its
+      // lease passes), and every row that was not POSTed was handed back rather than held for the lease.
+      const posted = new Set(recorder.requests.flat());
+      expect(posted.size).toBeGreaterThan(0);
+      let found = await rows('refused_');
+      expect(found).toHaveLength(24);
+      expect(found.every((r) => r.status === 'pending' && r.attempts === 0)).toBe(true);
+      expect(await deliveredEvents('refused_')).toEqual({ n: 0, distinct_rows: 0 });
+      const { rows: held } = await db.pool.query<{ incident_id: string; target: string }>(
+        `select incident_id, target from alert_queue where circuit_breaker_name like 'refused_%'
+            and claimed_by is not null`,
+      );
+      for (const row of held.filter((h) => h.target === recorder.url)) {
+        expect(posted.has(row.incident_id)).toBe(true);
+      }
+
+      // The database accepts again: the rows handed back go out now, the held ones once their lease has
+      // passed — a second send of those (at least once), one outcome each.
+      await db.pool.query('update refuse_delivered set refusing = false');
+      await worker([recorder.url, am!.url], 'wr', 5, clock).pass();
+      now += 31_000;
+      await worker([recorder.url, am!.url], 'wr', 5, clock).pass();
+
+      found = await rows('refused_');
+      expect(found.every((r) => r.status === 'sent' && r.attempts === 1 && r.claimed_by === null)).toBe(true);
+      expect(await deliveredEvents('refused_')).toEqual({ n: 24, distinct_rows: 24 });
+      expect([...new Set(recorder.requests.flat())].sort()).toEqual(incidents);
+      const listed = (await am!.alerts()).filter((a) => a.labels.circuit_breaker?.startsWith('refused_'));
+      expect(listed.map((a) => a.annotations.incident_id).sort()).toEqual(incidents);
+    } finally {
+      await db.pool.query(`drop trigger if exists refuse_delivered on es_events;
+        drop function if exists refuse_delivered(); drop table if exists refuse_delivered;`);
+    }
+  },
+);

@@ -1,4 +1,3 @@
-import { availableParallelism } from 'node:os';
 import { request } from 'undici';
 import { AlertDeliveryWorker, DEFAULT_DELIVERY_BATCH_SIZE } from '../src/commands/alerts/alertDeliveryWorker';
 import { BreakerCommandService } from '../src/commands/breaker/breakerCommandService';
@@ -12,7 +11,7 @@ import { cbIncidentsProjection } from '../src/projections/breaker/cbIncidentsPro
 import { Projector } from '../src/projections/runtime/projector';
 import { type RunningAlertmanager, startAlertmanager } from '../test/support/alertmanager';
 import { type BenchDatabase, type Figure, createBenchDatabase, figure, printFigures } from './harness';
-import { POSTGRES, cpuSecondsBetween, cpuSnapshot } from './processCpu';
+import { POSTGRES, cpuCeiling, cpuCeilingMetric, cpuSecondsBetween, cpuSnapshot } from './processCpu';
 
 /**
  * The alert outbox draining into a REAL Alertmanager (issue #13): N incidents (one per breaker) are
@@ -101,13 +100,7 @@ function cpuFigures(metric: string, { cpuUsPerAlert }: CostedRate, baseline?: nu
     figure(BENCH, `${metric}_cpu_per_alert_bench_process`, bench, 'us'),
     figure(BENCH, `${metric}_cpu_per_alert_postgres`, postgres, 'us'),
     figure(BENCH, `${metric}_cpu_per_alert_alertmanager`, alertmanager, 'us'),
-    figure(
-      BENCH,
-      `${metric}_cpu_ceiling_${availableParallelism()}_cores`,
-      (availableParallelism() * 1e6) / total,
-      'alerts/s',
-      baseline,
-    ),
+    figure(BENCH, cpuCeilingMetric(metric), cpuCeiling(total), 'alerts/s', baseline),
   ];
 }
 

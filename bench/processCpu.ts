@@ -1,4 +1,5 @@
 import { readFileSync, readdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 
 /** Clock ticks per second of /proc/<pid>/stat's times (USER_HZ, 100 on Linux). */
 const TICKS_PER_SECOND = 100;
@@ -56,3 +57,14 @@ export function cpuSecondsBetween(before: CpuSnapshot, after: CpuSnapshot): numb
 
 /** PostgreSQL's processes (the benchmarks' database runs on this machine). */
 export const POSTGRES: ProcessSelector = { comm: 'postgres' };
+
+/**
+ * Operations per second that `cpuUsPerOperation` (µs of CPU per operation, over every process that does
+ * the work) allows if they had all of this machine's cores to themselves: a rate near it is bound by CPU.
+ */
+export function cpuCeiling(cpuUsPerOperation: number): number {
+  return (availableParallelism() * 1e6) / cpuUsPerOperation;
+}
+
+/** The ceiling's figure name, with the core count it assumes: `<metric>_cpu_ceiling_<n>_cores`. */
+export const cpuCeilingMetric = (metric: string) => `${metric}_cpu_ceiling_${availableParallelism()}_cores`;

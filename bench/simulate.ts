@@ -1,5 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import type { Pool } from 'pg';
 import { join } from 'node:path';
 import { loadConfig } from '../src/infra/config/config';
@@ -9,6 +9,7 @@ import { testApiKeys, testKeys } from '../test/support/serviceHarness';
 import { type Figure, createBenchDatabase, figure, measureThroughput, printFigures } from './harness';
 import { startHttpFloor } from './httpFloor';
 import { httpLoad } from './httpLoad';
+import { cpuCeiling, cpuCeilingMetric } from './processCpu';
 import { createRawInsertBaseline } from './rawInsertBaseline';
 import { samplePlans } from './samplePlans';
 
@@ -167,9 +168,8 @@ export async function run(): Promise<Figure[]> {
       // weighed against on a machine where the service, PostgreSQL and the load share two cores.
       figure(
         BENCH,
-        `simulate_cpu_ceiling_${availableParallelism()}_cores`,
-        (availableParallelism() * 1e6) /
-          (timed.serviceProcessCpuUsPerOp + timed.postgresCpuUsPerOp + timed.clientCpuUsPerOp),
+        cpuCeilingMetric('simulate'),
+        cpuCeiling(timed.serviceProcessCpuUsPerOp + timed.postgresCpuUsPerOp + timed.clientCpuUsPerOp),
         'requests/s',
         raw,
       ),

@@ -71,11 +71,11 @@ async function costed(
   run: () => Promise<number>,
 ): Promise<CostedRate> {
   const amPid = am.pid();
-  const amSelector = amPid === null ? null : { pid: amPid };
+  const alertmanagerCpu = () => (amPid === null ? null : cpuSnapshot({ pid: amPid }));
   const before = {
     bench: process.cpuUsage(),
     postgres: cpuSnapshot(POSTGRES),
-    alertmanager: amSelector ? cpuSnapshot(amSelector) : null,
+    alertmanager: alertmanagerCpu(),
   };
   const rate = await run();
   const bench = process.cpuUsage(before.bench);
@@ -85,9 +85,7 @@ async function costed(
     cpuUsPerAlert: {
       bench: (bench.user + bench.system) / count,
       postgres: perAlert(cpuSecondsBetween(before.postgres, cpuSnapshot(POSTGRES))),
-      alertmanager: perAlert(
-        cpuSecondsBetween(before.alertmanager, amSelector ? cpuSnapshot(amSelector) : null),
-      ),
+      alertmanager: perAlert(cpuSecondsBetween(before.alertmanager, alertmanagerCpu())),
     },
   };
 }

@@ -129,11 +129,12 @@ export async function run(): Promise<Figure[]> {
         `load average ${loadavg()[0]!.toFixed(2)}`,
     );
     // Where a request's CPU goes, machine-wide (two shared cores: everything below competes for them).
+    const cpuInAll = (r: typeof timed) =>
+      r.serviceProcessCpuUsPerOp + r.postgresCpuUsPerOp + r.clientCpuUsPerOp;
     const cpuLine = (name: string, r: typeof timed) =>
       `${name}: service process ${r.serviceProcessCpuUsPerOp.toFixed(0)} us (its serving thread ` +
       `${r.serverCpuUsPerOp.toFixed(0)}), PostgreSQL ${r.postgresCpuUsPerOp.toFixed(0)} us, load generator ` +
-      `${r.clientCpuUsPerOp.toFixed(0)} us; in all ` +
-      `${(r.serviceProcessCpuUsPerOp + r.postgresCpuUsPerOp + r.clientCpuUsPerOp).toFixed(0)} us`;
+      `${r.clientCpuUsPerOp.toFixed(0)} us; in all ${cpuInAll(r).toFixed(0)} us`;
     console.log(
       `CPU per request — ${cpuLine('simulate', timed)}; ${cpuLine('without the projector', alone)}; ` +
         `${cpuLine('HTTP floor', floorRun)}`,
@@ -166,13 +167,7 @@ export async function run(): Promise<Figure[]> {
       figure(BENCH, 'http_floor_service_process_cpu_us_per_request', floorRun.serviceProcessCpuUsPerOp, 'us'),
       // The rate this CPU per request allows if it had the machine's cores to itself: what the target is
       // weighed against on a machine where the service, PostgreSQL and the load share two cores.
-      figure(
-        BENCH,
-        cpuCeilingMetric('simulate'),
-        cpuCeiling(timed.serviceProcessCpuUsPerOp + timed.postgresCpuUsPerOp + timed.clientCpuUsPerOp),
-        'requests/s',
-        raw,
-      ),
+      figure(BENCH, cpuCeilingMetric('simulate'), cpuCeiling(cpuInAll(timed)), 'requests/s', raw),
       figure(BENCH, 'provenance_records_and_observations_stored', sent, 'requests'),
     ];
   } finally {

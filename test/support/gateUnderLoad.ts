@@ -98,6 +98,8 @@ export function provenanceFlood(
 
 export interface SimulateRecord {
   sentAt: number;
+  /** when its answer arrived: the replica decided on V2 somewhere between sentAt and this */
+  answeredAt: number;
   runId: string;
   status: number;
   /** V2 ran for this request (the answer carries its result). */
@@ -117,7 +119,13 @@ export function simulateTraffic(urls: readonly string[], key = testKeys.write) {
         run_id: runId,
       }).catch(() => ({ status: 0, text: '{}' }));
       const body = (res.status === 200 ? JSON.parse(res.text) : {}) as { v2_result?: unknown };
-      sent.push({ sentAt, runId, status: res.status, v2: body.v2_result !== undefined });
+      sent.push({
+        sentAt,
+        answeredAt: Date.now(),
+        runId,
+        status: res.status,
+        v2: body.v2_result !== undefined,
+      });
       await new Promise((r) => setTimeout(r, 5));
     }
   };
@@ -233,14 +241,19 @@ export async function gateCycles(
   return out;
 }
 
-/** Simulates sent while V2 had to be off (after an acknowledged disable + `graceMs`, before the enable) that still ran V2. */
+/**
+ * Simulates that ran while V2 had to be off — sent after an acknowledged disable + `graceMs` and answered
+ * before the enable was sent — and the ones among them that still ran V2. The whole request must fall in
+ * the window: the replica decides when it handles the request, and one sent just before the enable but
+ * handled after it (a busy replica's queue) may run V2 as it should.
+ */
 export function v2RunsWhileDisabled(
   cycles: readonly GateCycle[],
   sent: readonly SimulateRecord[],
   graceMs = 1000,
 ): { checked: SimulateRecord[]; ranV2: SimulateRecord[] } {
   const checked = sent.filter((s) =>
-    cycles.some((c) => s.sentAt > c.disabledAt + graceMs && s.sentAt < c.enableSentAt),
+    cycles.some((c) => s.sentAt > c.disabledAt + graceMs && s.answeredAt < c.enableSentAt),
   );
   return { checked, ranV2: checked.filter((s) => s.v2) };
 }

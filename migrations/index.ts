@@ -19,6 +19,7 @@ import * as driftRollup from './075_drift_rollup';
 import * as esAppendWith from './085_es_append_with';
 import * as alertQueueClaim from './100_alert_queue_claim';
 import * as alertQueueDropIntentIndex from './101_alert_queue_drop_intent_index';
+import * as esEventsBreakerFeed from './105_es_events_breaker_feed';
 
 /**
  * Migrations are listed here rather than discovered on disk, so they load the same way under tsx, jest
@@ -46,6 +47,7 @@ const migrations: ReadonlyArray<readonly [string, Knex.Migration]> = [
   ['085_es_append_with', esAppendWith],
   ['100_alert_queue_claim', alertQueueClaim],
   ['101_alert_queue_drop_intent_index', alertQueueDropIntentIndex],
+  ['105_es_events_breaker_feed', esEventsBreakerFeed],
 ];
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -73,7 +73,7 @@ export function provenanceFlood(
       const send = () =>
         post(`${urls[(c + n) % urls.length]}/costsim/provenance`, key, body).catch((err: unknown) => ({
           status: 0,
-          text: `${String(err)}${err instanceof Error && err.cause ? ` (${String(err.cause)})` : ''}`,
+          text: describeError(err),
         }));
       // A connection the server closed as idle (keep-alive timeout) just as this client reused it fails
       // before the request is read: a real client sends such a request again, and so does the flood (at
@@ -104,7 +104,16 @@ export interface SimulateRecord {
   status: number;
   /** V2 ran for this request (the answer carries its result). */
   v2: boolean;
+  /** No answer at all (status 0): why the request failed. */
+  error?: string;
 }
+
+/** A request that failed because its keep-alive connection was closed under it (before any answer). */
+export const connectionClosed = (error: string | undefined): boolean =>
+  error !== undefined && /UND_ERR_SOCKET|ECONNRESET|other side closed|socket hang up/.test(error);
+
+const describeError = (err: unknown): string =>
+  `${String(err)}${err instanceof Error && err.cause ? ` (${String(err.cause)})` : ''}`;
 
 /** Sandbox simulate requests in a loop on every replica, each remembered with when it was sent. */
 export function simulateTraffic(urls: readonly string[], key = testKeys.write) {
@@ -117,14 +126,17 @@ export function simulateTraffic(urls: readonly string[], key = testKeys.write) {
       const res = await post(`${url}/costsim/v2/simulate`, key, {
         plan: [{ skill: 'llm_invoke', params: { prompt: 'Hello world' } }],
         run_id: runId,
-      }).catch(() => ({ status: 0, text: '{}' }));
+      }).catch((err: unknown) => ({ status: 0, text: describeError(err) }));
       const body = (res.status === 200 ? JSON.parse(res.text) : {}) as { v2_result?: unknown };
+      // A failed request is kept too: its run id is still checked in provenance (the replica may have
+      // run it), and the loop goes on with a new request, as a client would.
       sent.push({
         sentAt,
         answeredAt: Date.now(),
         runId,
         status: res.status,
         v2: body.v2_result !== undefined,
+        ...(res.status === 0 ? { error: res.text } : {}),
       });
       await new Promise((r) => setTimeout(r, 5));
     }
@@ -174,6 +186,14 @@ export interface GateCycle {
   /** Status answers to requests sent while the disable was held. */
   statusWhileDisabled: StatusAnswer[];
   errors: string[];
+  /** Each change a replica did not show within the deadline, with what its /health/ready said then. */
+  notSeen: string[];
+}
+
+/** What a replica that never showed a change says about its gate (the v2_gate readiness check). */
+async function readiness(url: string): Promise<string> {
+  const res = await fetch(`${url}/health/ready`).catch((err: unknown) => String(err));
+  return typeof res === 'string' ? res : `${res.status} ${(await res.text()).slice(0, 600)}`;
 }
 
 /**
@@ -228,6 +248,14 @@ export async function gateCycles(
     const enabledAt = Date.now();
     if (enable.status !== 200) errors.push(`enable ${enable.status}: ${enable.text}`);
     const enableSeen = await Promise.all(urls.map((u) => seenAt(u, false, enabledAt + giveUpMs)));
+    const notSeen = await Promise.all(
+      [
+        ...disableSeen.map((t, r) => ['disable', t, r] as const),
+        ...enableSeen.map((t, r) => ['enable', t, r] as const),
+      ]
+        .filter(([, t]) => t === null)
+        .map(async ([change, , r]) => `cycle ${c} ${change}, replica ${r}: ${await readiness(urls[r]!)}`),
+    );
     out.push({
       disabledAt,
       enableSentAt,
@@ -236,6 +264,7 @@ export async function gateCycles(
       enableMs: enableSeen.map((t) => (t === null ? null : t - enabledAt)),
       statusWhileDisabled,
       errors,
+      notSeen,
     });
   }
   return out;

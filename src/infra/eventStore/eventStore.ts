@@ -111,8 +111,9 @@ export interface ReadNewerOptions {
   /** Stream versions the reader already holds: only later events of those streams are returned. */
   known: ReadonlyMap<string, number>;
   /**
-   * From the previous answer; null = from the start. A checkpoint's `transactionId` is a valid horizon too:
-   * every event past that checkpoint is returned (a reader can start from a projection's checkpoint).
+   * From the previous answer (opaque: which transactions that answer could not see yet); null = from the
+   * start. A checkpoint's `transactionId` is a valid horizon too: every event past that checkpoint is
+   * returned (a reader can start from a projection's checkpoint).
    */
   horizon: string | null;
   limit: number;

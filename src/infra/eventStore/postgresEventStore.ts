@@ -760,23 +760,11 @@ export class PostgresEventStore implements EventStore {
     return { rows: found, checkpoint, full };
   }
 
-  async readNewer({ types, known, horizon, limit }: ReadNewerOptions): Promise<ReadNewerResult> {
-    // Events of transactions from `horizon` on may have committed since the previous read (everything
-    // older was final then and was read); known versions filter what the reader already holds. The new
-    // horizon comes from the same statement, so from the same snapshot as the rows.
-    // Known versions travel as one jsonb object: a key lookup per candidate row, however many streams.
+  async readNewer(options: ReadNewerOptions): Promise<ReadNewerResult> {
     const { rows } = await this.pool.query<Partial<EventRow> & { next_horizon: string }>(
-      `select h.horizon::text as next_horizon, e.*
-         from (select pg_snapshot_xmin(pg_current_snapshot()) as horizon) h
-         left join lateral (
-           select ${EVENT_COLUMNS} from es_events
-            where event_type = any($1::text[])
-              and ($3::xid8 is null or transaction_id >= $3::xid8)
-              and stream_version > coalesce(($2::jsonb ->> stream_name)::bigint, 0)
-            order by stream_name, stream_version
-            limit $4) e on true`,
-      [types, JSON.stringify(Object.fromEntries(known)), horizon, limit],
+      readNewerStatement(options),
     );
+    const { limit, horizon } = options;
     const events = rows.filter((r) => r.event_id != null).map((r) => toStoredEvent(r as EventRow));
     const complete = events.length < limit;
     return {
@@ -875,4 +863,49 @@ export class PostgresEventStore implements EventStore {
       };
     });
   }
+}
+
+/**
+ * readNewer's one statement (exported so a test can EXPLAIN exactly what the gate runs).
+ *
+ * The horizon is the previous read's snapshot ("xmin:xmax:in-progress,…", pg_current_snapshot of the same
+ * statement as its rows): that read saw every transaction below xmax except those in progress, so this one
+ * needs only transactions from xmax on and the ones that were in progress — two index ranges, however
+ * long some transaction anywhere in the cluster stays open. (From xmin on, as before, a read re-examined
+ * every breaker event since the oldest writing transaction still running: one open for minutes under
+ * sandbox traffic, which records a DriftObserved per simulate, made each read walk all of them.) A bare
+ * transaction id (a projection checkpoint) means "from there on", with nothing in progress.
+ *
+ * Known versions travel as one jsonb object: a key lookup per candidate row, however many streams. For the
+ * breaker types, es_events_breaker_feed serves both ranges (migrations/105_es_events_breaker_feed.ts says
+ * why the plan needs an index of its own).
+ */
+export function readNewerStatement({ types, known, horizon, limit }: ReadNewerOptions): pg.QueryConfig {
+  const { from, inProgress } = horizonRanges(horizon);
+  const values: unknown[] = [types, JSON.stringify(Object.fromEntries(known)), limit];
+  const branch = (range: string | null) => `(select ${EVENT_COLUMNS} from es_events
+             where event_type = any($1::text[])${range === null ? '' : ` and ${range}`}
+               and stream_version > coalesce(($2::jsonb ->> stream_name)::bigint, 0))`;
+  const branches = [branch(from === null ? null : `transaction_id >= $${values.push(from)}::xid8`)];
+  // Only ranges that can hold rows: given an empty list, the planner has chosen a sequential scan for it.
+  if (inProgress.length > 0)
+    branches.push(branch(`transaction_id = any($${values.push(inProgress)}::xid8[])`));
+  return {
+    text: `select pg_current_snapshot()::text as next_horizon, e.*
+         from (select 1) h
+         left join lateral (
+           select * from (${branches.join(' union all ')}) c
+            order by stream_name, stream_version
+            limit $3) e on true`,
+    values,
+  };
+}
+
+/** A horizon as readNewer's two ranges: from `from` on (null: everything), and the ids in progress. */
+function horizonRanges(horizon: string | null): { from: string | null; inProgress: string[] } {
+  if (horizon === null) return { from: null, inProgress: [] };
+  const [, xmax, xip] = horizon.split(':');
+  // A bare transaction id (a checkpoint) has no ':' parts.
+  if (xmax === undefined) return { from: horizon, inProgress: [] };
+  return { from: xmax, inProgress: xip ? xip.split(',') : [] };
 }

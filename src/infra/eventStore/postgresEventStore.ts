@@ -26,7 +26,7 @@ import {
   WrongExpectedVersionError,
 } from './eventStore';
 import { isPgError } from '../postgres/pool';
-import { appendParameters } from './appendParameters';
+import { appendParameters, jsonbArrayLiteral } from './appendParameters';
 import { type CoalescingNotifier, wakeupPayload } from '../postgres/notifications';
 
 const { escapeLiteral } = pg;
@@ -239,6 +239,9 @@ function eventTypes(events: readonly NewEvent[]): string[] {
   return types;
 }
 
+/** null (no event has metadata: es_append stores '{}' for each) or the events' metadata as one literal. */
+const metadataArray = (metadata: string[] | null) => metadata && jsonbArrayLiteral(metadata);
+
 /** One event as es_append_with's JSON element (`stream` only for a companion). */
 function eventJson(e: NewEvent, stream: string | null): string {
   const id = JSON.stringify(e.id ?? randomUUID());
@@ -300,7 +303,7 @@ export class PostgresEventStore implements EventStore {
             text: one ? FAST_APPEND_ONE_SQL : FAST_APPEND_MANY_SQL,
             values: one
               ? [stream, kind, version, ids[0], types[0], data[0], metadata?.[0] ?? null]
-              : [stream, kind, version, ids, types, data, metadata],
+              : [stream, kind, version, ids, types, jsonbArrayLiteral(data), metadataArray(metadata)],
             rowMode: 'array',
           });
           if (rows.length !== events.length) {
@@ -324,7 +327,7 @@ export class PostgresEventStore implements EventStore {
           }>({
             name: 'es_append',
             text: APPEND_SQL,
-            values: [stream, kind, version, ids, types, data, metadata],
+            values: [stream, kind, version, ids, types, jsonbArrayLiteral(data), metadataArray(metadata)],
           });
           alreadyStored = rows[0]?.already_stored ?? false;
           positions = rows.map((r) => ({
@@ -384,8 +387,8 @@ export class PostgresEventStore implements EventStore {
           version,
           ids,
           types,
-          data,
-          metadata,
+          jsonbArrayLiteral(data),
+          metadataArray(metadata),
           EVENTS_CHANNEL,
           wakeupPayload(eventTypes(events)),
         ],

@@ -2,6 +2,7 @@ import type pg from 'pg';
 import { breakerEventTypes, breakerId, breakerStream } from '../../../src/domain/breaker';
 import type { StoredEvent } from '../../../src/infra/eventStore/eventStore';
 import { PostgresEventStore } from '../../../src/infra/eventStore/postgresEventStore';
+import { seededRandom } from '../../support/seededRandom';
 import { createTestDatabase, type TestDatabase } from '../../support/testDatabase';
 
 /**
@@ -25,18 +26,6 @@ afterAll(async () => {
 const WRITERS = 6;
 const TRANSACTIONS = 25;
 const PAGE = 7;
-
-/** mulberry32: a small seeded generator. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -74,7 +63,7 @@ async function writer(client: pg.PoolClient, stream: string, next: () => number)
 test('concurrent transactions committing and rolling back in any order: the gate feed delivers every committed breaker event once, in order', async () => {
   const seed = Number(process.env.GATE_FEED_SEED ?? Date.now() % 1_000_000);
   console.log(`[gate feed concurrency] seed ${seed} (GATE_FEED_SEED replays it)`);
-  const next = random(seed);
+  const next = seededRandom(seed);
   const store = new PostgresEventStore(db.pool);
   const streams = Array.from({ length: WRITERS }, (_, w) => breakerStream(breakerId('costsim_v2', `t-${w}`)));
 
@@ -103,7 +92,7 @@ test('concurrent transactions committing and rolling back in any order: the gate
   let writing = true;
   try {
     const writers = Promise.all(
-      clients.map((client, w) => writer(client, streams[w]!, random(seed + w + 1))),
+      clients.map((client, w) => writer(client, streams[w]!, seededRandom(seed + w + 1))),
     ).finally(() => (writing = false));
     while (writing) {
       await readOnce();

@@ -22,7 +22,10 @@ import { samplePlans } from './samplePlans';
  * A second baseline (issue #13: an HTTP command against the service's own HTTP floor for a POST of the
  * same size): the same Express stack and server settings answering the same bodies with the same answers
  * and doing nothing else (bench/httpFloor.ts), driven by the same load generator. Last, for attribution, the
- * same load on a service started without the projector (a replica that does not hold the projector lock).
+ * same load on a service started without the projector (a replica that does not hold the projector lock),
+ * and on one whose lanes keep their batch window at its floor (PROJECTOR_BATCH_WINDOW_MAX_MS = the floor:
+ * no growth under load), with the projector's batches per 1 000 requests of both.
+ * BENCH_SIMULATE_ENV (JSON) adds settings to every service it starts.
  * The plans drift little (match / minor drift), so the breaker stays closed and V2 runs for every request.
  */
 const BENCH = 'simulate';
@@ -38,6 +41,18 @@ const WARM_UP_MS = Number(process.env.BENCH_WARMUP_MS ?? 5000);
 
 const plans = samplePlans;
 
+/** More settings for every service this bench starts, as JSON (e.g. '{"PROJECTOR_BATCH_WINDOW_MS":"50"}'). */
+const benchEnv = JSON.parse(process.env.BENCH_SIMULATE_ENV ?? '{}') as Record<string, string>;
+
+/** Batches the service's projector has committed so far, all lanes (costsim_projector_batches_total). */
+async function projectorBatches(url: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  return text
+    .split('\n')
+    .filter((line) => line.startsWith('costsim_projector_batches_total{'))
+    .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
+}
+
 export async function run(): Promise<Figure[]> {
   const db = await createBenchDatabase(16);
   const dataDir = mkdtempSync(join(tmpdir(), 'costsim-bench-simulate-'));
@@ -52,6 +67,7 @@ export async function run(): Promise<Figure[]> {
           DATA_DIR: dataDir,
           LOG_LEVEL: 'silent',
           COSTSIM_V2_SANDBOX: 'true',
+          ...benchEnv,
           ...env,
         }),
         databaseUrl: db.url,
@@ -87,7 +103,11 @@ export async function run(): Promise<Figure[]> {
     const rawBefore = await rawInsert();
     const floorRun = await load(floor.url);
     await floor.stop();
+    const batchesBefore = await projectorBatches(service.url);
     const timed = await load(service.url);
+    const batchesPer1000 =
+      ((await projectorBatches(service.url)) - batchesBefore) /
+      ((timed.warmUpOperations + timed.operations) / 1000);
     const rawAfter = await rawInsert();
     if (timed.failures > 0) throw new Error(`simulate: ${timed.failures} failed, e.g. ${timed.firstFailure}`);
     if (floorRun.failures > 0) throw new Error(`HTTP floor: ${floorRun.firstFailure}`);
@@ -104,6 +124,20 @@ export async function run(): Promise<Figure[]> {
     const alone = await load(service.url);
     if (alone.failures > 0) throw new Error(`simulate: ${alone.failures} failed, e.g. ${alone.firstFailure}`);
     sent += alone.warmUpOperations + alone.operations;
+    await expectStored(db.pool, sent);
+
+    // And with the lanes' window fixed at its floor (no growth under load, as before the adaptive window):
+    // what the window's growth saves, in the same run.
+    await service.stop();
+    const floorMs = benchEnv.PROJECTOR_BATCH_WINDOW_MS ?? '20';
+    service = await start({ PROJECTOR_BATCH_WINDOW_MAX_MS: floorMs });
+    const fixedBefore = await projectorBatches(service.url);
+    const fixed = await load(service.url);
+    if (fixed.failures > 0) throw new Error(`simulate: ${fixed.failures} failed, e.g. ${fixed.firstFailure}`);
+    const fixedBatchesPer1000 =
+      ((await projectorBatches(service.url)) - fixedBefore) /
+      ((fixed.warmUpOperations + fixed.operations) / 1000);
+    sent += fixed.warmUpOperations + fixed.operations;
     await expectStored(db.pool, sent);
     const ratio = timed.opsPerSecond / raw;
     console.log(
@@ -127,6 +161,12 @@ export async function run(): Promise<Figure[]> {
         `${timed.serverCpuUsPerOp.toFixed(0)} us, without the projector ${alone.serverCpuUsPerOp.toFixed(0)} us, ` +
         `HTTP floor ${floorRun.serverCpuUsPerOp.toFixed(0)} us; p50 ${timed.p50Ms.toFixed(1)} ms, p99 ${timed.p99Ms.toFixed(1)} ms; ` +
         `load average ${loadavg()[0]!.toFixed(2)}`,
+    );
+    console.log(
+      `projector batches per 1 000 requests: ${batchesPer1000.toFixed(1)} with the adaptive window, ` +
+        `${fixedBatchesPer1000.toFixed(1)} with it fixed at ${floorMs} ms (${Math.round(fixed.opsPerSecond)}/s, ` +
+        `service process ${fixed.serviceProcessCpuUsPerOp.toFixed(0)} us and PostgreSQL ${fixed.postgresCpuUsPerOp.toFixed(0)} us ` +
+        `of CPU per request against ${timed.serviceProcessCpuUsPerOp.toFixed(0)} and ${timed.postgresCpuUsPerOp.toFixed(0)})`,
     );
     // Where a request's CPU goes, machine-wide (two shared cores: everything below competes for them).
     const cpuInAll = (r: typeof timed) =>
@@ -168,6 +208,16 @@ export async function run(): Promise<Figure[]> {
       // The rate this CPU per request allows if it had the machine's cores to itself: what the target is
       // weighed against on a machine where the service, PostgreSQL and the load share two cores.
       figure(BENCH, cpuCeilingMetric('simulate'), cpuCeiling(cpuInAll(timed)), 'requests/s', raw),
+      figure(BENCH, 'projector_batches_per_1000_requests', batchesPer1000, 'batches'),
+      figure(BENCH, 'simulate_fixed_window_c16', fixed.opsPerSecond, 'requests/s', raw),
+      figure(BENCH, 'projector_batches_per_1000_requests_fixed_window', fixedBatchesPer1000, 'batches'),
+      figure(
+        BENCH,
+        'simulate_fixed_window_service_process_cpu_us_per_request',
+        fixed.serviceProcessCpuUsPerOp,
+        'us',
+      ),
+      figure(BENCH, 'simulate_fixed_window_postgres_cpu_us_per_request', fixed.postgresCpuUsPerOp, 'us'),
       figure(BENCH, 'provenance_records_and_observations_stored', sent, 'requests'),
     ];
   } finally {

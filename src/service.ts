@@ -133,7 +133,10 @@ export async function startComposition<S>(
   const projector = config.projector.enabled && projections.length > 0 ? startProjector() : null;
   function startProjector(): { role: ProjectorRole; thread: ProjectorThread | null; pool: pg.Pool | null } {
     const observer = {
-      onBatch: (projection: string, n: number) => metrics.projectorEvents.inc({ projection }, n),
+      onBatch: (projection: string, n: number) => {
+        metrics.projectorEvents.inc({ projection }, n);
+        if (n > 0) metrics.projectorBatches.inc({ projection });
+      },
       onLeadership: (leader: boolean) => metrics.projectorLeader.set(leader ? 1 : 0),
       onFailure: (projection: string) => metrics.projectorFailures.inc({ projection }),
     };

@@ -21,6 +21,7 @@ export class ServiceMetrics {
   readonly appendDuration: Histogram;
   readonly appendedEvents: Counter;
   readonly projectorEvents: Counter<'projection'>;
+  readonly projectorBatches: Counter<'projection'>;
   readonly projectorLagEvents: Gauge<'projection'>;
   readonly projectorLagSeconds: Gauge<'projection'>;
   readonly projectorLeader: Gauge;
@@ -53,6 +54,13 @@ export class ServiceMetrics {
     this.projectorEvents = new Counter({
       name: 'costsim_projector_events_total',
       help: 'Events applied by the projector (rate() gives events/s)',
+      labelNames: ['projection'],
+      registers,
+    });
+    // events_total / batches_total is the mean batch: what the adaptive window gathers under load.
+    this.projectorBatches = new Counter({
+      name: 'costsim_projector_batches_total',
+      help: 'Batches the projector committed with events applied (one transaction each)',
       labelNames: ['projection'],
       registers,
     });

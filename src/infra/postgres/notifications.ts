@@ -68,8 +68,8 @@ export class PgNotificationListener {
 
 /**
  * At most one NOTIFY per channel and notifier this often. Nothing reads faster than that under load: a
- * projection lane takes its next batch PROJECTOR_BATCH_WINDOW_MS (20 ms) after the last, the V2 gate reads
- * at most every 15 ms. At 5 ms, each NOTIFY of a busy replica (two notifiers: the main pool's and the
+ * projection lane takes its next batch at least PROJECTOR_BATCH_WINDOW_MS (20 ms) after the last, the V2
+ * gate reads at most every 15 ms. At 5 ms, each NOTIFY of a busy replica (two notifiers: the main pool's and the
  * breaker commands') woke every idle lane into a read and a checkpoint write, ~0.4 database round trips per
  * simulate request (bench simulate). The first NOTIFY after a quiet spell still goes out at once.
  */

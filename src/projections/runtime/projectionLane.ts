@@ -17,6 +17,7 @@ import {
   recordProjectionFailure,
 } from './checkpoints';
 import { type ApplyOptions, type BatchOutcome, type Fence, applyBatch } from './projectionApplier';
+import { type BatchWindow, nextBatchWindowMs } from './batchWindow';
 import { type RangeReader, applyPositions, rangeReaderFor } from './rangeApplier';
 
 export interface RetryPolicy {
@@ -48,8 +49,8 @@ export interface LaneOptions {
   rangeBatchSize?: number;
   batchMaxBytes: number;
   pollMs: number;
-  /** Back-to-back batches start at least this far apart unless the last one was full (see Projector). */
-  batchWindowMs: number;
+  /** Back-to-back batches start at least this far apart unless the last one was full (see batchWindow.ts). */
+  batchWindow: BatchWindow;
   retry: RetryPolicy;
   logger?: Logger;
   observer?: LaneObserver;
@@ -112,6 +113,7 @@ export class ProjectionLane {
     let expected: Checkpoint | null = null;
     let cursor: Checkpoint | null = null;
     let idleSince = 0;
+    let windowMs = this.options.batchWindow.minMs;
     // The next page, read while the current batch applies (its own connection): reads and applies overlap.
     let prefetched: Promise<Page> | null = null;
     const discardPrefetch = () => {
@@ -134,6 +136,7 @@ export class ProjectionLane {
           this.woken = false;
           page = await this.read(cursor);
         }
+        windowMs = nextBatchWindowMs(windowMs, page, this.options.batchWindow);
         if (page.size === 0) {
           const advanced = compareCheckpoints(page.checkpoint, cursor) > 0;
           cursor = page.checkpoint;
@@ -174,7 +177,7 @@ export class ProjectionLane {
         }
         failures = environmentFailures = 0;
         cursor = page.checkpoint;
-        const wait = page.full ? 0 : this.options.batchWindowMs - (performance.now() - startedAt);
+        const wait = page.full ? 0 : windowMs - (performance.now() - startedAt);
         if (wait > 0) await this.pause(wait, signal, false);
       } catch (err) {
         // Reloaded on the next turn: another projector (or a rebuild's swap) moved the checkpoint.

@@ -33,6 +33,11 @@ export interface ProjectorOptions {
    * is projected without this delay.
    */
   batchWindowMs?: number;
+  /**
+   * What the window grows to while a lane's reads keep finding events right after it (batchWindow.ts);
+   * batchWindowMs when unset (a fixed window).
+   */
+  batchWindowMaxMs?: number;
   retry?: RetryPolicy;
   /**
    * Emits when new events may be readable (LISTEN/NOTIFY; a payload may name the types committed, see
@@ -93,7 +98,10 @@ export class Projector {
           batchMaxBytes: o.batchMaxBytes ?? DEFAULT_BATCH_MAX_BYTES,
           // Woken by NOTIFY and by watchHead; a lane's own poll is only a safety net.
           pollMs: LANE_POLL_FACTOR * (o.pollMs ?? 250),
-          batchWindowMs: o.batchWindowMs ?? 0,
+          batchWindow: {
+            minMs: o.batchWindowMs ?? 0,
+            maxMs: Math.max(o.batchWindowMs ?? 0, o.batchWindowMaxMs ?? 0),
+          },
           retry: o.retry ?? DEFAULT_RETRY,
           ...(o.logger ? { logger: o.logger } : {}),
           ...(o.observer ? { observer: o.observer } : {}),

@@ -41,6 +41,7 @@ export function createServeProjector(o: ServeProjectorOptions): { projector: Pro
     batchMaxBytes: s.batchMaxBytes,
     pollMs: s.pollMs,
     batchWindowMs: s.batchWindowMs,
+    batchWindowMaxMs: s.batchWindowMaxMs,
     retry: s.retry,
     wakeups: o.wakeups,
     logger: o.logger,

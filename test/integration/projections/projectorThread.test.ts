@@ -54,6 +54,12 @@ describe('a service with its projector thread', () => {
     expect(metricValue(text, 'costsim_projector_events_total{projection="cb_state"}')).toBeGreaterThanOrEqual(
       1,
     );
+    // Batches are transactions with events: never more of them than events, at least one.
+    const batches = metricValue(text, 'costsim_projector_batches_total{projection="cb_state"}');
+    expect(batches).toBeGreaterThanOrEqual(1);
+    expect(batches).toBeLessThanOrEqual(
+      metricValue(text, 'costsim_projector_events_total{projection="cb_state"}'),
+    );
     const ready = (await (await fetch(`${svc.url}/health/ready`)).json()) as {
       checks: Record<string, unknown>;
     };

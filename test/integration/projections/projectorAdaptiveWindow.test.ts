@@ -1,40 +1,12 @@
-import { PostgresEventStore } from '../../../src/infra/eventStore/postgresEventStore';
-import { Projector } from '../../../src/projections/runtime/projector';
-import { countingSnapshot, countingProjection, createCountingTables } from '../../support/countingProjection';
+import { withBatchCountingProjector } from '../../support/batchCountingProjector';
+import { countingSnapshot } from '../../support/countingProjection';
 import { eventually } from '../../support/eventually';
-import { createTestDatabase, type TestDatabase } from '../../support/testDatabase';
 
-let db: TestDatabase;
-let store: PostgresEventStore;
-let projector: Projector;
-const batches: number[] = [];
-
-beforeAll(async () => {
-  db = await createTestDatabase();
-  store = new PostgresEventStore(db.pool);
-  await createCountingTables(db.pool);
-  projector = new Projector({
-    pool: db.pool,
-    store,
-    connectionString: db.url,
-    projections: [countingProjection],
-    lockId: 7010,
-    batchSize: 500,
-    pollMs: 5,
-    // A 5 ms floor alone would take each of the appends below (10 ms apart) in a batch of its own.
-    batchWindowMs: 5,
-    batchWindowMaxMs: 300,
-    observer: { onBatch: (_name, applied) => void (applied > 0 && batches.push(applied)) },
-  });
-  projector.start();
-  await eventually(() => expect(projector.isLeader).toBe(true));
-});
-afterAll(async () => {
-  await projector.stop();
-  await db.drop();
-});
+// A 5 ms floor alone would take each of the appends below (10 ms apart) in a batch of its own.
+const projected = withBatchCountingProjector({ pollMs: 5, batchWindowMs: 5, batchWindowMaxMs: 300 });
 
 test('a load that goes on widens the window: far fewer batches than commits, every event exactly once', async () => {
+  const { db, store, batches } = projected;
   const appends = 80;
   for (let i = 1; i <= appends; i++) {
     await store.append('window-sustained', [{ type: 'Counted', data: { i } }], { expected: i - 1 });

@@ -1,38 +1,11 @@
-import { PostgresEventStore } from '../../../src/infra/eventStore/postgresEventStore';
-import { Projector } from '../../../src/projections/runtime/projector';
-import { countingSnapshot, countingProjection, createCountingTables } from '../../support/countingProjection';
+import { withBatchCountingProjector } from '../../support/batchCountingProjector';
+import { countingSnapshot } from '../../support/countingProjection';
 import { eventually } from '../../support/eventually';
-import { createTestDatabase, type TestDatabase } from '../../support/testDatabase';
 
-let db: TestDatabase;
-let store: PostgresEventStore;
-let projector: Projector;
-const batches: number[] = [];
-
-beforeAll(async () => {
-  db = await createTestDatabase();
-  store = new PostgresEventStore(db.pool);
-  await createCountingTables(db.pool);
-  projector = new Projector({
-    pool: db.pool,
-    store,
-    connectionString: db.url,
-    projections: [countingProjection],
-    lockId: 7010,
-    batchSize: 500,
-    pollMs: 5,
-    batchWindowMs: 250,
-    observer: { onBatch: (_name, applied) => void (applied > 0 && batches.push(applied)) },
-  });
-  projector.start();
-  await eventually(() => expect(projector.isLeader).toBe(true));
-});
-afterAll(async () => {
-  await projector.stop();
-  await db.drop();
-});
+const projected = withBatchCountingProjector({ pollMs: 5, batchWindowMs: 250 });
 
 test('a steady trickle of commits is projected in few batches, and every event exactly once', async () => {
+  const { db, store, batches } = projected;
   // 60 single-event appends, one every ~10 ms: polled every 5 ms, they would make ~60 batches.
   const started = Date.now();
   for (let i = 1; i <= 60; i++) {

@@ -321,6 +321,21 @@ export function costsimGuardDashboard(): dashboard.Dashboard {
     )
     .withPanel(
       timeseriesPanel({
+        title: 'Projector batches',
+        description:
+          'Batches committed per second (one transaction each), per projection. Events applied ÷ batches is the mean batch: under a sustained load each lane widens its window up to PROJECTOR_BATCH_WINDOW_MAX_MS (250 ms), so its batch rate stays low while its events rise.',
+        queries: [
+          {
+            expr: 'sum by (projection) (rate(costsim_projector_batches_total[$__rate_interval]))',
+            legend: '{{projection}}',
+          },
+        ],
+        unit: 'ops',
+        min: 0,
+      }),
+    )
+    .withPanel(
+      timeseriesPanel({
         title: 'Projection failures and dead letters',
         description:
           'Batches that failed (rolled back and retried), and events set aside as dead letters, per projection.',

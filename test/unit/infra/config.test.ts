@@ -85,6 +85,23 @@ describe('configuration', () => {
     expect(() => loadConfig({ PROJECTOR_RETRY_ATTEMPTS: '-1' })).toThrow(/PROJECTOR_RETRY_ATTEMPTS/);
   });
 
+  test('projector: the batch window floor and the ceiling a sustained load grows it to', () => {
+    expect(loadConfig({}).projector).toMatchObject({ batchWindowMs: 20, batchWindowMaxMs: 250 });
+    // A ceiling below the floor is the floor: a fixed window.
+    expect(
+      loadConfig({ PROJECTOR_BATCH_WINDOW_MS: '100', PROJECTOR_BATCH_WINDOW_MAX_MS: '50' }).projector,
+    ).toMatchObject({ batchWindowMs: 100, batchWindowMaxMs: 100 });
+    expect(() => loadConfig({ PROJECTOR_BATCH_WINDOW_MAX_MS: '-1' })).toThrow(
+      /PROJECTOR_BATCH_WINDOW_MAX_MS/,
+    );
+    expect(() => loadConfig({ PROJECTOR_BATCH_WINDOW_MAX_MS: '20000' })).toThrow(
+      /PROJECTOR_BATCH_WINDOW_MAX_MS/,
+    );
+    expect(() => loadConfig({ PROJECTOR_BATCH_WINDOW_MAX_MS: 'soon' })).toThrow(
+      /PROJECTOR_BATCH_WINDOW_MAX_MS/,
+    );
+  });
+
   test('a warning threshold above the drift threshold is rejected', () => {
     expect(() => loadConfig({ COSTSIM_DRIFT_WARNING_THRESHOLD: '0.3' })).toThrow(
       /COSTSIM_DRIFT_WARNING_THRESHOLD/,

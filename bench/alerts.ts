@@ -1,5 +1,9 @@
 import { request } from 'undici';
-import { AlertDeliveryWorker, DEFAULT_DELIVERY_BATCH_SIZE } from '../src/commands/alerts/alertDeliveryWorker';
+import {
+  type AlertSender,
+  AlertDeliveryWorker,
+  DEFAULT_DELIVERY_BATCH_SIZE,
+} from '../src/commands/alerts/alertDeliveryWorker';
 import { BreakerCommandService } from '../src/commands/breaker/breakerCommandService';
 import { firingBreakerAlert, assertFiring } from '../src/domain/alerts/breakerAlerts';
 import { defaultBreakerPolicy } from '../src/domain/breaker';
@@ -29,6 +33,9 @@ import { POSTGRES, cpuCeiling, cpuCeilingMetric, cpuSecondsBetween, cpuSnapshot 
  * PostgreSQL and Alertmanager — and the rate those costs allow on this machine's cores if nothing else
  * ran (`*_cpu_ceiling`, beside the baseline): on two shared cores a drain's rate is bounded by its CPU in
  * all three, and the baseline's by Alertmanager's and the client's alone.
+ *
+ * Last, the 1-worker drain once more with a sender that answers at once (no Alertmanager): the rate the
+ * outbox alone allows, beside the same baseline, so that a miss can be put on the outbox or on Alertmanager.
  */
 const BENCH = 'alerts';
 /** 4 000: twenty batches of the default size per drain, so that three workers have several each. */
@@ -167,8 +174,8 @@ async function queueIntents(
 async function drain(
   db: BenchDatabase,
   store: PostgresEventStore,
-  client: AlertmanagerClient,
-  am: RunningAlertmanager,
+  sender: AlertSender,
+  target: string,
   prefix: string,
   count: number,
   workers: number,
@@ -179,8 +186,8 @@ async function drain(
       new AlertDeliveryWorker({
         pool: db.pool,
         store,
-        sender: client,
-        targets: [am.url],
+        sender,
+        targets: [target],
         source,
         resendIntervalSeconds: 600,
         workerId: `bench-${prefix}${w}`,
@@ -249,18 +256,20 @@ export async function run(): Promise<Figure[]> {
     // Throw-away round: connections, prepared statements and plans, Alertmanager's first alerts.
     await directPost(client, am, 'warm_direct_', WARMUP, 3);
     await queueIntents(db, commands, 'warm_', WARMUP);
-    await drain(db, store, client, am, 'warm_', WARMUP, 3);
+    await drain(db, store, client, am.url, 'warm_', WARMUP, 3);
 
     const drains = new Map<number, number>();
+    const baselines = new Map<number, number>();
     for (const workers of [1, 3]) {
       const direct = await costed(am, INCIDENTS, () =>
         directPost(client, am, `base${workers}_`, INCIDENTS, workers),
       );
       const baseline = direct.rate;
+      baselines.set(workers, baseline);
       const prefix = `w${workers}_`;
       await queueIntents(db, commands, prefix, INCIDENTS);
       const drained = await costed(am, INCIDENTS, () =>
-        drain(db, store, client, am, prefix, INCIDENTS, workers),
+        drain(db, store, client, am.url, prefix, INCIDENTS, workers),
       );
       const rate = drained.rate;
       drains.set(workers, rate);
@@ -277,6 +286,25 @@ export async function run(): Promise<Figure[]> {
       );
     }
     figures.push(figure(BENCH, 'outbox_drain_3_workers_vs_1', drains.get(3)!, 'alerts/s', drains.get(1)!));
+
+    // Attribution: the same 1-worker drain with a sender that answers every POST at once (no network, no
+    // Alertmanager), beside the 1-in-flight baseline: what the outbox itself (claim, render, outcome
+    // events, projections) allows on this machine, whatever Alertmanager costs.
+    const instant: AlertSender = { post: () => Promise.resolve({ ok: true }) };
+    await queueIntents(db, commands, 'nosend_', INCIDENTS);
+    const outboxOnly = await costed(am, INCIDENTS, () =>
+      drain(db, store, instant, 'http://no-alertmanager.invalid', 'nosend_', INCIDENTS, 1),
+    );
+    figures.push(
+      figure(
+        BENCH,
+        'outbox_drain_1_worker_without_alertmanager',
+        outboxOnly.rate,
+        'alerts/s',
+        baselines.get(1),
+      ),
+      ...cpuFigures('outbox_drain_1_worker_without_alertmanager', outboxOnly, baselines.get(1)),
+    );
     console.error(
       `[bench ${BENCH}] ${INCIDENTS} alerts per run, ${BATCH} per POST, every row sent exactly once and ` +
         `listed by Alertmanager; ratios: ` +

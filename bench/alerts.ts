@@ -306,8 +306,8 @@ export async function run(): Promise<Figure[]> {
       ...cpuFigures('outbox_drain_1_worker_without_alertmanager', outboxOnly, baselines.get(1)),
     );
     console.error(
-      `[bench ${BENCH}] ${INCIDENTS} alerts per run, ${BATCH} per POST, every row sent exactly once and ` +
-        `listed by Alertmanager; ratios: ` +
+      `[bench ${BENCH}] ${INCIDENTS} alerts per run, ${BATCH} per POST, every row sent exactly once ` +
+        `(and listed by Alertmanager, where it was the target); ratios: ` +
         figures
           .filter((f) => f.ratio !== undefined)
           .map((f) => `${f.metric} ${f.ratio}x`)
